@@ -1,0 +1,34 @@
+# hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test clean
+
+build:
+	swift build
+
+build-release:
+	swift build -c release
+
+## Server + worker on a project-local PostgreSQL (unless HAMMER_DATABASE_URL is set), migrated first.
+run: build
+	scripts/run.sh all
+
+run-server: build
+	scripts/run.sh server
+
+run-worker: build
+	scripts/run.sh worker
+
+db-migrate: build
+	scripts/run.sh migrate
+
+db-start:
+	scripts/postgres.sh start dev $${HAMMER_LOCAL_PG_PORT:-54329}
+
+db-stop:
+	scripts/postgres.sh stop dev
+
+## Unit and integration tests on a throwaway PostgreSQL.
+test:
+	scripts/test.sh
+
+clean:
+	scripts/postgres.sh stop dev; scripts/postgres.sh stop test; rm -rf .local .build

@@ -1,0 +1,32 @@
+import Hummingbird
+
+/// `/v1/deliveries` and `/v1/delivery-attempts`: read-only views of delivery state and history.
+struct DeliveryController {
+    let store: Store
+    let listQuery: ListQuery
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.get("deliveries", use: list)
+        group.get("deliveries/:id", use: get)
+        group.get("delivery-attempts", use: listAttempts)
+        group.get("delivery-attempts/:id", use: getAttempt)
+    }
+
+    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try await store.delivery(id: try context.parameters.require("id")))
+    }
+
+    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let filter = try listQuery.filter(request, filters: ["topic_id", "subscription_id", "message_id", "status"])
+        return try JSONResponse.list("deliveries", try await store.deliveries(filter))
+    }
+
+    @Sendable func getAttempt(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try await store.deliveryAttempt(id: try context.parameters.require("id")))
+    }
+
+    @Sendable func listAttempts(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let filter = try listQuery.filter(request, filters: ["delivery_id"])
+        return try JSONResponse.list("delivery_attempts", try await store.deliveryAttempts(filter))
+    }
+}

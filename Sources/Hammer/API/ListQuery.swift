@@ -1,0 +1,58 @@
+import Hummingbird
+
+/// Parses a list request's query string (`limit`, `offset`, `created_at_*`, equality filters) into a `ListFilter`.
+struct ListQuery {
+    let defaultLimit: Int
+    let maxLimit: Int
+
+    /// `filters` names the equality filters this resource accepts; `status` values are checked against `Delivery.Status`.
+    func filter(_ request: Request, filters: [String] = []) throws -> ListFilter {
+        let parameters = request.uri.queryParameters
+        func value(_ name: String) -> String? {
+            guard let raw = parameters[name[...]], !raw.isEmpty else { return nil }
+            return String(raw)
+        }
+        var errors: [HammerError.FieldError] = []
+        var filter = ListFilter(limit: defaultLimit)
+        if let raw = value("limit") {
+            if let limit = Int(raw), limit >= 1 {
+                filter.limit = min(limit, maxLimit)
+            } else {
+                errors.append(.init("limit", "must be a positive integer (at most \(maxLimit) are returned), got \"\(raw)\""))
+            }
+        }
+        if let raw = value("offset") {
+            if let offset = Int(raw), offset >= 0, offset <= Int(Int32.max) {
+                filter.offset = offset
+            } else {
+                errors.append(.init("offset", "must be an integer from 0 to \(Int32.max), got \"\(raw)\""))
+            }
+        }
+        let bounds: [(String, WritableKeyPath<ListFilter, String?>)] = [
+            ("created_at_gt", \.createdAtGT), ("created_at_gte", \.createdAtGTE),
+            ("created_at_lt", \.createdAtLT), ("created_at_lte", \.createdAtLTE),
+        ]
+        for (name, keyPath) in bounds {
+            guard let raw = value(name) else { continue }
+            if let parsed = Timestamp.parse(raw) {
+                filter[keyPath: keyPath] = parsed.normalized
+            } else {
+                errors.append(.init(name, "must be an RFC 3339 timestamp such as 2020-05-15T12:46:25.789143Z, got \"\(raw)\""))
+            }
+        }
+        for name in filters {
+            guard let raw = value(name) else { continue }
+            if name == "status", Delivery.Status(rawValue: raw) == nil {
+                errors.append(.init(name, "must be one of pending, completed, failed; got \"\(raw)\""))
+            } else if name.hasSuffix("_id"), !Validation.isValidID(raw) {
+                errors.append(.init(name, Validation.idRule))
+            } else {
+                filter.equals.append((column: name, value: raw))
+            }
+        }
+        if !errors.isEmpty {
+            throw HammerError(.invalidArgument, "invalid_query", "invalid query: \(errors.map(\.field).joined(separator: ", "))", details: errors)
+        }
+        return filter
+    }
+}

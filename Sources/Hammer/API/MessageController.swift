@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+
+/// `/v1/messages`: publishing fans a message out into one delivery per subscription.
+struct MessageController {
+    let store: Store
+    let maxBodyBytes: Int
+    let listQuery: ListQuery
+
+    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
+        group.post("messages", use: publish)
+        group.get("messages", use: list)
+        group.get("messages/:id", use: get)
+        group.delete("messages/:id", use: delete)
+    }
+
+    @Sendable func publish(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
+        let topicID = reader.string("topic_id")
+        let contentType = reader.string("content_type")
+        let data = reader.string("data")
+        Validation.requireID(topicID, field: "topic_id", in: &reader)
+        Validation.requireText(contentType, field: "content_type", in: &reader)
+        if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
+        try reader.check("message")
+        let published = try await store.publish(
+            topicID: topicID!, contentType: contentType!, dataBase64: Data(data!.utf8).base64EncodedString())
+        context.logger.debug(
+            "message published",
+            metadata: ["hammer.message.id": "\(published.message.id)", "hammer.deliveries": "\(published.deliveries)"])
+        return try JSONResponse.make(published.message)
+    }
+
+    @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try await store.message(id: try context.parameters.require("id")))
+    }
+
+    @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.list("messages", try await store.messages(try listQuery.filter(request, filters: ["topic_id"])))
+    }
+
+    @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try await store.deleteMessage(id: try context.parameters.require("id"))
+        return JSONResponse.empty()
+    }
+}

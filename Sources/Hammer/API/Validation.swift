@@ -1,0 +1,43 @@
+import Foundation
+
+/// Field rules shared by the resources (SPEC §4).
+enum Validation {
+    /// `^[\w.+-]{1,255}$` with ASCII word characters, as hammer checks ids.
+    static func isValidID(_ id: String) -> Bool {
+        let bytes = id.utf8
+        guard (1...255).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95 || byte == 46 || byte == 43 || byte == 45
+        }
+    }
+
+    /// An absolute http(s) URL with a host.
+    static func isValidWebhookURL(_ string: String) -> Bool {
+        guard string.utf8.count <= 2048, !string.contains(where: { $0.isWhitespace }),
+            let components = URLComponents(string: string),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    static let idRule = "must be 1 to 255 characters of letters, digits, '_', '.', '+' or '-'"
+
+    /// Checks a required id field, recording a precise error.
+    static func requireID(_ value: String?, field: String, in reader: inout FieldReader) {
+        if let value {
+            if !isValidID(value) { reader.fail(field, idRule) }
+        } else if !reader.hasError(field) {
+            reader.fail(field, "is required")
+        }
+    }
+
+    /// Checks a required non-blank string field.
+    static func requireText(_ value: String?, field: String, in reader: inout FieldReader) {
+        if let value {
+            if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { reader.fail(field, "must not be blank") }
+        } else if !reader.hasError(field) {
+            reader.fail(field, "is required")
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Every setting hammer reads from the environment, parsed and validated once at start-up.
+public struct Config: Sendable {
+    public enum LogFormat: String, Sendable { case json, text }
+
+    public var database: DatabaseURL
+    public var databaseMaxOpenConns: Int
+    public var httpHost: String
+    public var httpPort: Int
+    public var healthCheckPort: Int
+    public var defaultPaginationLimit: Int
+    public var maxPaginationLimit: Int
+    public var apiKeys: [String]
+    public var maxMessageBytes: Int
+    public var allowPrivateTargets: Bool
+    public var workerConcurrency: Int
+    public var workerBatchSize: Int
+    public var workerPollInterval: Duration
+    public var maxRetryDelay: Int
+    public var maxResponseBodyBytes: Int
+    public var logLevel: Logger.Level
+    public var logFormat: LogFormat
+    public var migrationsPath: String
+
+    /// Reads the process environment, with `.env` in the working directory filling in unset variables.
+    public static func load(dotEnvPath: String = ".env") throws(ConfigError) -> Config {
+        var environment = (try? DotEnv.load(path: dotEnvPath)) ?? [:]
+        environment.merge(ProcessInfo.processInfo.environment) { _, process in process }
+        return try Config(environment: environment)
+    }
+
+    /// Parses the given variables; throws naming the first invalid one.
+    public init(environment env: [String: String]) throws(ConfigError) {
+        let reader = ConfigReader(env)
+        guard let url = reader.string("HAMMER_DATABASE_URL") else {
+            throw ConfigError(variable: "HAMMER_DATABASE_URL", reason: "is required (postgres://user:pass@host:port/db?sslmode=disable)")
+        }
+        do {
+            self.database = try DatabaseURL(url)
+        } catch {
+            throw ConfigError(variable: "HAMMER_DATABASE_URL", reason: error.reason)
+        }
+        self.databaseMaxOpenConns = try reader.int("HAMMER_DATABASE_MAX_OPEN_CONNS", default: 10, in: 1...1000)
+        self.httpHost = reader.string("HAMMER_HTTP_HOST") ?? "127.0.0.1"
+        self.httpPort = try reader.int("HAMMER_HTTP_PORT", default: 8000, in: 0...65535)
+        self.healthCheckPort = try reader.int("HAMMER_HEALTH_CHECK_PORT", default: 9000, in: 0...65535)
+        self.defaultPaginationLimit = try reader.int("HAMMER_DEFAULT_PAGINATION_LIMIT", default: 25, in: 1...10000)
+        self.maxPaginationLimit = try reader.int("HAMMER_MAX_PAGINATION_LIMIT", default: 50, in: 1...10000)
+        if defaultPaginationLimit > maxPaginationLimit {
+            throw ConfigError(
+                variable: "HAMMER_DEFAULT_PAGINATION_LIMIT",
+                reason: "must not exceed HAMMER_MAX_PAGINATION_LIMIT (\(maxPaginationLimit)), got \(defaultPaginationLimit)"
+            )
+        }
+        self.apiKeys = (reader.string("HAMMER_API_KEYS") ?? "")
+            .split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        self.maxMessageBytes = try reader.int("HAMMER_MAX_MESSAGE_BYTES", default: 1_048_576, in: 1...(64 * 1_048_576))
+        self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
+        self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
+        self.workerBatchSize = try reader.int("HAMMER_WORKER_BATCH_SIZE", default: 100, in: 1...10000)
+        self.workerPollInterval = try reader.duration("HAMMER_WORKER_POLL_INTERVAL", default: .seconds(1))
+        self.maxRetryDelay = try reader.int("HAMMER_MAX_RETRY_DELAY", default: 86400, in: 1...(365 * 86400))
+        self.maxResponseBodyBytes = try reader.int("HAMMER_MAX_RESPONSE_BODY_BYTES", default: 65536, in: 0...(64 * 1_048_576))
+        let level = reader.string("LOG_LEVEL")?.lowercased() ?? "info"
+        guard let logLevel = Logger.Level(rawValue: level == "warn" ? "warning" : level) else {
+            throw ConfigError(variable: "LOG_LEVEL", reason: "must be one of trace, debug, info, notice, warning, error, critical; got \"\(level)\"")
+        }
+        self.logLevel = logLevel
+        let format = reader.string("HAMMER_LOG_FORMAT")?.lowercased() ?? "json"
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw ConfigError(variable: "HAMMER_LOG_FORMAT", reason: "must be json or text; got \"\(format)\"")
+        }
+        self.logFormat = logFormat
+        self.migrationsPath = reader.string("HAMMER_MIGRATIONS_PATH") ?? "migrations"
+    }
+}
+
+/// A configuration variable that is missing or invalid.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public var variable: String
+    public var reason: String
+    public var description: String { "invalid configuration: \(variable) \(reason)" }
+}
+
+/// Typed access to environment variables; empty values count as unset.
+private struct ConfigReader {
+    let env: [String: String]
+    init(_ env: [String: String]) { self.env = env }
+
+    func string(_ name: String) -> String? {
+        guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func int(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let raw = string(name) else { return fallback }
+        guard let value = Int(raw) else {
+            throw ConfigError(variable: name, reason: "must be an integer, got \"\(raw)\"")
+        }
+        guard range.contains(value) else {
+            throw ConfigError(variable: name, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func bool(_ name: String, default fallback: Bool) throws(ConfigError) -> Bool {
+        guard let raw = string(name) else { return fallback }
+        switch raw.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigError(variable: name, reason: "must be true or false, got \"\(raw)\"")
+        }
+    }
+
+    /// Accepts Go-style durations (`500ms`, `1s`, `2m`) or a bare number of seconds.
+    func duration(_ name: String, default fallback: Duration) throws(ConfigError) -> Duration {
+        guard let raw = string(name) else { return fallback }
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var seconds: Double?
+        if let plain = Double(raw) {
+            seconds = plain
+        } else {
+            for (suffix, factor) in units where raw.hasSuffix(suffix) {
+                if let number = Double(raw.dropLast(suffix.count)) {
+                    seconds = number * factor
+                    break
+                }
+            }
+        }
+        guard let seconds, seconds.isFinite, seconds >= 0.001, seconds <= 3600 else {
+            throw ConfigError(variable: name, reason: "must be a duration between 1ms and 1h such as 500ms, 1s or 2m; got \"\(raw)\"")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+}

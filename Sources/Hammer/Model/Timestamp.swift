@@ -1,0 +1,78 @@
+import Foundation
+
+/// RFC 3339 timestamps as hammer writes them: UTC with microseconds, `2020-05-15T12:46:25.789143Z`.
+public enum Timestamp {
+    /// Formats `date` in UTC with six fractional digits.
+    public static func format(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var seconds = time_t(micros.floorDiv(1_000_000))
+        let fraction = micros - Int64(seconds) * 1_000_000
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+    }
+
+    /// Parses a strict RFC 3339 date-time (`T` or space separator, `Z` or `±hh:mm` offset).
+    /// A space before the offset is read as `+`, since query strings decode `+` to a space.
+    /// Returns the date and a normalised string PostgreSQL reads back at full precision.
+    public static func parse(_ input: String) -> (date: Date, normalized: String)? {
+        var text = Array(input.utf8)
+        guard text.count >= 20, text.count <= 40 else { return nil }
+        func digits(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= text.count else { return nil }
+            var value = 0
+            for index in range {
+                guard (48...57).contains(text[index]) else { return nil }
+                value = value * 10 + Int(text[index] - 48)
+            }
+            return value
+        }
+        guard let year = digits(0..<4), text[4] == 45, let month = digits(5..<7), text[7] == 45, let day = digits(8..<10),
+            text[10] == 84 || text[10] == 116 || text[10] == 32,
+            let hour = digits(11..<13), text[13] == 58, let minute = digits(14..<16), text[16] == 58, let second = digits(17..<19)
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if text[index] == 46 {
+            index += 1
+            let start = index
+            while index < text.count, (48...57).contains(text[index]) { index += 1 }
+            guard index > start, index - start <= 9 else { return nil }
+            fraction = Double("0." + String(decoding: text[start..<index], as: UTF8.self)) ?? 0
+        }
+        guard index < text.count else { return nil }
+        var offsetSeconds = 0
+        switch text[index] {
+        case 90, 122:  // Z z
+            guard index + 1 == text.count else { return nil }
+        case 43, 45, 32:  // + - space
+            if text[index] == 32 { text[index] = 43 }
+            guard index + 6 == text.count, let offsetHour = digits((index + 1)..<(index + 3)), text[index + 3] == 58,
+                let offsetMinute = digits((index + 4)..<(index + 6)), offsetHour < 24, offsetMinute < 60
+            else { return nil }
+            offsetSeconds = (offsetHour * 3600 + offsetMinute * 60) * (text[index] == 45 ? -1 : 1)
+        default:
+            return nil
+        }
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61, year >= 1 else { return nil }
+        var components = DateComponents()
+        components.calendar = Calendar(identifier: .gregorian)
+        components.timeZone = TimeZone(secondsFromGMT: 0)
+        (components.year, components.month, components.day) = (year, month, day)
+        (components.hour, components.minute, components.second) = (hour, minute, min(second, 59))
+        guard let base = components.date, Calendar(identifier: .gregorian).dateComponents(in: TimeZone(secondsFromGMT: 0)!, from: base).day == day
+        else { return nil }
+        let date = base.addingTimeInterval(fraction - Double(offsetSeconds))
+        return (date, String(decoding: text, as: UTF8.self))
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDiv(_ divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor < 0) ? quotient - 1 : quotient
+    }
+}

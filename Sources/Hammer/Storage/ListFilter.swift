@@ -1,0 +1,47 @@
+import PostgresNIO
+
+/// Pagination, `created_at` bounds and equality filters of a list request, turned into SQL.
+public struct ListFilter: Sendable, Equatable {
+    public var limit: Int
+    public var offset: Int
+    /// Normalised RFC 3339 strings, compared as `timestamptz` by PostgreSQL.
+    public var createdAtGT: String?
+    public var createdAtGTE: String?
+    public var createdAtLT: String?
+    public var createdAtLTE: String?
+    /// `column = value` conditions, e.g. `("topic_id", "orders")`.
+    public var equals: [(column: String, value: String)] = []
+
+    public init(limit: Int, offset: Int = 0) {
+        self.limit = limit
+        self.offset = offset
+    }
+
+    public static func == (lhs: ListFilter, rhs: ListFilter) -> Bool {
+        lhs.limit == rhs.limit && lhs.offset == rhs.offset && lhs.createdAtGT == rhs.createdAtGT
+            && lhs.createdAtGTE == rhs.createdAtGTE && lhs.createdAtLT == rhs.createdAtLT && lhs.createdAtLTE == rhs.createdAtLTE
+            && lhs.equals.map(\.column) == rhs.equals.map(\.column) && lhs.equals.map(\.value) == rhs.equals.map(\.value)
+    }
+
+    /// `SELECT <columns> FROM <from> WHERE … ORDER BY created_at, id LIMIT … OFFSET …`;
+    /// `alias` qualifies the filtered table's columns when `from` joins others.
+    func query(select columns: String, from: String, alias: String? = nil) -> PostgresQuery {
+        let prefix = alias.map { "\($0)." } ?? ""
+        var bindings = PostgresBindings()
+        var conditions: [String] = []
+        for (column, value) in equals {
+            bindings.append(value)
+            conditions.append("\(prefix)\(column) = $\(bindings.count)")
+        }
+        let bounds: [(String?, String)] = [(createdAtGT, ">"), (createdAtGTE, ">="), (createdAtLT, "<"), (createdAtLTE, "<=")]
+        for case let (value?, comparison) in bounds {
+            bindings.append(value)
+            conditions.append("\(prefix)created_at \(comparison) $\(bindings.count)::timestamptz")
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        bindings.append(limit)
+        bindings.append(offset)
+        let sql = "SELECT \(columns) FROM \(from)\(whereClause) ORDER BY \(prefix)created_at, \(prefix)id LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)"
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import PostgresNIO
+
+extension Store {
+    private static let attemptColumns = "id, delivery_id, request, response, response_status_code, execution_duration, success, error, created_at"
+
+    private static func attempt(_ row: PostgresRow) throws -> DeliveryAttempt {
+        let (id, deliveryID, request, response, statusCode, duration, success, error, createdAt) =
+            try row.decode((String, String, String, String, Int, Int, Bool, String, Date).self)
+        return DeliveryAttempt(
+            id: id, deliveryID: deliveryID, request: request, response: response, responseStatusCode: statusCode,
+            executionDuration: duration, success: success, error: error, createdAt: createdAt)
+    }
+
+    public func deliveryAttempt(id: String) async throws -> DeliveryAttempt {
+        let query: PostgresQuery = "SELECT \(unescaped: Self.attemptColumns) FROM delivery_attempts WHERE id = \(id)"
+        guard let attempt = try await first(query, decode: Self.attempt) else { throw HammerError.doesNotExist("delivery_attempt", id: id) }
+        return attempt
+    }
+
+    public func deliveryAttempts(_ filter: ListFilter) async throws -> [DeliveryAttempt] {
+        try await all(filter.query(select: Self.attemptColumns, from: "delivery_attempts"), decode: Self.attempt)
+    }
+}

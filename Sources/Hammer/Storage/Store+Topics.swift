@@ -1,0 +1,45 @@
+import Foundation
+import PostgresNIO
+
+extension Store {
+    private static let topicColumns = "id, name, created_at, updated_at"
+
+    private static func topic(_ row: PostgresRow) throws -> Topic {
+        let (id, name, createdAt, updatedAt) = try row.decode((String, String, Date, Date).self)
+        return Topic(id: id, name: name, createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    public func createTopic(id: String, name: String) async throws -> Topic {
+        do {
+            let query: PostgresQuery = "INSERT INTO topics (id, name) VALUES (\(id), \(name)) RETURNING id, name, created_at, updated_at"
+            return try await first(query, decode: Self.topic)!
+        } catch {
+            throw PostgresErrorMapping.map(error, resource: "topic", id: id)
+        }
+    }
+
+    public func updateTopic(id: String, name: String?) async throws -> Topic {
+        let query: PostgresQuery = """
+            UPDATE topics SET name = COALESCE(\(name), name), updated_at = now() WHERE id = \(id)
+            RETURNING id, name, created_at, updated_at
+            """
+        guard let topic = try await first(query, decode: Self.topic) else { throw HammerError.doesNotExist("topic", id: id) }
+        return topic
+    }
+
+    public func topic(id: String) async throws -> Topic {
+        let query: PostgresQuery = "SELECT id, name, created_at, updated_at FROM topics WHERE id = \(id)"
+        guard let topic = try await first(query, decode: Self.topic) else { throw HammerError.doesNotExist("topic", id: id) }
+        return topic
+    }
+
+    public func topics(_ filter: ListFilter) async throws -> [Topic] {
+        try await all(filter.query(select: Self.topicColumns, from: "topics"), decode: Self.topic)
+    }
+
+    /// Deletes the topic and, by cascade, its subscriptions, messages, deliveries and attempts.
+    public func deleteTopic(id: String) async throws {
+        let deleted = try await first("DELETE FROM topics WHERE id = \(id) RETURNING id") { try $0.decode(String.self) }
+        if deleted == nil { throw HammerError.doesNotExist("topic", id: id) }
+    }
+}

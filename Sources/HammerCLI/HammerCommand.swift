@@ -1,0 +1,48 @@
+import ArgumentParser
+import Hammer
+import Logging
+import PostgresNIO
+
+@main
+struct HammerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hammer",
+        abstract: "Webhook delivery server: topics, subscriptions, signed deliveries with retries.",
+        discussion: "Configuration comes from HAMMER_* environment variables and .env in the working directory (see README).",
+        version: HammerVersion.current,
+        subcommands: [Migrate.self, Server.self, Worker.self, All.self])
+}
+
+/// Loads the configuration and installs logging; shared by every subcommand.
+struct Runtime {
+    let config: Config
+    let logger: Logger
+
+    init() throws {
+        config = try Config.load()
+        LoggingSystem.bootstrap(format: config.logFormat, level: config.logLevel)
+        var logger = Logger(label: "hammer")
+        logger.logLevel = config.logLevel
+        self.logger = logger
+    }
+
+    func makeClient() -> PostgresClient {
+        // The pool's own chatter (leases before run(), idle connection churn) stays out of the log;
+        // query failures surface through the code that ran the query.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .error)
+        return PostgresClient(
+            configuration: config.database.clientConfiguration(maxConnections: config.databaseMaxOpenConns),
+            backgroundLogger: background)
+    }
+
+    /// Runs `body` with a started client, then stops it.
+    func withClient<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = makeClient()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@Suite struct DeliveryAPITests {
+    @Test func filtersByTopicSubscriptionMessageAndStatus() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createTopic("users")
+            try await client.createSubscription("a", topic: "orders")
+            try await client.createSubscription("b", topic: "orders")
+            try await client.createSubscription("c", topic: "users")
+            let m1 = try await client.publish(topic: "orders")["id"] as! String
+            _ = try await client.publish(topic: "users")
+            try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE subscription_id = 'b'")
+
+            func ids(_ query: String) async throws -> [String] {
+                try await client.send(.get, "/v1/deliveries?\(query)").list("deliveries").compactMap { $0["subscription_id"] as? String }
+            }
+            #expect(try await ids("topic_id=orders").sorted() == ["a", "b"])
+            #expect(try await ids("subscription_id=c") == ["c"])
+            #expect(try await ids("message_id=\(m1)").sorted() == ["a", "b"])
+            #expect(try await ids("status=failed") == ["b"])
+            #expect(try await ids("status=pending").sorted() == ["a", "c"])
+            #expect(try await ids("status=completed").isEmpty)
+            #expect(try await ids("topic_id=orders&status=pending") == ["a"])
+
+            let bad = try await client.send(.get, "/v1/deliveries?status=done")
+            #expect(bad.status == .badRequest)
+            #expect(bad.errorCode == "invalid_query")
+            #expect(bad.detailFields == ["status"])
+        }
+    }
+
+    @Test func getDeliveryAndAttempts() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("a", topic: "orders")
+            try await client.publish(topic: "orders")
+            let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first)
+            let id = try #require(delivery["id"] as? String)
+            let fetched = try await client.send(.get, "/v1/deliveries/\(id)")
+            #expect(fetched.status == .ok)
+            #expect(fetched["id"] as? String == id)
+            #expect(fetched["subscription_id"] as? String == "a")
+
+            for (index, success) in [false, true].enumerated() {
+                try await store.client.query("""
+                    INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, created_at)
+                    VALUES (\("att\(index)"), \(id), 'POST /hook HTTP/1.1', 'HTTP/1.1 200 OK', \(success ? 200 : 500), \(10 + index), \(success), \(success ? "" : "status 500"), now() + make_interval(secs => \(index)))
+                    """)
+            }
+            let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(id)").list("delivery_attempts")
+            #expect(attempts.compactMap { $0["id"] as? String } == ["att0", "att1"])
+            #expect(attempts.first?["success"] as? Bool == false)
+            #expect(attempts.first?["error"] as? String == "status 500")
+            #expect(attempts.first?["response_status_code"] as? Int == 500)
+            #expect(attempts.last?["execution_duration"] as? Int == 11)
+
+            let one = try await client.send(.get, "/v1/delivery-attempts/att1")
+            #expect(one["delivery_id"] as? String == id)
+            #expect(one["request"] as? String == "POST /hook HTTP/1.1")
+            #expect(one["response"] as? String == "HTTP/1.1 200 OK")
+
+            #expect(try await client.send(.get, "/v1/delivery-attempts?delivery_id=other").list("delivery_attempts").isEmpty)
+            let noAttempt = try await client.send(.get, "/v1/delivery-attempts/nope")
+            #expect(noAttempt.status == .notFound)
+            #expect(noAttempt.errorCode == "delivery_attempt_does_not_exists")
+            let noDelivery = try await client.send(.get, "/v1/deliveries/nope")
+            #expect(noDelivery.status == .notFound)
+            #expect(noDelivery.errorCode == "delivery_does_not_exists")
+        }
+    }
+
+    @Test func deletesCascade() async throws {
+        try await TestApp.run { client, store in
+            func count(_ table: String) async throws -> Int {
+                try await store.client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")).collect().first!.decode(Int.self)
+            }
+            try await client.createTopic("orders")
+            try await client.createTopic("users")
+            try await client.createSubscription("a", topic: "orders")
+            try await client.createSubscription("b", topic: "orders")
+            try await client.createSubscription("c", topic: "users")
+            let message = try await client.publish(topic: "orders")["id"] as! String
+            try await client.publish(topic: "orders")
+            try await client.publish(topic: "users")
+            try await store.client.query("""
+                INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
+                SELECT hammer_ulid(), id, '', '', 200, 1, true FROM deliveries
+                """)
+            #expect(try await count("deliveries") == 5)
+            #expect(try await count("delivery_attempts") == 5)
+
+            try await client.send(.delete, "/v1/messages/\(message)")
+            #expect(try await count("deliveries") == 3)
+            #expect(try await count("delivery_attempts") == 3)
+
+            try await client.send(.delete, "/v1/subscriptions/a")
+            #expect(try await count("deliveries") == 2)
+            #expect(try await count("delivery_attempts") == 2)
+
+            try await client.send(.delete, "/v1/topics/orders")
+            #expect(try await count("subscriptions") == 1)
+            #expect(try await count("messages") == 1)
+            #expect(try await count("deliveries") == 1)
+            #expect(try await count("delivery_attempts") == 1)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@Suite struct HTTPSurfaceTests {
+    @Test func unknownRoutesAnswerJSON404() async throws {
+        try await TestApp.run { client, _ in
+            for (method, path) in [(HTTPRequest.Method.get, "/nope"), (.get, "/v1/nothing"), (.post, "/v1/deliveries"), (.put, "/v1/topics/x")] {
+                let response = try await client.send(method, path)
+                #expect(response.status == .notFound, "\(method) \(path)")
+                #expect(response.errorCode == "not_found", "\(method) \(path)")
+                #expect(response.headers[.contentType] == "application/json")
+            }
+        }
+    }
+
+    @Test func healthChecks() async throws {
+        try await TestApp.run { client, _ in
+            let liveness = try await client.send(.get, "/liveness")
+            let readiness = try await client.send(.get, "/readiness")
+            #expect(liveness.status == .noContent)
+            #expect(readiness.status == .noContent)
+        }
+    }
+
+    @Test func everyResponseHasARequestID() async throws {
+        try await TestApp.run { client, _ in
+            let first = try await client.send(.get, "/v1/topics")
+            let second = try await client.send(.get, "/v1/topics/missing")
+            let firstID = try #require(first.headers[HTTPField.Name("X-Request-Id")!])
+            let secondID = try #require(second.headers[HTTPField.Name("X-Request-Id")!])
+            #expect(firstID != secondID)
+        }
+    }
+
+    @Test func apiKeysGuardV1Only() async throws {
+        try await TestApp.run(environment: ["HAMMER_API_KEYS": "key-one, key-two"]) { client, _ in
+            let none = try await client.send(.get, "/v1/topics")
+            #expect(none.status == .unauthorized)
+            #expect(none.errorCode == "unauthenticated")
+            #expect(none["code"] as? Int == 16)
+            let wrong = try await client.send(.get, "/v1/topics", headers: [.authorization: "Bearer key-three"])
+            #expect(wrong.status == .unauthorized)
+            let basic = try await client.send(.get, "/v1/topics", headers: [.authorization: "Basic a2V5LW9uZQ=="])
+            #expect(basic.status == .unauthorized)
+            let post = try await client.send(.post, "/v1/topics", #"{"id": "x", "name": "x"}"#)
+            #expect(post.status == .unauthorized)
+
+            #expect(try await client.send(.get, "/v1/topics", headers: [.authorization: "Bearer key-one"]).status == .ok)
+            #expect(try await client.send(.get, "/v1/topics", headers: [.authorization: "bearer key-two"]).status == .ok)
+            #expect(try await client.send(.get, "/liveness").status == .noContent)
+            #expect(try await client.send(.get, "/readiness").status == .noContent)
+            let list = try await client.send(.get, "/v1/topics", headers: [.authorization: "Bearer key-one"])
+            #expect(list.list("topics").isEmpty)
+        }
+    }
+
+    @Test func withoutKeysNoAuthIsNeeded() async throws {
+        try await TestApp.run { client, _ in
+            let plain = try await client.send(.get, "/v1/topics")
+            let withHeader = try await client.send(.get, "/v1/topics", headers: [.authorization: "Bearer anything"])
+            #expect(plain.status == .ok)
+            #expect(withHeader.status == .ok)
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@Suite struct MessageAPITests {
+    @Test(arguments: [0, 1, 7])
+    func publishFansOutOneDeliveryPerSubscription(subscriptions: Int) async throws {
+        try await TestApp.run { client, _ in
+            try await client.createTopic("orders")
+            try await client.createTopic("other")
+            try await client.createSubscription("elsewhere", topic: "other")
+            for index in 0..<subscriptions {
+                try await client.createSubscription("sub-\(index)", topic: "orders", url: "https://example.com/\(index)")
+            }
+            let published = try await client.publish(topic: "orders", data: #"{"name": "Allisson"}"#)
+            #expect(published.status == .ok)
+            let id = try #require(published["id"] as? String)
+            #expect(id.wholeMatch(of: /[0-9A-HJKMNP-TV-Z]{26}/) != nil)
+            #expect(published["topic_id"] as? String == "orders")
+            #expect(published["content_type"] as? String == "application/json")
+            #expect(published["data"] as? String == "eyJuYW1lIjogIkFsbGlzc29uIn0=")
+
+            let deliveries = try await client.send(.get, "/v1/deliveries?message_id=\(id)&limit=50").list("deliveries")
+            #expect(deliveries.count == subscriptions)
+            #expect(Set(deliveries.compactMap { $0["subscription_id"] as? String }) == Set((0..<subscriptions).map { "sub-\($0)" }))
+            for delivery in deliveries {
+                #expect(delivery["status"] as? String == "pending")
+                #expect(delivery["delivery_attempts"] as? Int == 0)
+                #expect(delivery["data"] as? String == "eyJuYW1lIjogIkFsbGlzc29uIn0=")
+                #expect(delivery["content_type"] as? String == "application/json")
+                #expect(delivery["max_delivery_attempts"] as? Int == 5)
+                #expect(delivery["scheduled_at"] as? String == published["created_at"] as? String)
+                #expect(delivery["secret_token"] == nil)
+            }
+            let all = try await client.send(.get, "/v1/deliveries?limit=50").list("deliveries")
+            #expect(all.count == subscriptions)
+        }
+    }
+
+    @Test func publishSnapshotsSubscriptionSettings() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("billing", topic: "orders", url: "https://example.com/old", extra: ["secret_token": "s1"])
+            let first = try await client.publish(topic: "orders")
+            try await client.send(.patch, "/v1/subscriptions/billing", #"{"url": "https://example.com/new"}"#)
+            let second = try await client.publish(topic: "orders")
+            let old = try await client.send(.get, "/v1/deliveries?message_id=\(first["id"] as! String)").list("deliveries")
+            let new = try await client.send(.get, "/v1/deliveries?message_id=\(second["id"] as! String)").list("deliveries")
+            #expect(old.first?["url"] as? String == "https://example.com/old")
+            #expect(new.first?["url"] as? String == "https://example.com/new")
+            let secrets = try await store.client.query("SELECT secret_token FROM deliveries").collect().map { try $0.decode(String.self) }
+            #expect(secrets == ["s1", "s1"])
+        }
+    }
+
+    @Test func publishNotifiesWorkers() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("billing", topic: "orders")
+            try await store.client.withConnection { connection in
+                let payload = try await connection.listen(on: "hammer_deliveries") { notifications in
+                    try await client.publish(topic: "orders")
+                    var iterator = notifications.makeAsyncIterator()
+                    return try await iterator.next()?.payload
+                }
+                #expect(payload == "")
+            }
+        }
+    }
+
+    @Test func publishValidatesAndNeedsATopic() async throws {
+        try await TestApp.run { client, store in
+            let missing = try await client.send(.post, "/v1/messages", #"{"message": {}}"#)
+            #expect(missing.status == .badRequest)
+            #expect(missing.errorCode == "invalid_message")
+            #expect(missing.detailFields == ["topic_id", "content_type", "data"])
+
+            let wrongType = try await client.send(.post, "/v1/messages", #"{"topic_id": "orders", "content_type": "text/plain", "data": {"a": 1}}"#)
+            #expect(wrongType.detailFields == ["data"])
+
+            let noTopic = try await client.publish(topic: "nope")
+            #expect(noTopic.status == .notFound)
+            #expect(noTopic.errorCode == "topic_does_not_exists")
+
+            let rows = try await store.client.query("SELECT count(*) FROM messages").collect().first?.decode(Int.self)
+            #expect(rows == 0)
+        }
+    }
+
+    @Test func oversizedBodyIs413AndStoresNothing() async throws {
+        try await TestApp.run(environment: ["HAMMER_MAX_MESSAGE_BYTES": "1024"]) { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("billing", topic: "orders")
+            let big = try await client.publish(topic: "orders", data: String(repeating: "x", count: 2000))
+            #expect(big.status == .contentTooLarge)
+            #expect(big.errorCode == "payload_too_large")
+            #expect(big["code"] as? Int == 8)
+            let fits = try await client.publish(topic: "orders", data: String(repeating: "x", count: 900))
+            #expect(fits.status == .ok)
+            let rows = try await store.client.query("SELECT count(*) FROM messages").collect().first?.decode(Int.self)
+            #expect(rows == 1)
+        }
+    }
+
+    @Test func getListAndDeleteMessages() async throws {
+        try await TestApp.run { client, _ in
+            try await client.createTopic("orders")
+            try await client.createTopic("users")
+            let a = try await client.publish(topic: "orders", data: "a")
+            let b = try await client.publish(topic: "users", data: "b")
+            let c = try await client.publish(topic: "orders", data: "c")
+            let fetched = try await client.send(.get, "/v1/messages/\(a["id"] as! String)")
+            #expect(fetched["data"] as? String == "YQ==")
+            #expect(fetched["created_at"] as? String == a["created_at"] as? String)
+
+            let orders = try await client.send(.get, "/v1/messages?topic_id=orders").list("messages")
+            #expect(orders.compactMap { $0["id"] as? String } == [a["id"] as! String, c["id"] as! String])
+            #expect(try await client.send(.get, "/v1/messages").list("messages").count == 3)
+
+            #expect(try await client.send(.delete, "/v1/messages/\(b["id"] as! String)").text == "{}")
+            let gone = try await client.send(.get, "/v1/messages/\(b["id"] as! String)")
+            #expect(gone.status == .notFound)
+            #expect(gone.errorCode == "message_does_not_exists")
+            #expect(try await client.send(.delete, "/v1/messages/\(b["id"] as! String)").status == .notFound)
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hammer
+import PostgresNIO
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func upIsIdempotentDownRevertsAndRecordsLikeGolangMigrate() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
+                #expect(try await migrator.state() == .init(version: nil, dirty: false))
+                await #expect(throws: Migrator.MigrationError.self) { try await migrator.requireCurrentSchema() }
+
+                let applied = try await migrator.up(migrations)
+                #expect(applied == migrations.map(\.version))
+                #expect(try await migrator.up(migrations).isEmpty)
+                #expect(try await migrator.state() == .init(version: migrations.last!.version, dirty: false))
+                try await migrator.requireCurrentSchema()
+                let rows = try await client.query("SELECT version, dirty FROM schema_migrations").collect()
+                #expect(rows.count == 1)
+
+                let reverted = try await migrator.down(migrations, steps: migrations.count)
+                #expect(reverted == migrations.map(\.version).reversed())
+                #expect(try await migrator.state() == .init(version: nil, dirty: false))
+                let tables = try await client.query(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'"
+                ).collect().first!.decode(Int.self)
+                #expect(tables == 0)
+
+                try await migrator.up(migrations)
+                #expect(try await migrator.state().version == Migrator.requiredVersion)
+            }
+        }
+    }
+
+    @Test func dirtySchemaIsRefused() async throws {
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                try await client.query("UPDATE schema_migrations SET dirty = true")
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                await #expect(throws: Migrator.MigrationError.self) { try await migrator.requireCurrentSchema() }
+                await #expect(throws: Migrator.MigrationError.self) {
+                    try await migrator.up(try Migrator.load(directory: TestDatabase.migrationsPath))
+                }
+            }
+        }
+    }
+
+    @Test func requiredVersionIsTheNewestMigration() throws {
+        let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
+        #expect(migrations.last?.version == Migrator.requiredVersion)
+        #expect(migrations.allSatisfy { $0.down != nil })
+    }
+
+    @Test func indexNamesAreUniqueAndQueriesUseThem() async throws {
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let names = try await client.query("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'").collect()
+                    .map { try $0.decode(String.self) }
+                #expect(Set(names).count == names.count)
+                #expect(names.contains("deliveries_pending_scheduled_at_idx"))
+                #expect(names.contains("delivery_attempts_delivery_id_created_at_id_idx"))
+            }
+        }
+    }
+
+    @Test func serverRefusesAnUnmigratedSchema() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            let config = try Config(environment: ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_HTTP_PORT": "0"])
+            let client = PostgresClient(configuration: config.database.clientConfiguration(maxConnections: 2), backgroundLogger: TestDatabase.logger)
+            let app = buildApplication(config: config, client: client, logger: TestDatabase.logger)
+            await #expect(throws: Migrator.MigrationError.self) { try await app.runService() }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+DROP TABLE IF EXISTS delivery_attempts;
+DROP TABLE IF EXISTS deliveries;
+DROP TABLE IF EXISTS messages;
+DROP TABLE IF EXISTS subscriptions;
+DROP TABLE IF EXISTS topics;
+DROP FUNCTION IF EXISTS hammer_ulid();
