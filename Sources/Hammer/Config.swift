@@ -19,6 +19,7 @@ public struct Config: Sendable {
     public var workerConcurrency: Int
     public var workerBatchSize: Int
     public var workerPollInterval: Duration
+    public var workerShutdownTimeout: Duration
     public var maxRetryDelay: Int
     public var maxResponseBodyBytes: Int
     public var logLevel: Logger.Level
@@ -64,6 +65,7 @@ public struct Config: Sendable {
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
         self.workerBatchSize = try reader.int("HAMMER_WORKER_BATCH_SIZE", default: 100, in: 1...10000)
         self.workerPollInterval = try reader.duration("HAMMER_WORKER_POLL_INTERVAL", default: .seconds(1))
+        self.workerShutdownTimeout = try reader.duration("HAMMER_WORKER_SHUTDOWN_TIMEOUT", default: .seconds(10))
         self.maxRetryDelay = try reader.int("HAMMER_MAX_RETRY_DELAY", default: 86400, in: 1...(365 * 86400))
         self.maxResponseBodyBytes = try reader.int("HAMMER_MAX_RESPONSE_BODY_BYTES", default: 65536, in: 0...(64 * 1_048_576))
         let level = reader.string("LOG_LEVEL")?.lowercased() ?? "info"

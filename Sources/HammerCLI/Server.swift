@@ -1,5 +1,7 @@
 import ArgumentParser
 import Hammer
+import Hummingbird
+import ServiceLifecycle
 
 struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,10 +16,25 @@ struct Server: AsyncParsableCommand {
 
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Deliver pending deliveries (health on HAMMER_HEALTH_CHECK_PORT).")
+        abstract: "Deliver pending deliveries; /liveness and /readiness on HAMMER_HEALTH_CHECK_PORT.",
+        discussion: "Any number of workers may run against one database. SIGTERM/SIGINT stop claiming, let in-flight sends finish within HAMMER_WORKER_SHUTDOWN_TIMEOUT, and hand unfinished deliveries back.")
 
     func run() async throws {
-        throw ValidationError("the delivery worker is not built yet (next issue); `hammer server` serves the API")
+        let runtime = try Runtime()
+        let client = runtime.makeClient()
+        let store = Store(client: client, logger: runtime.logger)
+        let health = buildWorkerHealthApplication(config: runtime.config, client: client, logger: runtime.logger)
+        let worker = DeliveryWorker(config: runtime.config, store: store, logger: runtime.logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: PostgresClientService(client: client)),
+                    .init(service: health),
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: runtime.logger))
+        try await group.run()
     }
 }
 
@@ -26,6 +43,10 @@ struct All: AsyncParsableCommand {
         abstract: "Run the server and the worker in one process (development, small installs).")
 
     func run() async throws {
-        throw ValidationError("the delivery worker is not built yet (next issue); use `hammer server`")
+        let runtime = try Runtime()
+        let client = runtime.makeClient()
+        let worker = DeliveryWorker(config: runtime.config, store: Store(client: client, logger: runtime.logger), logger: runtime.logger)
+        let app = buildApplication(config: runtime.config, client: client, logger: runtime.logger, services: [worker])
+        try await app.runService()
     }
 }

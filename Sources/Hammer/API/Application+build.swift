@@ -1,20 +1,33 @@
 import Hummingbird
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
-/// Builds the REST API application on `client`; the caller runs the client as a service.
-public func buildApplication(config: Config, client: PostgresClient, logger: Logger) -> some ApplicationProtocol {
+/// Builds the REST API application on `client`, which it runs as a service along with `services`
+/// (the worker, for `hammer all`).
+public func buildApplication(config: Config, client: PostgresClient, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
     let router = buildRouter(config: config, store: store)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
-        services: [PostgresClientService(client: client)],
+        services: [PostgresClientService(client: client)] + services,
         logger: logger)
     app.beforeServerStarts {
         try await Migrator(client: client, logger: logger).requireCurrentSchema()
     }
     return app
+}
+
+/// The worker's own small HTTP server on `HAMMER_HEALTH_CHECK_PORT`: `/liveness` and `/readiness`.
+public func buildWorkerHealthApplication(config: Config, client: PostgresClient, logger: Logger) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    HealthController(store: Store(client: client, logger: logger)).addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.httpHost, port: config.healthCheckPort), serverName: nil),
+        logger: logger)
 }
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.

@@ -1,0 +1,29 @@
+/// What one HTTP attempt produced, ready to be recorded.
+public struct AttemptResult: Sendable {
+    /// A bounded failure class, usable as a metric label.
+    public enum ErrorKind: String, Sendable {
+        case httpStatus = "http_status"
+        case timeout
+        case connectionRefused = "connection_refused"
+        case connectionReset = "connection_reset"
+        case dns
+        case tls
+        case invalidResponse = "invalid_response"
+        case invalidURL = "invalid_url"
+        case cancelled
+        case other
+    }
+
+    public var delivery: ClaimedDelivery
+    public var attemptID: String
+    public var request: String
+    public var response: String
+    /// 0 when no response arrived.
+    public var statusCode: Int
+    public var durationMilliseconds: Int
+    public var success: Bool
+    public var error: String
+    public var errorKind: ErrorKind?
+    /// Seconds from a `Retry-After` header on 429/503.
+    public var retryAfter: Double?
+}

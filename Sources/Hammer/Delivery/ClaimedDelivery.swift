@@ -1,0 +1,57 @@
+import Foundation
+
+/// A delivery a worker holds a lease on: everything needed to send it and record the result.
+public struct ClaimedDelivery: Sendable, Equatable {
+    public var id: String
+    public var topicID: String
+    public var subscriptionID: String
+    public var messageID: String
+    public var contentType: String
+    public var dataBase64: String
+    public var publishedAt: Date
+    public var url: String
+    public var secretToken: String
+    public var maxDeliveryAttempts: Int
+    public var deliveryAttemptDelay: Int
+    public var deliveryAttemptTimeout: Int
+    /// Attempts made before this one.
+    public var deliveryAttempts: Int
+    /// The lease (the pushed `scheduled_at`, microseconds since 1970); results are written only while it holds.
+    public var lease: Int64
+    /// `scheduled_at` before the claim, restored when the delivery reaches a final state.
+    public var previousScheduledAt: Int64
+
+    /// The CloudEvents 1.0 body hammer sends (its field order, without the secret).
+    public var cloudEventBody: String {
+        var body = #"{"specversion":"1.0","type":"hammer.message.created","source":"/v1/messages/"#
+        body += messageID
+        body += #"","id":"# + JSONText.quoted(id)
+        body += #","time":"# + JSONText.quoted(Timestamp.format(publishedAt))
+        body += #","messageid":"# + JSONText.quoted(messageID)
+        body += #","subscriptionid":"# + JSONText.quoted(subscriptionID)
+        body += #","topicid":"# + JSONText.quoted(topicID)
+        body += #","datacontenttype":"# + JSONText.quoted(contentType)
+        body += #","data_base64":"# + JSONText.quoted(dataBase64)
+        body += "}"
+        return body
+    }
+}
+
+/// Minimal JSON string quoting for hand-built bodies.
+enum JSONText {
+    static func quoted(_ string: String) -> String {
+        var output = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where scalar.value < 0x20: output += String(format: "\\u%04x", scalar.value)
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + "\""
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The delivery engine: claims due deliveries in batches, sends them concurrently, records outcomes in batches.
+/// Wakes on the publish `NOTIFY`, polls as a fallback; on graceful shutdown stops claiming, lets sends finish
+/// within the shutdown timeout, and hands unfinished leases back.
+public final class DeliveryWorker: Service, Sendable {
+    /// Seconds a lease outlives the request timeout, so a slow send is never taken over mid-flight.
+    public static let leaseMargin = 30
+    static let writeBatchSize = 500
+
+    let store: Store
+    let sender: WebhookSender
+    let retryPolicy: RetryPolicy
+    let concurrency: Int
+    let batchSize: Int
+    let pollInterval: Duration
+    let shutdownTimeout: Duration
+    let logger: Logger
+    let state = WorkerState()
+
+    public init(config: Config, store: Store, logger: Logger) {
+        self.store = store
+        self.sender = WebhookSender(concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes)
+        self.retryPolicy = RetryPolicy(maxDelay: config.maxRetryDelay)
+        self.concurrency = config.workerConcurrency
+        self.batchSize = config.workerBatchSize
+        self.pollInterval = config.workerPollInterval
+        self.shutdownTimeout = config.workerShutdownTimeout
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await Migrator(client: store.client, logger: logger).requireCurrentSchema()
+        } catch {
+            await sender.shutdown()
+            throw error
+        }
+        let (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (recorderBell, ringRecorder) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        logger.info("worker started", metadata: ["hammer.worker.concurrency": "\(concurrency)", "hammer.worker.batch_size": "\(batchSize)"])
+
+        await withGracefulShutdownHandler {
+            async let recording: Void = record(bell: recorderBell)
+            await withTaskGroup(of: Void.self) { wakers in
+                wakers.addTask { await self.listen(ring: ring) }
+                wakers.addTask { await self.tick(ring: ring) }
+                await claimAndSend(doorbell: doorbell, ring: ring, ringRecorder: ringRecorder)
+                wakers.cancelAll()
+            }
+            ringRecorder.finish()
+            await recording
+        } onGracefulShutdown: {
+            self.state.stop()
+            ring.yield()
+        }
+
+        let leftover = state.takeLeases()
+        if !leftover.isEmpty {
+            do {
+                try await store.releaseLeases(leftover)
+                logger.info("leases handed back", metadata: ["hammer.deliveries": "\(leftover.count)"])
+            } catch {
+                logger.error("could not hand leases back; they become due when the lease ends", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+        await sender.shutdown()
+        logger.info("worker stopped")
+    }
+
+    /// Claims while there is capacity, claiming again at once after a full batch; otherwise waits for a bell.
+    private func claimAndSend(doorbell: AsyncStream<Void>, ring: AsyncStream<Void>.Continuation, ringRecorder: AsyncStream<Void>.Continuation) async {
+        var bells = doorbell.makeAsyncIterator()
+        await withDiscardingTaskGroup { sends in
+            while !state.stopping {
+                let capacity = concurrency - state.inFlight
+                var claimedFullBatch = false
+                if capacity > 0 {
+                    let limit = min(batchSize, capacity)
+                    do {
+                        let claimed = try await store.claimDueDeliveries(limit: limit, leaseMargin: Self.leaseMargin)
+                        state.claimed(claimed)
+                        for delivery in claimed {
+                            sends.addTask {
+                                let outcome = await self.attempt(delivery)
+                                self.state.finished(outcome)
+                                ringRecorder.yield()
+                                ring.yield()
+                            }
+                        }
+                        claimedFullBatch = claimed.count == limit
+                    } catch {
+                        logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                if claimedFullBatch { continue }
+                guard await bells.next() != nil else { break }
+            }
+            // Shutting down: no more claims; in-flight sends get until the deadline, then are cancelled.
+            let deadline = ContinuousClock.now + shutdownTimeout
+            while state.inFlight > 0, ContinuousClock.now < deadline {
+                guard await bells.next() != nil else { break }
+            }
+            if state.inFlight > 0 {
+                logger.warning("shutdown timeout reached; cancelling in-flight sends", metadata: ["hammer.deliveries": "\(state.inFlight)"])
+                sends.cancelAll()
+            }
+        }
+    }
+
+    /// Sends one delivery and decides its next state; `nil` when shutdown cut the send short.
+    private func attempt(_ delivery: ClaimedDelivery) async -> Store.DeliveryOutcome? {
+        let result = await sender.send(delivery)
+        if result.errorKind == .cancelled, state.stopping { return nil }
+        let attemptNumber = delivery.deliveryAttempts + 1
+        var metadata: Logger.Metadata = [
+            "hammer.delivery.id": "\(delivery.id)", "hammer.subscription.id": "\(delivery.subscriptionID)",
+            "hammer.attempt": "\(attemptNumber)", "hammer.attempt.status_code": "\(result.statusCode)",
+            "hammer.attempt.duration_ms": "\(result.durationMilliseconds)",
+        ]
+        if result.success {
+            logger.debug("delivery completed", metadata: metadata)
+            return .init(result: result, status: .completed, retryDelay: 0)
+        }
+        metadata["hammer.attempt.error_kind"] = "\(result.errorKind?.rawValue ?? "")"
+        metadata["hammer.attempt.error"] = "\(result.error)"
+        if attemptNumber >= delivery.maxDeliveryAttempts {
+            logger.info("delivery failed after its last attempt", metadata: metadata)
+            return .init(result: result, status: .failed, retryDelay: 0)
+        }
+        let delay = retryPolicy.delay(afterAttempt: attemptNumber, base: delivery.deliveryAttemptDelay, retryAfter: result.retryAfter)
+        metadata["hammer.attempt.retry_in_s"] = "\(Int(delay.rounded()))"
+        logger.info("delivery attempt failed; will retry", metadata: metadata)
+        return .init(result: result, status: .pending, retryDelay: delay)
+    }
+
+    /// Writes outcomes in batches as they accumulate; after the bell is finished, drains what is left.
+    private func record(bell: AsyncStream<Void>) async {
+        var bells = bell.makeAsyncIterator()
+        while true {
+            let outcomes = state.takeOutcomes()
+            if outcomes.isEmpty {
+                if await bells.next() == nil, state.hasNoOutcomes { return }
+                continue
+            }
+            var start = 0
+            while start < outcomes.count {
+                let chunk = Array(outcomes[start..<min(start + Self.writeBatchSize, outcomes.count)])
+                await write(chunk)
+                start += Self.writeBatchSize
+            }
+        }
+    }
+
+    /// Writes one batch, retrying while the database is unreachable; gives up only during shutdown.
+    private func write(_ outcomes: [Store.DeliveryOutcome]) async {
+        var failures = 0
+        while true {
+            do {
+                try await store.recordOutcomes(outcomes)
+                state.recorded(outcomes.map(\.result.delivery.id))
+                return
+            } catch {
+                failures += 1
+                logger.error(
+                    "recording delivery outcomes failed; retrying",
+                    metadata: ["error": "\(String(reflecting: error))", "hammer.deliveries": "\(outcomes.count)"])
+                if state.stopping, failures >= 3 { return }
+                try? await Task.sleep(for: .milliseconds(min(200 * (1 << min(failures, 5)), 5000)))
+            }
+        }
+    }
+
+    /// LISTENs for publish notifications on a dedicated connection, reconnecting after failures.
+    private func listen(ring: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: Store.deliveriesChannel) { notifications in
+                        ring.yield()  // catch up on anything published while not listening
+                        for try await _ in notifications { ring.yield() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// The fallback poll: rings the doorbell every poll interval.
+    private func tick(ring: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: pollInterval)
+            ring.yield()
+        }
+    }
+}
