@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// within the shutdown timeout, and hands unfinished leases back.
 public final class DeliveryWorker: Service, Sendable {
     /// Seconds a lease outlives the request timeout, so a slow send is never taken over mid-flight.
-    public static let leaseMargin = 30
+    public static let defaultLeaseMargin = 30
     static let writeBatchSize = 500
 
     let store: Store
@@ -18,10 +18,12 @@ public final class DeliveryWorker: Service, Sendable {
     let batchSize: Int
     let pollInterval: Duration
     let shutdownTimeout: Duration
+    let leaseMargin: Int
     let logger: Logger
     let state = WorkerState()
 
-    public init(config: Config, store: Store, logger: Logger) {
+    public init(config: Config, store: Store, logger: Logger, leaseMargin: Int = DeliveryWorker.defaultLeaseMargin) {
+        self.leaseMargin = leaseMargin
         self.store = store
         self.sender = WebhookSender(concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes)
         self.retryPolicy = RetryPolicy(maxDelay: config.maxRetryDelay)
@@ -81,7 +83,7 @@ public final class DeliveryWorker: Service, Sendable {
                 if capacity > 0 {
                     let limit = min(batchSize, capacity)
                     do {
-                        let claimed = try await store.claimDueDeliveries(limit: limit, leaseMargin: Self.leaseMargin)
+                        let claimed = try await store.claimDueDeliveries(limit: limit, leaseMargin: leaseMargin)
                         state.claimed(claimed)
                         for delivery in claimed {
                             sends.addTask {

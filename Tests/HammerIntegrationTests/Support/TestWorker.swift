@@ -1,0 +1,70 @@
+import Foundation
+import Hammer
+import PostgresNIO
+import ServiceLifecycle
+
+/// A `DeliveryWorker` with its own connection pool, as a separate `hammer worker` process would have.
+struct TestWorker {
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    static func start(_ url: DatabaseURL, environment: [String: String] = [:], leaseMargin: Int = 30) throws -> TestWorker {
+        var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_WORKER_POLL_INTERVAL": "100ms"]
+        env.merge(environment) { _, override in override }
+        let config = try Config(environment: env)
+        let client = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)
+        let worker = DeliveryWorker(config: config, store: Store(client: client, logger: TestDatabase.logger), logger: TestDatabase.logger, leaseMargin: leaseMargin)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: PostgresClientService(client: client)),
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                logger: TestDatabase.logger))
+        return TestWorker(group: group, task: Task { try await group.run() })
+    }
+
+    /// SIGTERM's path: graceful shutdown, then wait for the worker to finish.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+}
+
+/// Test data set up straight in the database, and queries for assertions.
+struct Fixture {
+    let client: PostgresClient
+
+    func topic(_ id: String) async throws {
+        try await client.query("INSERT INTO topics (id, name) VALUES (\(id), \(id))")
+    }
+
+    func subscription(
+        _ id: String, topic: String, url: String, secret: String = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        maxAttempts: Int = 5, delay: Int = 1, timeout: Int = 5
+    ) async throws {
+        try await client.query("""
+            INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+            VALUES (\(id), \(topic), \(id), \(url), \(secret), \(maxAttempts), \(delay), \(timeout))
+            """)
+    }
+
+    @discardableResult
+    func publish(topic: String, data: String = #"{"hello":"world"}"#) async throws -> String {
+        try await Store(client: client, logger: TestDatabase.logger)
+            .publish(topicID: topic, contentType: "application/json", dataBase64: Data(data.utf8).base64EncodedString()).message.id
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await client.query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+    }
+
+    func statuses() async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try await client.query("SELECT status, count(*) FROM deliveries GROUP BY status").collect() {
+            let (status, count) = try row.decode((String, Int).self)
+            result[status] = count
+        }
+        return result
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@testable import Hammer
+
+@Suite struct WebhookSignatureTests {
+    @Test func standardWebhooksTestVector() {
+        let signature = WebhookSignature.sign(
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+            body: Data(#"{"test": 2432232314}"#.utf8))
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+    }
+
+    @Test func secretsWithoutPrefixUseTheirBytes() {
+        let plain = WebhookSignature.sign(secret: "my-super-secret-token", id: "a", timestamp: 1, body: Data("b".utf8))
+        let encoded = WebhookSignature.sign(
+            secret: "whsec_" + Data("my-super-secret-token".utf8).base64EncodedString(), id: "a", timestamp: 1, body: Data("b".utf8))
+        #expect(plain == encoded)
+        #expect(plain.hasPrefix("v1,"))
+    }
+}
+
+@Suite struct RetryPolicyTests {
+    @Test func exponentialWithJitter() {
+        let policy = RetryPolicy(maxDelay: 86400)
+        for attempt in 1...6 {
+            let base = 10.0 * Double(1 << (attempt - 1))
+            for _ in 0..<50 {
+                let delay = policy.delay(afterAttempt: attempt, base: 10)
+                #expect(delay >= base * 0.8 && delay <= base * 1.2, "attempt \(attempt): \(delay)")
+            }
+        }
+    }
+
+    @Test func cappedAndRaisedByRetryAfter() {
+        let policy = RetryPolicy(maxDelay: 100)
+        #expect(policy.delay(afterAttempt: 100, base: 60) <= 100)
+        #expect(policy.delay(afterAttempt: 1, base: 1, retryAfter: 50) == 50)
+        #expect(policy.delay(afterAttempt: 1, base: 1, retryAfter: 5000) == 100)
+    }
+
+    @Test func retryAfterHeaderForms() {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(WebhookSender.retryAfterSeconds("120", now: now) == 120)
+        #expect(WebhookSender.retryAfterSeconds("Tue, 14 Nov 2023 22:15:20 GMT", now: now) == 120)
+        #expect(WebhookSender.retryAfterSeconds("soon", now: now) == nil)
+    }
+}
+
+@Suite struct CloudEventTests {
+    @Test func bodyIsHammersEnvelopeInOrder() {
+        let delivery = ClaimedDelivery(
+            id: "D1", topicID: "t\"q", subscriptionID: "s", messageID: "M1", contentType: "application/json", dataBase64: "eyJ9",
+            publishedAt: Date(timeIntervalSince1970: 1_589_546_785.789143), url: "http://x", secretToken: "k", maxDeliveryAttempts: 1,
+            deliveryAttemptDelay: 1, deliveryAttemptTimeout: 1, deliveryAttempts: 0, lease: 0, previousScheduledAt: 0)
+        #expect(
+            delivery.cloudEventBody
+                == #"{"specversion":"1.0","type":"hammer.message.created","source":"/v1/messages/M1","id":"D1","time":"2020-05-15T12:46:25.789143Z","messageid":"M1","subscriptionid":"s","topicid":"t\"q","datacontenttype":"application/json","data_base64":"eyJ9"}"#
+        )
+    }
+}
