@@ -20,34 +20,17 @@ public struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         var line = "{\"time\":\"\(Timestamp.format(Date()))\",\"level\":\"\(event.level.rawValue)\",\"message\":"
-        Self.appendQuoted(event.message.description, to: &line)
+        line += JSONText.quoted(event.message.description)
         line += ",\"logger\":"
-        Self.appendQuoted(label, to: &line)
+        line += JSONText.quoted(label)
         for key in merged.keys.sorted() {
             line += ","
-            Self.appendQuoted(key, to: &line)
+            line += JSONText.quoted(key)
             line += ":"
-            Self.appendQuoted(merged[key]!.description, to: &line)
+            line += JSONText.quoted(merged[key]!.description)
         }
         line += "}\n"
         FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    static func appendQuoted(_ string: String, to output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                output += String(format: "\\u%04x", scalar.value)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 }
 

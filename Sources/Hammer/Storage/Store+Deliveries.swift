@@ -19,8 +19,7 @@ extension Store {
 
     public func delivery(id: String) async throws -> Delivery {
         let query: PostgresQuery = "SELECT \(unescaped: Self.deliveryColumns) FROM \(unescaped: Self.deliveryFrom) WHERE d.id = \(id)"
-        guard let delivery = try await first(query, decode: Self.delivery) else { throw HammerError.doesNotExist("delivery", id: id) }
-        return delivery
+        return try await one(query, resource: "delivery", id: id, decode: Self.delivery)
     }
 
     public func deliveries(_ filter: ListFilter) async throws -> [Delivery] {

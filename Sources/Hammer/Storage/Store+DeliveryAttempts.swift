@@ -14,8 +14,7 @@ extension Store {
 
     public func deliveryAttempt(id: String) async throws -> DeliveryAttempt {
         let query: PostgresQuery = "SELECT \(unescaped: Self.attemptColumns) FROM delivery_attempts WHERE id = \(id)"
-        guard let attempt = try await first(query, decode: Self.attempt) else { throw HammerError.doesNotExist("delivery_attempt", id: id) }
-        return attempt
+        return try await one(query, resource: "delivery_attempt", id: id, decode: Self.attempt)
     }
 
     public func deliveryAttempts(_ filter: ListFilter) async throws -> [DeliveryAttempt] {

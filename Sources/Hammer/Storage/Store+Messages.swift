@@ -50,8 +50,7 @@ extension Store {
 
     public func message(id: String) async throws -> Message {
         let query: PostgresQuery = "SELECT \(unescaped: Self.messageColumns) FROM messages WHERE id = \(id)"
-        guard let message = try await first(query, decode: Self.message) else { throw HammerError.doesNotExist("message", id: id) }
-        return message
+        return try await one(query, resource: "message", id: id, decode: Self.message)
     }
 
     public func messages(_ filter: ListFilter) async throws -> [Message] {
@@ -60,7 +59,6 @@ extension Store {
 
     /// Deletes the message and, by cascade, its deliveries and their attempts.
     public func deleteMessage(id: String) async throws {
-        let deleted = try await first("DELETE FROM messages WHERE id = \(id) RETURNING id") { try $0.decode(String.self) }
-        if deleted == nil { throw HammerError.doesNotExist("message", id: id) }
+        try await delete(from: "messages", id: id, resource: "message")
     }
 }

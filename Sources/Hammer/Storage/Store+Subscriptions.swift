@@ -81,10 +81,7 @@ extension Store {
 
     public func subscription(id: String) async throws -> Subscription {
         let query: PostgresQuery = "SELECT \(unescaped: Self.subscriptionColumns) FROM subscriptions WHERE id = \(id)"
-        guard let subscription = try await first(query, decode: Self.subscription) else {
-            throw HammerError.doesNotExist("subscription", id: id)
-        }
-        return subscription
+        return try await one(query, resource: "subscription", id: id, decode: Self.subscription)
     }
 
     /// Lists subscriptions without their secrets.
@@ -97,7 +94,6 @@ extension Store {
     }
 
     public func deleteSubscription(id: String) async throws {
-        let deleted = try await first("DELETE FROM subscriptions WHERE id = \(id) RETURNING id") { try $0.decode(String.self) }
-        if deleted == nil { throw HammerError.doesNotExist("subscription", id: id) }
+        try await delete(from: "subscriptions", id: id, resource: "subscription")
     }
 }

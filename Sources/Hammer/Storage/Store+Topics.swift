@@ -23,14 +23,12 @@ extension Store {
             UPDATE topics SET name = COALESCE(\(name), name), updated_at = now() WHERE id = \(id)
             RETURNING id, name, created_at, updated_at
             """
-        guard let topic = try await first(query, decode: Self.topic) else { throw HammerError.doesNotExist("topic", id: id) }
-        return topic
+        return try await one(query, resource: "topic", id: id, decode: Self.topic)
     }
 
     public func topic(id: String) async throws -> Topic {
         let query: PostgresQuery = "SELECT id, name, created_at, updated_at FROM topics WHERE id = \(id)"
-        guard let topic = try await first(query, decode: Self.topic) else { throw HammerError.doesNotExist("topic", id: id) }
-        return topic
+        return try await one(query, resource: "topic", id: id, decode: Self.topic)
     }
 
     public func topics(_ filter: ListFilter) async throws -> [Topic] {
@@ -39,7 +37,6 @@ extension Store {
 
     /// Deletes the topic and, by cascade, its subscriptions, messages, deliveries and attempts.
     public func deleteTopic(id: String) async throws {
-        let deleted = try await first("DELETE FROM topics WHERE id = \(id) RETURNING id") { try $0.decode(String.self) }
-        if deleted == nil { throw HammerError.doesNotExist("topic", id: id) }
+        try await delete(from: "topics", id: id, resource: "topic")
     }
 }

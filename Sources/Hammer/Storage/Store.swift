@@ -25,6 +25,17 @@ public struct Store: Sendable {
         try await all(query, decode: decode).first
     }
 
+    /// Runs `query` and decodes its first row; throws `<resource>_does_not_exists` when there is none.
+    func one<Row: Sendable>(_ query: PostgresQuery, resource: String, id: String, decode: (PostgresRow) throws -> Row) async throws -> Row {
+        guard let row = try await first(query, decode: decode) else { throw HammerError.doesNotExist(resource, id: id) }
+        return row
+    }
+
+    /// Deletes the row `id` of `table` (cascading as the schema says); throws when it does not exist.
+    func delete(from table: String, id: String, resource: String) async throws {
+        _ = try await one("DELETE FROM \(unescaped: table) WHERE id = \(id) RETURNING id", resource: resource, id: id) { try $0.decode(String.self) }
+    }
+
     /// `SELECT 1` against the database: true when it answers.
     public func ping() async -> Bool {
         (try? await client.query("SELECT 1", logger: logger).collect()) != nil
