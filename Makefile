@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench clean
 
 build:
 	swift build
@@ -32,3 +32,9 @@ test:
 
 clean:
 	scripts/postgres.sh stop dev; scripts/postgres.sh stop test; rm -rf .local .build
+
+## Benchmark (release build): throughput, latency, backlog, ceilings, RSS. ARGS="--quick" for a smoke run.
+bench:
+	swift build -c release --product hammer
+	swift build -c release --product hammer-bench
+	.build/release/hammer-bench run $(ARGS)

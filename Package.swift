@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "hammer", targets: ["HammerCLI"]),
+        .executable(name: "hammer-bench", targets: ["HammerBench"]),
         .library(name: "Hammer", targets: ["Hammer"]),
     ],
     dependencies: [
@@ -47,6 +48,16 @@ let package = Package(
             dependencies: [
                 "Hammer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "HammerBench",
+            dependencies: [
+                "Hammer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

@@ -26,4 +26,20 @@ public struct AttemptResult: Sendable {
     public var errorKind: ErrorKind?
     /// Seconds from a `Retry-After` header on 429/503.
     public var retryAfter: Double?
+
+    public init(
+        delivery: ClaimedDelivery, attemptID: String, request: String, response: String, statusCode: Int, durationMilliseconds: Int,
+        success: Bool, error: String, errorKind: ErrorKind? = nil, retryAfter: Double? = nil
+    ) {
+        self.delivery = delivery
+        self.attemptID = attemptID
+        self.request = request
+        self.response = response
+        self.statusCode = statusCode
+        self.durationMilliseconds = durationMilliseconds
+        self.success = success
+        self.error = error
+        self.errorKind = errorKind
+        self.retryAfter = retryAfter
+    }
 }

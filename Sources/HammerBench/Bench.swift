@@ -1,0 +1,311 @@
+import AsyncHTTPClient
+import Foundation
+import Hammer
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The scenarios, run against real processes: one `hammer server`, N `hammer worker`, one sink.
+struct Bench {
+    let settings: BenchSettings
+    let client: PostgresClient
+    let environment: [String: String]
+    let binaries: String
+    let logger: Logger
+
+    let api = "http://127.0.0.1:8100"
+    let sinkBase = "http://127.0.0.1:9100"
+    var sinkURL: String { "\(sinkBase)/hook" }
+    var store: Store { Store(client: client, logger: logger) }
+
+    func runAll() async throws -> Results {
+        var results = Results(settings: settings)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
+        do {
+            results = try await runAll(http: http, results: results)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try await http.shutdown()
+        return results
+    }
+
+    private func runAll(http: HTTPClient, results: Results) async throws -> Results {
+        var results = results
+        progress("database ceiling (claim + record SQL, one connection, no HTTP)…")
+        results.databaseCeiling = try await databaseCeiling()
+
+        let sink = try ChildProcess(
+            name: "sink", executable: "\(binaries)/hammer-bench", arguments: ["sink", "--port", "9100"], environment: [:], logPath: ".local/bench/sink.log")
+        defer { sink.stop() }
+        try await waitReady(http, "\(sinkBase)/stats")
+        progress("receiver ceiling (one client process)…")
+        results.receiverCeiling = try await receiverCeiling(http)
+
+        let server = try ChildProcess(
+            name: "server", executable: "\(binaries)/hammer", arguments: ["server"], environment: environment, logPath: ".local/bench/server.log")
+        defer { server.stop() }
+        try await waitReady(http, "\(api)/readiness")
+        var workers = try startWorkers(http)
+        try await waitWorkersReady(http)
+
+        progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
+        results.throughput = try await throughput(http)
+        progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
+        results.latency = try await latency(http)
+
+        results.serverRSS = server.peakRSSMegabytes
+        results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
+        for worker in workers { worker.stop() }
+        progress("backlog: \(settings.backlog) pending deliveries, then \(settings.workers) worker(s)…")
+        try await prepareBacklog()
+        workers = try startWorkers(http)
+        results.backlog = try await drainBacklog()
+        results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
+        for worker in workers { worker.stop() }
+        return results
+    }
+
+    // MARK: processes
+
+    private func startWorkers(_ http: HTTPClient) throws -> [ChildProcess] {
+        try (0..<settings.workers).map { index in
+            var env = environment
+            env["HAMMER_HEALTH_CHECK_PORT"] = "\(9200 + index)"
+            return try ChildProcess(
+                name: "worker\(index)", executable: "\(binaries)/hammer", arguments: ["worker"], environment: env, logPath: ".local/bench/worker\(index).log")
+        }
+    }
+
+    private func waitWorkersReady(_ http: HTTPClient) async throws {
+        for index in 0..<settings.workers { try await waitReady(http, "http://127.0.0.1:\(9200 + index)/readiness") }
+    }
+
+    private func waitReady(_ http: HTTPClient, _ url: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status.code < 300 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw BenchError("\(url) did not become ready; see .local/bench/*.log")
+    }
+
+    // MARK: setup
+
+    private func post(_ http: HTTPClient, _ path: String, _ json: String) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: api + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    private func createTopic(_ http: HTTPClient, _ topic: String) async throws {
+        let created = try await post(http, "/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
+        guard created.status == 200 else { throw BenchError("creating topic: \(created.body)") }
+        for index in 0..<settings.subscriptions {
+            let body = #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(sinkURL)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
+            let subscription = try await post(http, "/v1/subscriptions", body)
+            guard subscription.status == 200 else { throw BenchError("creating subscription: \(subscription.body)") }
+        }
+    }
+
+    private func count(_ sql: String) async throws -> Int {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(Int.self) ?? 0
+    }
+
+    /// Inserts `deliveries` pending deliveries for `topic` straight into the database.
+    private func insertPending(topic: String, deliveries: Int) async throws {
+        let messages = max(1, deliveries / settings.subscriptions)
+        try await client.query("""
+            INSERT INTO messages (id, topic_id, content_type, data)
+            SELECT hammer_ulid(), \(topic), 'application/json', 'e30=' FROM generate_series(1, \(messages))
+            """, logger: logger)
+        try await client.query("""
+            INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, secret_token, max_delivery_attempts,
+                delivery_attempt_delay, delivery_attempt_timeout, scheduled_at)
+            SELECT hammer_ulid(), s.topic_id, s.id, m.id, s.url, s.secret_token, s.max_delivery_attempts,
+                s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at
+            FROM messages m JOIN subscriptions s ON s.topic_id = m.topic_id WHERE m.topic_id = \(topic)
+            """, logger: logger)
+        try await client.query("ANALYZE deliveries", logger: logger)
+    }
+
+    private func insertTopic(_ topic: String) async throws {
+        try await client.query("INSERT INTO topics (id, name) VALUES (\(topic), \(topic))", logger: logger)
+        for index in 0..<settings.subscriptions {
+            let id = "\(topic)-\(index)"
+            try await client.query("""
+                INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+                VALUES (\(id), \(topic), 's', \(sinkURL), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 5, 1, 10)
+                """, logger: logger)
+        }
+    }
+
+    // MARK: scenarios
+
+    /// The claim + record SQL alone, batches of `batchSize`, sequential on one connection.
+    private func databaseCeiling() async throws -> Double {
+        let total = settings.quick ? 2000 : 20_000
+        try await insertTopic("ceiling")
+        try await insertPending(topic: "ceiling", deliveries: total)
+        let pending = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'ceiling'")
+        let started = ContinuousClock.now
+        var done = 0
+        while true {
+            let claimed = try await store.claimDueDeliveries(limit: settings.batchSize, leaseMargin: 30)
+            if claimed.isEmpty { break }
+            let outcomes = claimed.map { delivery in
+                let result = AttemptResult(
+                    delivery: delivery, attemptID: ULID.make(),
+                    request: "POST /hook HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nContent-Type: application/json\r\n\r\n" + delivery.cloudEventBody,
+                    response: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", statusCode: 200, durationMilliseconds: 1, success: true, error: "",
+                    errorKind: nil, retryAfter: nil)
+                return Store.DeliveryOutcome(result: result, status: .completed, retryDelay: 0)
+            }
+            try await store.recordOutcomes(outcomes)
+            done += claimed.count
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        guard done == pending else { throw BenchError("database ceiling: recorded \(done) of \(pending)") }
+        try await client.query("DELETE FROM topics WHERE id = 'ceiling'", logger: logger)
+        return Double(done) / seconds
+    }
+
+    /// Requests per second the sink answers from one client process: wrk when installed, else AsyncHTTPClient.
+    private func receiverCeiling(_ http: HTTPClient) async throws -> Results.Ceiling {
+        let seconds = settings.quick ? 2 : 5
+        let script = ".local/bench/post.lua"
+        try #"wrk.method = "POST"; wrk.body = '{"data_base64":"e30="}'; wrk.headers["Content-Type"] = "application/json""#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        if let output = capture("wrk -t1 -c\(settings.concurrency) -d\(seconds)s -s \(script) \(sinkURL)"),
+            let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
+            let value = Double(line.split(separator: " ").last ?? "")
+        {
+            return .init(rate: value, method: "wrk -t1 -c\(settings.concurrency)")
+        }
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let started = ContinuousClock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<settings.concurrency {
+                group.addTask {
+                    var sent = 0
+                    while ContinuousClock.now < deadline {
+                        var request = HTTPClientRequest(url: sinkURL)
+                        request.method = .POST
+                        request.body = .bytes(ByteBuffer(string: #"{"data_base64":"e30="}"#))
+                        let response = try await http.execute(request, timeout: .seconds(10))
+                        _ = try await response.body.collect(upTo: 1 << 16)
+                        sent += 1
+                    }
+                    return sent
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return .init(rate: Double(total) / (ContinuousClock.now - started).seconds, method: "AsyncHTTPClient, \(settings.concurrency) in flight")
+    }
+
+    private func throughput(_ http: HTTPClient) async throws -> Results.Throughput {
+        try await createTopic(http, "bench")
+        let expected = settings.messages * settings.subscriptions
+        let started = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for clientIndex in 0..<settings.clients {
+                group.addTask {
+                    var latencies: [Double] = []
+                    for _ in stride(from: clientIndex, to: settings.messages, by: settings.clients) {
+                        let sent = ContinuousClock.now
+                        let response = try await post(http, "/v1/messages", #"{"topic_id":"bench","content_type":"application/json","data":"{}"}"#)
+                        guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
+                        latencies.append((ContinuousClock.now - sent).seconds * 1000)
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let published = ContinuousClock.now
+        let completedAt = try await waitForCompleted(topic: "bench", expected: expected, timeout: .seconds(600))
+        let sorted = latencies.sorted()
+        return .init(
+            publishRate: Double(settings.messages) / (published - started).seconds,
+            publishP50: sorted.quantile(0.5), publishP99: sorted.quantile(0.99),
+            deliveryRate: Double(expected) / (completedAt - started).seconds)
+    }
+
+    private func waitForCompleted(topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let completed = try await count("SELECT count(*) FROM deliveries WHERE topic_id = '\(topic)' AND status = 'completed'")
+            if completed >= expected { return .now }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError("\(topic): deliveries did not complete within \(timeout)")
+    }
+
+    private func latency(_ http: HTTPClient) async throws -> Results.Latency {
+        try await createTopic(http, "latency")
+        _ = try await http.execute({ var r = HTTPClientRequest(url: "\(sinkBase)/reset"); r.method = .POST; return r }(), timeout: .seconds(5))
+        let total = settings.rate * settings.duration
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<total {
+                let due = started + .microseconds(Int64(index) * 1_000_000 / Int64(settings.rate))
+                if due > .now { try await Task.sleep(until: due) }
+                group.addTask {
+                    let micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                    let data = #"{\"t\":\#(micros)}"#
+                    let response = try await post(http, "/v1/messages", #"{"topic_id":"latency","content_type":"application/json","data":"\#(data)"}"#)
+                    guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await waitForCompleted(topic: "latency", expected: total * settings.subscriptions, timeout: .seconds(300))
+        let response = try await http.execute(HTTPClientRequest(url: "\(sinkBase)/stats"), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        let stats = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+        return .init(
+            deliveriesPerSecond: settings.rate * settings.subscriptions, samples: stats["latency_samples"] as? Int ?? 0,
+            p50: stats["p50_ms"] as? Double ?? 0, p99: stats["p99_ms"] as? Double ?? 0, max: stats["max_ms"] as? Double ?? 0)
+    }
+
+    private func prepareBacklog() async throws {
+        try await insertTopic("backlog")
+        try await insertPending(topic: "backlog", deliveries: settings.backlog)
+    }
+
+    /// Rates over each tenth of the backlog, from the moment workers start until it is empty.
+    private func drainBacklog() async throws -> Results.Backlog {
+        let total = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'backlog'")
+        let started = ContinuousClock.now
+        var marks: [(Int, ContinuousClock.Instant)] = [(0, started)]
+        let deadline = started + .seconds(1800)
+        while ContinuousClock.now < deadline {
+            let done = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'backlog' AND status <> 'pending'")
+            if done >= (marks.count) * total / 10 || done >= total { marks.append((done, .now)) }
+            if done >= total { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        guard let last = marks.last, last.0 >= total else { throw BenchError("backlog did not drain") }
+        var rates: [Double] = []
+        for (previous, next) in zip(marks, marks.dropFirst()) where next.0 > previous.0 {
+            rates.append(Double(next.0 - previous.0) / (next.1 - previous.1).seconds)
+        }
+        return .init(deliveries: total, overallRate: Double(total) / (last.1 - started).seconds, windowRates: rates)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Array where Element == Double {
+    func quantile(_ q: Double) -> Double {
+        isEmpty ? 0 : self[Swift.min(count - 1, Int(Double(count) * q))]
+    }
+}

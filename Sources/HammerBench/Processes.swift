@@ -1,0 +1,75 @@
+import Foundation
+
+/// A child process of the benchmark (server, worker, sink), stopped with SIGTERM.
+final class ChildProcess: @unchecked Sendable {
+    let name: String
+    let process: Process
+
+    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+        self.name = name
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Peak resident set size (VmHWM) in MB, read from /proc while the process lives.
+    var peakRSSMegabytes: Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return kilobytes / 1024
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+    }
+}
+
+/// Runs a shell command to completion, failing on a non-zero exit.
+func shell(_ command: String) throws {
+    let status = spawnAndWait(["/bin/bash", "-c", command], captureTo: nil)
+    guard status == 0 else { throw BenchError("command failed (\(status)): \(command)") }
+}
+
+/// Runs a command and returns its standard output (nil when it fails).
+func capture(_ command: String) -> String? {
+    let path = NSTemporaryDirectory() + "hammer-bench-\(UUID().uuidString).out"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    guard spawnAndWait(["/bin/bash", "-c", command + " 2>/dev/null"], captureTo: path) == 0 else { return nil }
+    return try? String(contentsOfFile: path, encoding: .utf8)
+}
+
+/// posix_spawn + waitpid: Foundation's `Process.waitUntilExit` can stall when called from async code.
+private func spawnAndWait(_ arguments: [String], captureTo path: String?) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if let path { posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
+    var pid: pid_t = 0
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

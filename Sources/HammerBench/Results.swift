@@ -1,0 +1,76 @@
+import Foundation
+
+/// The benchmark's figures, printed as a table against the targets and written as JSON.
+struct Results {
+    struct Ceiling { var rate: Double; var method: String }
+    struct Throughput { var publishRate, publishP50, publishP99, deliveryRate: Double }
+    struct Latency { var deliveriesPerSecond, samples: Int; var p50, p99, max: Double }
+    struct Backlog { var deliveries: Int; var overallRate: Double; var windowRates: [Double] }
+
+    let settings: BenchSettings
+    var databaseCeiling = 0.0
+    var receiverCeiling = Ceiling(rate: 0, method: "")
+    var throughput = Throughput(publishRate: 0, publishP50: 0, publishP99: 0, deliveryRate: 0)
+    var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
+    var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
+    var serverRSS = 0.0
+    var workerRSS = 0.0
+
+    var ceiling: Double { min(databaseCeiling, receiverCeiling.rate) }
+    /// Throughput in the first tenth of the backlog against the last tenth (1.0 = no slowdown).
+    var backlogLastToFirst: Double {
+        guard let first = backlog.windowRates.first, let last = backlog.windowRates.last, first > 0 else { return 0 }
+        return last / first
+    }
+
+    private var rows: [(String, String, String, Bool?)] {
+        let f = { (value: Double) in String(format: "%.1f", value) }
+        return [
+            ("end-to-end deliveries/s", f(throughput.deliveryRate), "≥ 5000", throughput.deliveryRate >= 5000),
+            ("  as share of ceiling", String(format: "%.0f%%", 100 * throughput.deliveryRate / max(ceiling, 1)), "≥ 50%", throughput.deliveryRate >= 0.5 * ceiling),
+            ("publish requests/s (\(settings.clients) clients)", f(throughput.publishRate), "≥ 2000", throughput.publishRate >= 2000),
+            ("publish p50 / p99 ms", "\(f(throughput.publishP50)) / \(f(throughput.publishP99))", "p99 < 20", throughput.publishP99 < 20),
+            ("publish→arrival p50 ms (\(latency.deliveriesPerSecond)/s)", f(latency.p50), "< 10", latency.p50 < 10),
+            ("publish→arrival p99 / max ms", "\(f(latency.p99)) / \(f(latency.max))", "p99 < 50", latency.p99 < 50),
+            ("backlog \(backlog.deliveries): deliveries/s", f(backlog.overallRate), "", nil),
+            ("  last tenth vs first tenth", String(format: "%.2f×", backlogLastToFirst), "≥ 0.90×", backlogLastToFirst >= 0.9),
+            ("ceiling: database claim+record/s", f(databaseCeiling), "", nil),
+            ("ceiling: receiver requests/s", "\(f(receiverCeiling.rate)) (\(receiverCeiling.method))", "", nil),
+            ("peak RSS server MB", f(serverRSS), "< 100", serverRSS < 100),
+            ("peak RSS worker MB (concurrency \(settings.concurrency))", f(workerRSS), "< 100", workerRSS < 100),
+        ]
+    }
+
+    func table() -> String {
+        let header = "S=\(settings.subscriptions) M=\(settings.messages) C=\(settings.clients) N=\(settings.workers) rate=\(settings.rate)/s×\(settings.duration)s backlog=\(settings.backlog)\(settings.quick ? " (quick)" : "")"
+        var lines = [header, "", pad("metric", 48) + pad("value", 34) + pad("target", 10) + "verdict", String(repeating: "-", count: 100)]
+        for (name, value, target, met) in rows {
+            lines.append(pad(name, 48) + pad(value, 34) + pad(target, 10) + (met.map { $0 ? "met" : "NOT MET" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    func json() throws -> Data {
+        let object: [String: Any] = [
+            "settings": [
+                "subscriptions": settings.subscriptions, "messages": settings.messages, "clients": settings.clients,
+                "workers": settings.workers, "rate": settings.rate, "duration_s": settings.duration, "backlog": settings.backlog,
+                "concurrency": settings.concurrency, "batch_size": settings.batchSize, "quick": settings.quick,
+            ],
+            "throughput": [
+                "publish_per_s": throughput.publishRate, "publish_p50_ms": throughput.publishP50, "publish_p99_ms": throughput.publishP99,
+                "deliveries_per_s": throughput.deliveryRate, "share_of_ceiling": throughput.deliveryRate / max(ceiling, 1),
+            ],
+            "latency": ["deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99, "max_ms": latency.max],
+            "backlog": ["deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates, "last_to_first": backlogLastToFirst],
+            "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
+            "rss_mb": ["server": serverRSS, "worker": workerRSS],
+            "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_gb": Double(ProcessInfo.processInfo.physicalMemory) / 1e9],
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
