@@ -125,3 +125,40 @@ import Testing
         }
     }
 }
+
+@Suite struct PublishBatchingTests {
+    @Test func concurrentPublishesAreEachAnsweredAfterCommit() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("a", topic: "orders")
+            try await client.createSubscription("b", topic: "orders")
+            let answers = try await withThrowingTaskGroup(of: (Int, JSONResponse).self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        (index, try await client.publish(topic: index % 6 == 0 ? "missing" : "orders", data: "m\(index)"))
+                    }
+                }
+                return try await group.reduce(into: [Int: JSONResponse]()) { $0[$1.0] = $1.1 }
+            }
+            var ids = Set<String>()
+            for (index, answer) in answers {
+                if index % 6 == 0 {
+                    #expect(answer.status == .notFound)
+                    #expect(answer.errorCode == "topic_does_not_exists")
+                } else {
+                    #expect(answer.status == .ok)
+                    #expect(answer["data"] as? String == Data("m\(index)".utf8).base64EncodedString())
+                    let id = try #require(answer["id"] as? String)
+                    ids.insert(id)
+                    // Answered after commit: the message is readable at once.
+                    #expect(try await client.send(.get, "/v1/messages/\(id)").status == .ok)
+                }
+            }
+            #expect(ids.count == 50)
+            let counts = try await store.client.query("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM deliveries)").collect()
+                .first!.decode((Int, Int).self)
+            #expect(counts.0 == 50)
+            #expect(counts.1 == 100)
+        }
+    }
+}

@@ -7,11 +7,12 @@ import ServiceLifecycle
 /// (the worker, for `hammer all`).
 public func buildApplication(config: Config, client: PostgresClient, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
-    let router = buildRouter(config: config, store: store)
+    let publisher = PublishBatcher(store: store)
+    let router = buildRouter(config: config, store: store, publisher: publisher)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
-        services: [PostgresClientService(client: client)] + services,
+        services: [PostgresClientService(client: client), publisher] + services,
         logger: logger)
     app.beforeServerStarts {
         try await Migrator(client: client, logger: logger).requireCurrentSchema()
@@ -31,7 +32,7 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 }
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
-func buildRouter(config: Config, store: Store) -> Router<BasicRequestContext> {
+func buildRouter(config: Config, store: Store, publisher: PublishBatcher) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     HealthController(store: store).addRoutes(to: router)
@@ -43,7 +44,7 @@ func buildRouter(config: Config, store: Store) -> Router<BasicRequestContext> {
     let listQuery = ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit)
     TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     SubscriptionController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
-    MessageController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
+    MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
     return router
 }

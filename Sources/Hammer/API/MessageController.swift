@@ -4,6 +4,7 @@ import Hummingbird
 /// `/v1/messages`: publishing fans a message out into one delivery per subscription.
 struct MessageController {
     let store: Store
+    let publisher: PublishBatcher
     let maxBodyBytes: Int
     let listQuery: ListQuery
 
@@ -23,12 +24,9 @@ struct MessageController {
         Validation.requireText(contentType, field: "content_type", in: &reader)
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
         try reader.check("message")
-        let published = try await store.publish(
-            topicID: topicID!, contentType: contentType!, dataBase64: Data(data!.utf8).base64EncodedString())
-        context.logger.debug(
-            "message published",
-            metadata: ["hammer.message.id": "\(published.message.id)", "hammer.deliveries": "\(published.deliveries)"])
-        return try JSONResponse.make(published.message)
+        let message = try await publisher.publish(
+            .init(topicID: topicID!, contentType: contentType!, dataBase64: Data(data!.utf8).base64EncodedString()))
+        return try JSONResponse.make(message)
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -118,25 +118,39 @@ public final class DeliveryWorker: Service, Sendable {
         let result = await sender.send(delivery)
         if result.errorKind == .cancelled, state.stopping { return nil }
         let attemptNumber = delivery.deliveryAttempts + 1
-        var metadata: Logger.Metadata = [
-            "hammer.delivery.id": "\(delivery.id)", "hammer.subscription.id": "\(delivery.subscriptionID)",
-            "hammer.attempt": "\(attemptNumber)", "hammer.attempt.status_code": "\(result.statusCode)",
-            "hammer.attempt.duration_ms": "\(result.durationMilliseconds)",
-        ]
+        let outcome: Store.DeliveryOutcome
         if result.success {
-            logger.debug("delivery completed", metadata: metadata)
-            return .init(result: result, status: .completed, retryDelay: 0)
+            outcome = .init(result: result, status: .completed, retryDelay: 0)
+        } else if attemptNumber >= delivery.maxDeliveryAttempts {
+            outcome = .init(result: result, status: .failed, retryDelay: 0)
+        } else {
+            let delay = retryPolicy.delay(afterAttempt: attemptNumber, base: delivery.deliveryAttemptDelay, retryAfter: result.retryAfter)
+            outcome = .init(result: result, status: .pending, retryDelay: delay)
         }
-        metadata["hammer.attempt.error_kind"] = "\(result.errorKind?.rawValue ?? "")"
-        metadata["hammer.attempt.error"] = "\(result.error)"
-        if attemptNumber >= delivery.maxDeliveryAttempts {
-            logger.info("delivery failed after its last attempt", metadata: metadata)
-            return .init(result: result, status: .failed, retryDelay: 0)
+        log(outcome, attempt: attemptNumber)
+        return outcome
+    }
+
+    private func log(_ outcome: Store.DeliveryOutcome, attempt: Int) {
+        let level: Logger.Level = outcome.status == .completed ? .debug : .info
+        guard logger.logLevel <= level else { return }
+        let result = outcome.result
+        var metadata: Logger.Metadata = [
+            "hammer.delivery.id": "\(result.delivery.id)", "hammer.subscription.id": "\(result.delivery.subscriptionID)",
+            "hammer.attempt": "\(attempt)", "hammer.attempt.status_code": "\(result.statusCode)",
+            "hammer.attempt.duration_ms": "\(result.durationMilliseconds)", "hammer.delivery.status": "\(outcome.status.rawValue)",
+        ]
+        if !result.success {
+            metadata["hammer.attempt.error_kind"] = "\(result.errorKind?.rawValue ?? "")"
+            metadata["hammer.attempt.error"] = "\(result.error)"
         }
-        let delay = retryPolicy.delay(afterAttempt: attemptNumber, base: delivery.deliveryAttemptDelay, retryAfter: result.retryAfter)
-        metadata["hammer.attempt.retry_in_s"] = "\(Int(delay.rounded()))"
-        logger.info("delivery attempt failed; will retry", metadata: metadata)
-        return .init(result: result, status: .pending, retryDelay: delay)
+        switch outcome.status {
+        case .completed: logger.debug("delivery completed", metadata: metadata)
+        case .failed: logger.info("delivery failed after its last attempt", metadata: metadata)
+        case .pending:
+            metadata["hammer.attempt.retry_in_s"] = "\(Int(outcome.retryDelay.rounded()))"
+            logger.info("delivery attempt failed; will retry", metadata: metadata)
+        }
     }
 
     /// Writes outcomes in batches as they accumulate; after the bell is finished, drains what is left.

@@ -12,40 +12,45 @@ extension Store {
         return Message(id: id, topicID: topicID, contentType: contentType, data: data, createdAt: createdAt)
     }
 
-    /// Inserts the message and one pending delivery per subscription of its topic, then notifies workers.
-    /// One statement, so one transaction and one round trip; returns the message and how many deliveries it made.
-    public func publish(topicID: String, contentType: String, dataBase64: String) async throws -> (message: Message, deliveries: Int) {
-        let id = ULID.make()
+    /// Inserts the messages whose topic exists and one pending delivery per subscription of each, then notifies
+    /// workers; one statement, so one transaction and one round trip. Returns `created_at` by message id; a
+    /// message missing from the result had no such topic.
+    func publishBatch(_ messages: [(id: String, request: PublishBatcher.Request)]) async throws -> [String: Date] {
         let query: PostgresQuery = """
-            WITH message AS (
+            WITH input AS (
+                SELECT * FROM unnest(\(messages.map(\.id))::text[], \(messages.map(\.request.topicID))::text[],
+                    \(messages.map(\.request.contentType))::text[], \(messages.map(\.request.dataBase64))::text[]
+                ) AS i(id, topic_id, content_type, data)
+            ), message AS (
                 INSERT INTO messages (id, topic_id, content_type, data)
-                VALUES (\(id), \(topicID), \(contentType), \(dataBase64))
-                RETURNING id, topic_id, content_type, data, created_at
+                SELECT i.id, i.topic_id, i.content_type, i.data FROM input i JOIN topics t ON t.id = i.topic_id
+                RETURNING id, topic_id, created_at
             ), delivery AS (
+                -- A delivery id is its message's ULID time prefix and 64 random bits (hex, a subset of Crockford base32).
                 INSERT INTO deliveries (
                     id, topic_id, subscription_id, message_id, url, secret_token,
                     max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at, updated_at)
-                SELECT hammer_ulid(), s.topic_id, s.id, m.id, s.url, s.secret_token,
+                SELECT substr(m.id, 1, 10) || upper(substr(md5(gen_random_uuid()::text), 1, 16)), s.topic_id, s.id, m.id, s.url, s.secret_token,
                     s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
                 FROM message m JOIN subscriptions s ON s.topic_id = m.topic_id
                 RETURNING 1
-            ), counted AS (
-                SELECT count(*) AS deliveries FROM delivery
             ), notified AS (
-                SELECT pg_notify(\(Self.deliveriesChannel), '') FROM counted WHERE deliveries > 0
+                SELECT pg_notify(\(Self.deliveriesChannel), '') WHERE EXISTS (SELECT 1 FROM delivery)
             )
-            SELECT m.id, m.topic_id, m.content_type, m.data, m.created_at, c.deliveries, (SELECT count(*) FROM notified)
-            FROM message m, counted c
+            SELECT m.id, m.created_at, (SELECT count(*) FROM notified) FROM message m
             """
-        do {
-            let row = try await first(query) { row in
-                let (id, topicID, contentType, data, createdAt, deliveries, _) = try row.decode((String, String, String, String, Date, Int, Int).self)
-                return (Message(id: id, topicID: topicID, contentType: contentType, data: data, createdAt: createdAt), deliveries)
-            }
-            return row!
-        } catch {
-            throw PostgresErrorMapping.map(error, resource: "message", id: id, topicID: topicID)
+        var created: [String: Date] = [:]
+        for try await (id, createdAt, _) in try await client.query(query, logger: logger).decode((String, Date, Int).self) {
+            created[id] = createdAt
         }
+        return created
+    }
+
+    /// Publishes one message on its own (no batching); throws `topic_does_not_exists` for an unknown topic.
+    public func publish(_ request: PublishBatcher.Request) async throws -> Message {
+        let id = ULID.make()
+        guard let createdAt = try await publishBatch([(id, request)])[id] else { throw HammerError.doesNotExist("topic", id: request.topicID) }
+        return Message(id: id, topicID: request.topicID, contentType: request.contentType, data: request.dataBase64, createdAt: createdAt)
     }
 
     public func message(id: String) async throws -> Message {

@@ -52,7 +52,7 @@ struct Fixture {
     @discardableResult
     func publish(topic: String, data: String = #"{"hello":"world"}"#) async throws -> String {
         try await Store(client: client, logger: TestDatabase.logger)
-            .publish(topicID: topic, contentType: "application/json", dataBase64: Data(data.utf8).base64EncodedString()).message.id
+            .publish(.init(topicID: topic, contentType: "application/json", dataBase64: Data(data.utf8).base64EncodedString())).id
     }
 
     func count(_ sql: String) async throws -> Int {
