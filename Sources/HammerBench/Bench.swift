@@ -51,9 +51,14 @@ struct Bench {
         try await waitWorkersReady(http)
 
         progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
+        var children = [sink, server] + workers
+        var before = CPUSnapshot(children: children)
         results.throughput = try await throughput(http)
+        results.cores["throughput"] = CPUSnapshot(children: children).coresSince(before)
         progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
+        before = CPUSnapshot(children: children)
         results.latency = try await latency(http)
+        results.cores["latency"] = CPUSnapshot(children: children).coresSince(before)
 
         results.serverRSS = server.peakRSSMegabytes
         results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
@@ -61,7 +66,11 @@ struct Bench {
         progress("backlog: \(settings.backlog) pending deliveries, then \(settings.workers) worker(s)…")
         try await prepareBacklog()
         workers = try startWorkers(http)
-        results.backlog = try await drainBacklog()
+        try await resetSink(http)
+        children = [sink, server] + workers
+        before = CPUSnapshot(children: children)
+        results.backlog = try await drainBacklog(http)
+        results.cores["backlog"] = CPUSnapshot(children: children).coresSince(before)
         results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
         for worker in workers { worker.stop() }
         return results
@@ -211,6 +220,7 @@ struct Bench {
 
     private func throughput(_ http: HTTPClient) async throws -> Results.Throughput {
         try await createTopic(http, "bench")
+        try await resetSink(http)
         let expected = settings.messages * settings.subscriptions
         let started = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -229,7 +239,7 @@ struct Bench {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let published = ContinuousClock.now
-        let completedAt = try await waitForCompleted(topic: "bench", expected: expected, timeout: .seconds(600))
+        let completedAt = try await waitForCompleted(http, topic: "bench", expected: expected, timeout: .seconds(600))
         let sorted = latencies.sorted()
         return .init(
             publishRate: Double(settings.messages) / (published - started).seconds,
@@ -237,19 +247,35 @@ struct Bench {
             deliveryRate: Double(expected) / (completedAt - started).seconds)
     }
 
-    private func waitForCompleted(topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
+    /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
+    private func waitForCompleted(_ http: HTTPClient, topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
         let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, try await sinkStats(http)["count"] as? Int ?? 0 < expected {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         while ContinuousClock.now < deadline {
             let completed = try await count("SELECT count(*) FROM deliveries WHERE topic_id = '\(topic)' AND status = 'completed'")
             if completed >= expected { return .now }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(10))
         }
         throw BenchError("\(topic): deliveries did not complete within \(timeout)")
     }
 
+    private func sinkStats(_ http: HTTPClient) async throws -> [String: Any] {
+        let response = try await http.execute(HTTPClientRequest(url: "\(sinkBase)/stats"), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 16)
+        return try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+    }
+
+    private func resetSink(_ http: HTTPClient) async throws {
+        var request = HTTPClientRequest(url: "\(sinkBase)/reset")
+        request.method = .POST
+        _ = try await http.execute(request, timeout: .seconds(5))
+    }
+
     private func latency(_ http: HTTPClient) async throws -> Results.Latency {
         try await createTopic(http, "latency")
-        _ = try await http.execute({ var r = HTTPClientRequest(url: "\(sinkBase)/reset"); r.method = .POST; return r }(), timeout: .seconds(5))
+        try await resetSink(http)
         let total = settings.rate * settings.duration
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -265,10 +291,8 @@ struct Bench {
             }
             try await group.waitForAll()
         }
-        _ = try await waitForCompleted(topic: "latency", expected: total * settings.subscriptions, timeout: .seconds(300))
-        let response = try await http.execute(HTTPClientRequest(url: "\(sinkBase)/stats"), timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 1 << 16)
-        let stats = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
+        _ = try await waitForCompleted(http, topic: "latency", expected: total * settings.subscriptions, timeout: .seconds(300))
+        let stats = try await sinkStats(http)
         return .init(
             deliveriesPerSecond: settings.rate * settings.subscriptions, samples: stats["latency_samples"] as? Int ?? 0,
             p50: stats["p50_ms"] as? Double ?? 0, p99: stats["p99_ms"] as? Double ?? 0, max: stats["max_ms"] as? Double ?? 0)
@@ -280,18 +304,19 @@ struct Bench {
     }
 
     /// Rates over each tenth of the backlog, from the moment workers start until it is empty.
-    private func drainBacklog() async throws -> Results.Backlog {
+    private func drainBacklog(_ http: HTTPClient) async throws -> Results.Backlog {
         let total = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'backlog'")
         let started = ContinuousClock.now
         var marks: [(Int, ContinuousClock.Instant)] = [(0, started)]
         let deadline = started + .seconds(1800)
         while ContinuousClock.now < deadline {
-            let done = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'backlog' AND status <> 'pending'")
+            let done = try await sinkStats(http)["count"] as? Int ?? 0
             if done >= (marks.count) * total / 10 || done >= total { marks.append((done, .now)) }
             if done >= total { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         guard let last = marks.last, last.0 >= total else { throw BenchError("backlog did not drain") }
+        _ = try await waitForCompleted(http, topic: "backlog", expected: total, timeout: .seconds(60))
         var rates: [Double] = []
         for (previous, next) in zip(marks, marks.dropFirst()) where next.0 > previous.0 {
             rates.append(Double(next.0 - previous.0) / (next.1 - previous.1).seconds)

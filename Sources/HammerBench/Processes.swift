@@ -73,3 +73,48 @@ struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// CPU seconds used so far by the benchmark's parts: each child, every PostgreSQL process, and this process.
+struct CPUSnapshot {
+    let at = ContinuousClock.now
+    let seconds: [String: Double]
+
+    init(children: [ChildProcess]) {
+        var seconds: [String: Double] = [:]
+        for child in children { seconds[child.name] = Self.cpuSeconds(pid: child.pid) }
+        var postgres = 0.0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = Self.stat(pid: pid), stat.comm.hasPrefix("postgres") else { continue }
+            postgres += stat.seconds
+        }
+        seconds["postgres"] = postgres
+        seconds["bench"] = Self.cpuSeconds(pid: getpid())
+        self.seconds = seconds
+    }
+
+    /// Cores used by each part between `earlier` and this snapshot, e.g. `worker0 0.82, postgres 0.61`.
+    func coresSince(_ earlier: CPUSnapshot) -> [String: Double] {
+        let wall = (at - earlier.at).seconds
+        var cores: [String: Double] = [:]
+        for (name, value) in seconds { cores[name] = max(0, value - (earlier.seconds[name] ?? 0)) / max(wall, 0.001) }
+        return cores
+    }
+
+    static func cpuSeconds(pid: Int32) -> Double { stat(pid: pid)?.seconds ?? 0 }
+
+    private static func stat(pid: Int32) -> (comm: String, seconds: Double)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")")
+        else { return nil }
+        let comm = String(text[text.index(after: open)..<close])
+        let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (comm, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
+    }
+}
+
+extension Dictionary where Key == String, Value == Double {
+    var coresDescription: String {
+        sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", ")
+    }
+}

@@ -15,6 +15,8 @@ struct Results {
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
     var serverRSS = 0.0
     var workerRSS = 0.0
+    /// Cores used by each process during each scenario.
+    var cores: [String: [String: Double]] = [:]
 
     var ceiling: Double { min(databaseCeiling, receiverCeiling.rate) }
     /// Throughput in the first tenth of the backlog against the last tenth (1.0 = no slowdown).
@@ -47,6 +49,10 @@ struct Results {
         for (name, value, target, met) in rows {
             lines.append(pad(name, 48) + pad(value, 34) + pad(target, 10) + (met.map { $0 ? "met" : "NOT MET" } ?? ""))
         }
+        lines.append("")
+        for (scenario, usage) in cores.sorted(by: { $0.key < $1.key }) {
+            lines.append("cores used during \(scenario): \(usage.coresDescription)")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -69,6 +75,7 @@ struct Results {
             "backlog": ["deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates, "last_to_first": backlogLastToFirst],
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
             "rss_mb": ["server": serverRSS, "worker": workerRSS],
+            "cores_used": cores,
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_gb": Double(ProcessInfo.processInfo.physicalMemory) / 1e9],
         ]
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

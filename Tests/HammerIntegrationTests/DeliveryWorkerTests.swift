@@ -250,10 +250,10 @@ import Testing
             try await fixture.publish(topic: "orders")
             let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_SHUTDOWN_TIMEOUT": "200ms"])
             try await eventually("both sends to be in flight") { await receiver.log.count == 2 }
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE scheduled_at > now() + interval '60 seconds'") == 2)
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE leased_until > now() + interval '60 seconds'") == 2)
             try await worker.stop()
 
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND scheduled_at <= now() AND delivery_attempts = 0") == 2)
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND scheduled_at <= now() AND leased_until IS NULL AND delivery_attempts = 0") == 2)
             #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 0)
         }
     }

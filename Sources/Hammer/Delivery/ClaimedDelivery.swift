@@ -16,10 +16,8 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var deliveryAttemptTimeout: Int
     /// Attempts made before this one.
     public var deliveryAttempts: Int
-    /// The lease (the pushed `scheduled_at`, microseconds since 1970); results are written only while it holds.
+    /// The lease (`leased_until`, microseconds since 1970); results are written only while it holds.
     public var lease: Int64
-    /// `scheduled_at` before the claim, restored when the delivery reaches a final state.
-    public var previousScheduledAt: Int64
 
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret).
     public var cloudEventBody: String {

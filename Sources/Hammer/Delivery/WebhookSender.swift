@@ -142,13 +142,15 @@ public final class WebhookSender: Sendable {
     }
 
     static func requestDump(url: String, headers: [(String, String)], body: String) -> String {
-        let components = URLComponents(string: url)
-        var target = components?.percentEncodedPath ?? "/"
-        if target.isEmpty { target = "/" }
-        if let query = components?.percentEncodedQuery { target += "?" + query }
-        var host = components?.host ?? ""
-        if let port = components?.port { host += ":\(port)" }
-        var dump = "POST \(target) HTTP/1.1\r\nHost: \(host)\r\n"
+        // scheme://authority/path?query → the request target and Host, without a URL parser per attempt.
+        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? url[...]
+        let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
+        var authority = afterScheme[..<slash]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var target = String(afterScheme[slash...])
+        if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
+        if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
+        var dump = "POST \(target) HTTP/1.1\r\nHost: \(authority)\r\n"
         for (name, value) in headers { dump += "\(name): \(value)\r\n" }
         return dump + "\r\n" + body
     }
@@ -159,7 +161,7 @@ public final class WebhookSender: Sendable {
         dump += "\r\n" + String(decoding: body.readableBytesView, as: UTF8.self)
         if truncated { dump += "\n[truncated: body longer than \(body.readableBytes) bytes]" }
         // PostgreSQL text cannot hold NUL.
-        return dump.contains("\0") ? dump.replacingOccurrences(of: "\0", with: "\u{FFFD}") : dump
+        return dump.utf8.contains(0) ? dump.replacingOccurrences(of: "\0", with: "\u{FFFD}") : dump
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {

@@ -9,10 +9,24 @@ public enum Timestamp {
         let fraction = micros - Int64(seconds) * 1_000_000
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        // Hand-formatted: String(format:) goes through CoreFoundation and shows in delivery profiles.
+        var bytes = [UInt8](repeating: 0, count: 27)
+        func put(_ value: Int, at offset: Int, width: Int) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                bytes[index] = UInt8(48 + value % 10)
+                value /= 10
+            }
+        }
+        put(Int(parts.tm_year) + 1900, at: 0, width: 4)
+        put(Int(parts.tm_mon) + 1, at: 5, width: 2)
+        put(Int(parts.tm_mday), at: 8, width: 2)
+        put(Int(parts.tm_hour), at: 11, width: 2)
+        put(Int(parts.tm_min), at: 14, width: 2)
+        put(Int(parts.tm_sec), at: 17, width: 2)
+        put(Int(fraction), at: 20, width: 6)
+        (bytes[4], bytes[7], bytes[10], bytes[13], bytes[16], bytes[19], bytes[26]) = (45, 45, 84, 58, 58, 46, 90)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses a strict RFC 3339 date-time (`T` or space separator, `Z` or `±hh:mm` offset).

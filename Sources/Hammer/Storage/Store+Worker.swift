@@ -3,32 +3,32 @@ import PostgresNIO
 
 extension Store {
     /// Claims up to `limit` due deliveries (oldest `scheduled_at` first) in one statement: rows are locked
-    /// with SKIP LOCKED, their `scheduled_at` pushed forward by a lease of `timeout + leaseMargin` seconds,
-    /// and the statement commits at once, so no lock or transaction is held while sending.
+    /// with SKIP LOCKED, leased until `timeout + leaseMargin` seconds from now (`leased_until`), and the
+    /// statement commits at once, so no lock or transaction is held while sending.
     public func claimDueDeliveries(limit: Int, leaseMargin: Int) async throws -> [ClaimedDelivery] {
         let query: PostgresQuery = """
             WITH due AS (
-                SELECT id, scheduled_at FROM deliveries
-                WHERE status = 'pending' AND scheduled_at <= now()
+                SELECT id FROM deliveries
+                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
                 ORDER BY scheduled_at
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             )
             UPDATE deliveries d
-            SET scheduled_at = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + \(leaseMargin))
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + \(leaseMargin))
             FROM due, messages m
             WHERE d.id = due.id AND m.id = d.message_id
             RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
                 d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
-                (extract(epoch FROM d.scheduled_at) * 1000000)::bigint, (extract(epoch FROM due.scheduled_at) * 1000000)::bigint
+                (extract(epoch FROM d.leased_until) * 1000000)::bigint
             """
         return try await all(query) { row in
-            let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease, previous) =
-                try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64, Int64).self)
+            let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease) =
+                try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64).self)
             return ClaimedDelivery(
                 id: id, topicID: topicID, subscriptionID: subscriptionID, messageID: messageID, contentType: contentType, dataBase64: data,
                 publishedAt: publishedAt, url: url, secretToken: secret, maxDeliveryAttempts: maxAttempts, deliveryAttemptDelay: delay,
-                deliveryAttemptTimeout: timeout, deliveryAttempts: attempts, lease: lease, previousScheduledAt: previous)
+                deliveryAttemptTimeout: timeout, deliveryAttempts: attempts, lease: lease)
         }
     }
 
@@ -58,9 +58,9 @@ extension Store {
                     \(results.map(\.response))::text[], \(results.map(\.statusCode))::int[], \(results.map(\.durationMilliseconds))::int[],
                     \(results.map(\.success))::bool[], \(results.map(\.error))::text[], \(results.map { $0.errorKind?.rawValue ?? "" })::text[],
                     \(outcomes.map(\.status.rawValue))::text[], \(outcomes.map { Int64(($0.retryDelay * 1000).rounded()) })::bigint[],
-                    \(results.map(\.delivery.lease))::bigint[], \(results.map(\.delivery.previousScheduledAt))::bigint[]
+                    \(results.map(\.delivery.lease))::bigint[]
                 ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind,
-                       new_status, retry_delay_ms, lease, previous_scheduled_at)
+                       new_status, retry_delay_ms, lease)
                 WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
             ), attempt AS (
                 INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
@@ -69,24 +69,23 @@ extension Store {
             UPDATE deliveries d SET
                 status = o.new_status,
                 delivery_attempts = d.delivery_attempts + 1,
-                scheduled_at = CASE WHEN o.new_status = 'pending'
-                    THEN now() + o.retry_delay_ms * interval '1 millisecond'
-                    ELSE timestamptz 'epoch' + o.previous_scheduled_at * interval '1 microsecond' END,
+                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE d.scheduled_at END,
+                leased_until = NULL,
                 updated_at = now()
             FROM outcome o
             WHERE d.id = o.delivery_id AND d.status = 'pending'
-                AND (extract(epoch FROM d.scheduled_at) * 1000000)::bigint = o.lease
+                AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
             """
         try await client.query(query, logger: logger)
     }
 
-    /// Makes still-leased deliveries due now so another worker takes them (graceful shutdown).
+    /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).
     public func releaseLeases(_ deliveries: [ClaimedDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         let query: PostgresQuery = """
-            UPDATE deliveries d SET scheduled_at = now(), updated_at = now()
+            UPDATE deliveries d SET leased_until = NULL
             FROM unnest(\(deliveries.map(\.id))::text[], \(deliveries.map(\.lease))::bigint[]) AS r(id, lease)
-            WHERE d.id = r.id AND d.status = 'pending' AND (extract(epoch FROM d.scheduled_at) * 1000000)::bigint = r.lease
+            WHERE d.id = r.id AND d.status = 'pending' AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = r.lease
             """
         try await client.query(query, logger: logger)
     }
