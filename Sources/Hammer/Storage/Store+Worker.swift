@@ -6,30 +6,12 @@ extension Store {
     /// with SKIP LOCKED, leased until `timeout + leaseMargin` seconds from now (`leased_until`), and the
     /// statement commits at once, so no lock or transaction is held while sending.
     public func claimDueDeliveries(limit: Int, leaseMargin: Int) async throws -> [ClaimedDelivery] {
-        let query: PostgresQuery = """
-            WITH due AS (
-                SELECT id FROM deliveries
-                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
-                ORDER BY scheduled_at
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE deliveries d
-            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + \(leaseMargin))
-            FROM due, messages m
-            WHERE d.id = due.id AND m.id = d.message_id
-            RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
-                d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
-                (extract(epoch FROM d.leased_until) * 1000000)::bigint
-            """
-        return try await all(query) { row in
-            let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease) =
-                try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64).self)
-            return ClaimedDelivery(
-                id: id, topicID: topicID, subscriptionID: subscriptionID, messageID: messageID, contentType: contentType, dataBase64: data,
-                publishedAt: publishedAt, url: url, secretToken: secret, maxDeliveryAttempts: maxAttempts, deliveryAttemptDelay: delay,
-                deliveryAttemptTimeout: timeout, deliveryAttempts: attempts, lease: lease)
+        var claimed: [ClaimedDelivery] = []
+        claimed.reserveCapacity(limit)
+        for try await delivery in try await client.execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin), logger: logger) {
+            claimed.append(delivery)
         }
+        return claimed
     }
 
     /// The state a delivery moves to after an attempt.
@@ -50,33 +32,7 @@ extension Store {
     /// A delivery whose lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
     public func recordOutcomes(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
-        let results = outcomes.map(\.result)
-        let query: PostgresQuery = """
-            WITH outcome AS (
-                SELECT * FROM unnest(
-                    \(results.map(\.delivery.id))::text[], \(results.map(\.attemptID))::text[], \(results.map(\.request))::text[],
-                    \(results.map(\.response))::text[], \(results.map(\.statusCode))::int[], \(results.map(\.durationMilliseconds))::int[],
-                    \(results.map(\.success))::bool[], \(results.map(\.error))::text[], \(results.map { $0.errorKind?.rawValue ?? "" })::text[],
-                    \(outcomes.map(\.status.rawValue))::text[], \(outcomes.map { Int64(($0.retryDelay * 1000).rounded()) })::bigint[],
-                    \(results.map(\.delivery.lease))::bigint[]
-                ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind,
-                       new_status, retry_delay_ms, lease)
-                WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
-            ), attempt AS (
-                INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
-                SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome
-            )
-            UPDATE deliveries d SET
-                status = o.new_status,
-                delivery_attempts = d.delivery_attempts + 1,
-                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE d.scheduled_at END,
-                leased_until = NULL,
-                updated_at = now()
-            FROM outcome o
-            WHERE d.id = o.delivery_id AND d.status = 'pending'
-                AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
-            """
-        try await client.query(query, logger: logger)
+        for try await _ in try await client.execute(RecordStatement(outcomes: outcomes), logger: logger) {}
     }
 
     /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).
@@ -88,5 +44,100 @@ extension Store {
             WHERE d.id = r.id AND d.status = 'pending' AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = r.lease
             """
         try await client.query(query, logger: logger)
+    }
+}
+
+/// The claim, prepared once per connection: due rows, SKIP LOCKED, leased in the same statement.
+struct ClaimStatement: PostgresPreparedStatement {
+    typealias Row = ClaimedDelivery
+
+    static let sql = """
+        WITH due AS (
+            SELECT id FROM deliveries
+            WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+            ORDER BY scheduled_at
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE deliveries d
+        SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + $2)
+        FROM due, messages m
+        WHERE d.id = due.id AND m.id = d.message_id
+        RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
+            d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
+            (extract(epoch FROM d.leased_until) * 1000000)::bigint
+        """
+
+    let limit: Int
+    let leaseMargin: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(limit)
+        bindings.append(leaseMargin)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> ClaimedDelivery {
+        let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease) =
+            try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64).self)
+        return ClaimedDelivery(
+            id: id, topicID: topicID, subscriptionID: subscriptionID, messageID: messageID, contentType: contentType, dataBase64: data,
+            publishedAt: publishedAt, url: url, secretToken: secret, maxDeliveryAttempts: maxAttempts, deliveryAttemptDelay: delay,
+            deliveryAttemptTimeout: timeout, deliveryAttempts: attempts, lease: lease)
+    }
+}
+
+/// Many attempts and their deliveries' new states in one prepared statement (one transaction). A delivery whose
+/// lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
+struct RecordStatement: PostgresPreparedStatement {
+    typealias Row = Int
+
+    static let sql = """
+        WITH outcome AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
+                $10::text[], $11::bigint[], $12::bigint[]
+            ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms, lease)
+            WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
+        ), attempt AS (
+            INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
+            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome
+        ), updated AS (
+            UPDATE deliveries d SET
+                status = o.new_status,
+                delivery_attempts = d.delivery_attempts + 1,
+                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE d.scheduled_at END,
+                leased_until = NULL,
+                updated_at = now()
+            FROM outcome o
+            WHERE d.id = o.delivery_id AND d.status = 'pending'
+                AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
+            RETURNING 1
+        )
+        SELECT count(*)::int FROM updated
+        """
+
+    let outcomes: [Store.DeliveryOutcome]
+
+    func makeBindings() throws -> PostgresBindings {
+        let results = outcomes.map(\.result)
+        var bindings = PostgresBindings(capacity: 12)
+        bindings.append(results.map(\.delivery.id))
+        bindings.append(results.map(\.attemptID))
+        bindings.append(results.map(\.request))
+        bindings.append(results.map(\.response))
+        bindings.append(results.map { Int32($0.statusCode) })
+        bindings.append(results.map { Int32(clamping: $0.durationMilliseconds) })
+        bindings.append(results.map(\.success))
+        bindings.append(results.map(\.error))
+        bindings.append(results.map { $0.errorKind?.rawValue ?? "" })
+        bindings.append(outcomes.map(\.status.rawValue))
+        bindings.append(outcomes.map { Int64(($0.retryDelay * 1000).rounded()) })
+        bindings.append(results.map(\.delivery.lease))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Int {
+        try row.decode(Int.self)
     }
 }
