@@ -63,8 +63,17 @@ final class SinkStats: Sendable {
         return (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)
     }
 
+    /// base64 of `{"t":` — only events of the latency scenario carry a publish time.
+    private static let marker = Array(#""data_base64":"eyJ0Ijo"#.utf8)
+
     /// Finds `"data_base64":"…"` in the CloudEvent and reads `t` from the decoded `{"t": …}`.
     static func publishMicros(_ body: ByteBuffer) -> Int64? {
+        let bytes = body.readableBytesView
+        guard bytes.count >= marker.count,
+            bytes.indices.dropLast(marker.count - 1).contains(where: { start in
+                bytes[start] == marker[0] && bytes[start..<(start + marker.count)].elementsEqual(marker)
+            })
+        else { return nil }
         let text = String(buffer: body)
         guard let start = text.range(of: #""data_base64":""#), let end = text[start.upperBound...].firstIndex(of: "\"") else { return nil }
         guard let data = Data(base64Encoded: String(text[start.upperBound..<end])),

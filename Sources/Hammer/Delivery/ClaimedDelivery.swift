@@ -38,6 +38,8 @@ public struct ClaimedDelivery: Sendable, Equatable {
 /// Minimal JSON string quoting for hand-built bodies.
 enum JSONText {
     static func quoted(_ string: String) -> String {
+        // Ids, content types and base64 rarely need escaping: check bytes first, build only when needed.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + string + "\"" }
         var output = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

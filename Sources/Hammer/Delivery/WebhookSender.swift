@@ -1,7 +1,9 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import HTTPTypes
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -11,6 +13,8 @@ import NIOSSL
 public final class WebhookSender: Sendable {
     let client: HTTPClient
     let maxResponseBodyBytes: Int
+    /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
+    private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
     let userAgent = "hammer/\(HammerVersion.current)"
 
     public init(concurrency: Int, maxResponseBodyBytes: Int) {
@@ -39,7 +43,7 @@ public final class WebhookSender: Sendable {
             ("User-Agent", userAgent),
             ("webhook-id", delivery.id),
             ("webhook-timestamp", String(timestamp)),
-            ("webhook-signature", WebhookSignature.sign(secret: delivery.secretToken, id: delivery.id, timestamp: timestamp, body: Data(body.utf8))),
+            ("webhook-signature", WebhookSignature.sign(key: signingKey(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: Array(body.utf8))),
         ]
         var result = AttemptResult(
             delivery: delivery, attemptID: ULID.make(date: now), request: Self.requestDump(url: delivery.url, headers: headers, body: body),
@@ -81,6 +85,16 @@ public final class WebhookSender: Sendable {
             (result.errorKind, result.error) = Self.classify(error, timeout: timeout)
         }
         return result
+    }
+
+    private func signingKey(_ secret: String) -> SymmetricKey {
+        if let key = keys.withLockedValue({ $0[secret] }) { return key }
+        let key = WebhookSignature.key(for: secret)
+        keys.withLockedValue { keys in
+            if keys.count >= 10_000 { keys.removeAll() }
+            keys[secret] = key
+        }
+        return key
     }
 
     /// Seconds from a `Retry-After` value: delta-seconds or an HTTP date.
@@ -143,7 +157,9 @@ public final class WebhookSender: Sendable {
 
     static func requestDump(url: String, headers: [(String, String)], body: String) -> String {
         // scheme://authority/path?query → the request target and Host, without a URL parser per attempt.
-        let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? url[...]
+        let afterScheme = url.firstIndex(of: ":").flatMap { colon in
+            url[colon...].hasPrefix("://") ? url[url.index(colon, offsetBy: 3)...] : nil
+        } ?? url[...]
         let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
         var authority = afterScheme[..<slash]
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }

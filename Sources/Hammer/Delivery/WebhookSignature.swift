@@ -5,7 +5,15 @@ import Foundation
 public enum WebhookSignature {
     /// The `webhook-signature` header value; `secret` is `whsec_<base64 key>` or raw secret text.
     public static func sign(secret: String, id: String, timestamp: Int, body: some DataProtocol) -> String {
-        let key = SymmetricKey(data: SecretToken.keyBytes(secret) ?? Data(secret.utf8))
+        sign(key: key(for: secret), id: id, timestamp: timestamp, body: body)
+    }
+
+    /// The HMAC key of a secret; worth keeping when one secret signs many requests.
+    public static func key(for secret: String) -> SymmetricKey {
+        SymmetricKey(data: SecretToken.keyBytes(secret) ?? Data(secret.utf8))
+    }
+
+    public static func sign(key: SymmetricKey, id: String, timestamp: Int, body: some DataProtocol) -> String {
         var hmac = HMAC<SHA256>(key: key)
         hmac.update(data: Data("\(id).\(timestamp).".utf8))
         hmac.update(data: body)
