@@ -16,9 +16,12 @@ struct Bench {
     let api = "http://127.0.0.1:8100"
     let sinkBase = "http://127.0.0.1:9100"
     var sinkURL: String { "\(sinkBase)/hook" }
+    /// Where throughput and backlog deliveries go: nginx when it can run here, else the Swift sink.
+    var bulkURL: String { nginx?.url ?? sinkURL }
+    var nginx: NginxSink? = nil
     var store: Store { Store(client: client, logger: logger) }
 
-    func runAll() async throws -> Results {
+    mutating func runAll() async throws -> Results {
         var results = Results(settings: settings)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
         do {
@@ -31,7 +34,7 @@ struct Bench {
         return results
     }
 
-    private func runAll(http: HTTPClient, results: Results) async throws -> Results {
+    private mutating func runAll(http: HTTPClient, results: Results) async throws -> Results {
         var results = results
         progress("database ceiling (claim + record SQL, one connection, no HTTP)…")
         results.databaseCeiling = try await databaseCeiling()
@@ -40,6 +43,10 @@ struct Bench {
             name: "sink", executable: "\(binaries)/hammer-bench", arguments: ["sink", "--port", "9100"], environment: [:], logPath: ".local/bench/sink.log")
         defer { sink.stop() }
         try await waitReady(http, "\(sinkBase)/stats")
+        nginx = NginxSink.start()
+        defer { nginx?.stop() }
+        if nginx != nil { try await waitReady(http, "http://127.0.0.1:\(NginxSink.port)/nginx_status") }
+        results.bulkReceiver = nginx == nil ? "Swift sink (nginx unavailable)" : "nginx"
         progress("receiver ceiling (one client process)…")
         results.receiverCeiling = try await receiverCeiling(http)
 
@@ -112,11 +119,11 @@ struct Bench {
         return (Int(response.status.code), String(buffer: body))
     }
 
-    private func createTopic(_ http: HTTPClient, _ topic: String) async throws {
+    private func createTopic(_ http: HTTPClient, _ topic: String, url: String) async throws {
         let created = try await post(http, "/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
         guard created.status == 200 else { throw BenchError("creating topic: \(created.body)") }
         for index in 0..<settings.subscriptions {
-            let body = #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(sinkURL)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
+            let body = #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(url)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
             let subscription = try await post(http, "/v1/subscriptions", body)
             guard subscription.status == 200 else { throw BenchError("creating subscription: \(subscription.body)") }
         }
@@ -143,13 +150,13 @@ struct Bench {
         try await client.query("ANALYZE deliveries", logger: logger)
     }
 
-    private func insertTopic(_ topic: String) async throws {
+    private func insertTopic(_ topic: String, url: String) async throws {
         try await client.query("INSERT INTO topics (id, name) VALUES (\(topic), \(topic))", logger: logger)
         for index in 0..<settings.subscriptions {
             let id = "\(topic)-\(index)"
             try await client.query("""
                 INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
-                VALUES (\(id), \(topic), 's', \(sinkURL), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 5, 1, 10)
+                VALUES (\(id), \(topic), 's', \(url), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 5, 1, 10)
                 """, logger: logger)
         }
     }
@@ -159,7 +166,7 @@ struct Bench {
     /// The claim + record SQL alone, batches of `batchSize`, sequential on one connection.
     private func databaseCeiling() async throws -> Double {
         let total = settings.quick ? 2000 : 20_000
-        try await insertTopic("ceiling")
+        try await insertTopic("ceiling", url: sinkURL)
         try await insertPending(topic: "ceiling", deliveries: total)
         let pending = try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'ceiling'")
         let started = ContinuousClock.now
@@ -190,11 +197,11 @@ struct Bench {
         let script = ".local/bench/post.lua"
         try #"wrk.method = "POST"; wrk.body = '{"data_base64":"e30="}'; wrk.headers["Content-Type"] = "application/json""#
             .write(toFile: script, atomically: true, encoding: .utf8)
-        if let output = capture("wrk -t1 -c\(settings.concurrency) -d\(seconds)s -s \(script) \(sinkURL)"),
+        if let output = capture("wrk -t1 -c\(settings.concurrency) -d\(seconds)s -s \(script) \(bulkURL)"),
             let line = output.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
             let value = Double(line.split(separator: " ").last ?? "")
         {
-            return .init(rate: value, method: "wrk -t1 -c\(settings.concurrency)")
+            return .init(rate: value, method: "wrk -t1 -c\(settings.concurrency) → \(nginx == nil ? "Swift sink" : "nginx")")
         }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
@@ -203,7 +210,7 @@ struct Bench {
                 group.addTask {
                     var sent = 0
                     while ContinuousClock.now < deadline {
-                        var request = HTTPClientRequest(url: sinkURL)
+                        var request = HTTPClientRequest(url: bulkURL)
                         request.method = .POST
                         request.body = .bytes(ByteBuffer(string: #"{"data_base64":"e30="}"#))
                         let response = try await http.execute(request, timeout: .seconds(10))
@@ -219,7 +226,7 @@ struct Bench {
     }
 
     private func throughput(_ http: HTTPClient) async throws -> Results.Throughput {
-        try await createTopic(http, "bench")
+        try await createTopic(http, "bench", url: bulkURL)
         try await resetSink(http)
         let expected = settings.messages * settings.subscriptions
         let started = ContinuousClock.now
@@ -250,7 +257,7 @@ struct Bench {
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
     private func waitForCompleted(_ http: HTTPClient, topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, try await sinkStats(http)["count"] as? Int ?? 0 < expected {
+        while ContinuousClock.now < deadline, try await arrivals(http, topic: topic) < expected {
             try await Task.sleep(for: .milliseconds(20))
         }
         while ContinuousClock.now < deadline {
@@ -271,10 +278,17 @@ struct Bench {
         var request = HTTPClientRequest(url: "\(sinkBase)/reset")
         request.method = .POST
         _ = try await http.execute(request, timeout: .seconds(5))
+        try await nginx?.reset(http)
+    }
+
+    /// Deliveries the receiver of `topic` has seen since the last reset.
+    private func arrivals(_ http: HTTPClient, topic: String) async throws -> Int {
+        if topic != "latency", let nginx { return try await nginx.count(http) }
+        return try await sinkStats(http)["count"] as? Int ?? 0
     }
 
     private func latency(_ http: HTTPClient) async throws -> Results.Latency {
-        try await createTopic(http, "latency")
+        try await createTopic(http, "latency", url: sinkURL)
         try await resetSink(http)
         let total = settings.rate * settings.duration
         let started = ContinuousClock.now
@@ -299,7 +313,7 @@ struct Bench {
     }
 
     private func prepareBacklog() async throws {
-        try await insertTopic("backlog")
+        try await insertTopic("backlog", url: bulkURL)
         try await insertPending(topic: "backlog", deliveries: settings.backlog)
     }
 
@@ -310,7 +324,7 @@ struct Bench {
         var marks: [(Int, ContinuousClock.Instant)] = [(0, started)]
         let deadline = started + .seconds(1800)
         while ContinuousClock.now < deadline {
-            let done = try await sinkStats(http)["count"] as? Int ?? 0
+            let done = try await arrivals(http, topic: "backlog")
             if done >= (marks.count) * total / 10 || done >= total { marks.append((done, .now)) }
             if done >= total { break }
             try await Task.sleep(for: .milliseconds(50))

@@ -82,12 +82,16 @@ struct CPUSnapshot {
     init(children: [ChildProcess]) {
         var seconds: [String: Double] = [:]
         for child in children { seconds[child.name] = Self.cpuSeconds(pid: child.pid) }
+        // PostgreSQL and nginx run one process per backend/worker: add them all up.
         var postgres = 0.0
+        var nginx = 0.0
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), let stat = Self.stat(pid: pid), stat.comm.hasPrefix("postgres") else { continue }
-            postgres += stat.seconds
+            guard let pid = Int32(entry), let stat = Self.stat(pid: pid) else { continue }
+            if stat.comm.hasPrefix("postgres") { postgres += stat.seconds }
+            if stat.comm.hasPrefix("nginx") { nginx += stat.seconds }
         }
         seconds["postgres"] = postgres
+        if nginx > 0 { seconds["nginx"] = nginx }
         seconds["bench"] = Self.cpuSeconds(pid: getpid())
         self.seconds = seconds
     }

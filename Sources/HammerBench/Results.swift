@@ -13,6 +13,7 @@ struct Results {
     var throughput = Throughput(publishRate: 0, publishP50: 0, publishP99: 0, deliveryRate: 0)
     var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
+    var bulkReceiver = ""
     var serverRSS = 0.0
     var workerRSS = 0.0
     /// Cores used by each process during each scenario.
@@ -38,6 +39,7 @@ struct Results {
             ("  last tenth vs first tenth", String(format: "%.2f×", backlogLastToFirst), "≥ 0.90×", backlogLastToFirst >= 0.9),
             ("ceiling: database claim+record/s", f(databaseCeiling), "", nil),
             ("ceiling: receiver requests/s", "\(f(receiverCeiling.rate)) (\(receiverCeiling.method))", "", nil),
+            ("receiver for throughput and backlog", bulkReceiver, "", nil),
             ("peak RSS server MB", f(serverRSS), "< 100", serverRSS < 100),
             ("peak RSS worker MB (concurrency \(settings.concurrency))", f(workerRSS), "< 100", workerRSS < 100),
         ]
@@ -74,6 +76,7 @@ struct Results {
             "latency": ["deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99, "max_ms": latency.max],
             "backlog": ["deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates, "last_to_first": backlogLastToFirst],
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
+            "receiver": bulkReceiver,
             "rss_mb": ["server": serverRSS, "worker": workerRSS],
             "cores_used": cores,
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_gb": Double(ProcessInfo.processInfo.physicalMemory) / 1e9],

@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
         try shell("mkdir -p .local/bench && HAMMER_DATABASE_URL='\(url.urlString)' \(binaries)/hammer migrate >/dev/null")
 
         let results = try await withClient(url, logger: logger) { client in
-            let bench = Bench(settings: settings, client: client, environment: environment, binaries: binaries, logger: logger)
+            var bench = Bench(settings: settings, client: client, environment: environment, binaries: binaries, logger: logger)
             return try await bench.runAll()
         }
         let table = results.table()
