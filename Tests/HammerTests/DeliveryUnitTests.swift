@@ -70,3 +70,20 @@ import Testing
         #expect(WebhookSender.requestDump(url: "http://example.com?x=1", headers: [], body: "").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
     }
 }
+
+@Suite struct TargetAddressTests {
+    @Test func classifiesAddresses() throws {
+        let privateHosts = [
+            "127.0.0.1", "10.0.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0",
+            "224.0.0.1", "255.255.255.255", "::1", "::", "fd12::1", "fc00::1", "fe80::1", "ff02::1", "::ffff:10.0.0.1", "64:ff9b::7f00:1",
+        ]
+        for host in privateHosts {
+            #expect(try #require(TargetAddress.literal(host)).isPrivate, "\(host)")
+        }
+        for host in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            #expect(try #require(TargetAddress.literal(host)).isPrivate == false, "\(host)")
+        }
+        #expect(TargetAddress.literal("example.com") == nil)
+        #expect(TargetAddress.host(of: "http://[::1]:8080/x") == "::1")
+    }
+}

@@ -43,7 +43,9 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher) -> Rou
     }
     let listQuery = ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit)
     TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
-    SubscriptionController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
+    SubscriptionController(
+        store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery, allowPrivateTargets: config.allowPrivateTargets
+    ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
     return router

@@ -5,6 +5,7 @@ struct SubscriptionController {
     let store: Store
     let maxBodyBytes: Int
     let listQuery: ListQuery
+    let allowPrivateTargets: Bool
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("subscriptions", use: create)
@@ -19,6 +20,7 @@ struct SubscriptionController {
         let id = reader.string("id")
         Validation.requireID(id, field: "id", in: &reader)
         var fields = Self.readFields(&reader, creating: true)
+        await checkTarget(fields.url, in: &reader)
         try reader.check("subscription")
         if fields.secretToken == nil || fields.secretToken?.isEmpty == true {
             fields.secretToken = SecretToken.generate()
@@ -30,6 +32,7 @@ struct SubscriptionController {
         let id = try context.parameters.require("id")
         var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "subscription"))
         let fields = Self.readFields(&reader, creating: false)
+        await checkTarget(fields.url, in: &reader)
         try reader.check("subscription")
         return try JSONResponse.make(try await store.updateSubscription(id: id, fields))
     }
@@ -45,6 +48,12 @@ struct SubscriptionController {
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await store.deleteSubscription(id: try context.parameters.require("id"))
         return JSONResponse.empty()
+    }
+
+    /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set.
+    private func checkTarget(_ url: String?, in reader: inout FieldReader) async {
+        guard !allowPrivateTargets, let url, !reader.hasError("url"), let reason = await TargetAddress.refusal(for: url) else { return }
+        reader.fail("url", reason)
     }
 
     /// Reads and checks the mutable fields; on create every field but `secret_token` is required.

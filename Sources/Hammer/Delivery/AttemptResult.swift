@@ -10,6 +10,8 @@ public struct AttemptResult: Sendable {
         case tls
         case invalidResponse = "invalid_response"
         case invalidURL = "invalid_url"
+        /// The URL resolves to a private address and HAMMER_ALLOW_PRIVATE_TARGETS is false.
+        case blockedTarget = "blocked_target"
         case cancelled
         case other
     }

@@ -25,7 +25,8 @@ public final class DeliveryWorker: Service, Sendable {
     public init(config: Config, store: Store, logger: Logger, leaseMargin: Int = DeliveryWorker.defaultLeaseMargin) {
         self.leaseMargin = leaseMargin
         self.store = store
-        self.sender = WebhookSender(concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes)
+        self.sender = WebhookSender(
+            concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
         self.retryPolicy = RetryPolicy(maxDelay: config.maxRetryDelay)
         self.concurrency = config.workerConcurrency
         self.batchSize = config.workerBatchSize

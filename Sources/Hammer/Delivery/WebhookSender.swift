@@ -13,11 +13,13 @@ import NIOSSL
 public final class WebhookSender: Sendable {
     let client: HTTPClient
     let maxResponseBodyBytes: Int
+    let allowPrivateTargets: Bool
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
     let userAgent = "hammer/\(HammerVersion.current)"
 
-    public init(concurrency: Int, maxResponseBodyBytes: Int) {
+    public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool) {
+        self.allowPrivateTargets = allowPrivateTargets
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10)))
@@ -48,6 +50,13 @@ public final class WebhookSender: Sendable {
         var result = AttemptResult(
             delivery: delivery, attemptID: ULID.make(date: now), request: Self.requestDump(url: delivery.url, headers: headers, body: body),
             response: "", statusCode: 0, durationMilliseconds: 0, success: false, error: "", errorKind: nil, retryAfter: nil)
+
+        // Checked again at send time: DNS may have changed since the subscription was created.
+        if !allowPrivateTargets, let reason = await TargetAddress.refusal(for: delivery.url) {
+            result.errorKind = .blockedTarget
+            result.error = "not sent: the URL \(reason)"
+            return result
+        }
 
         var request = HTTPClientRequest(url: delivery.url)
         request.method = .POST

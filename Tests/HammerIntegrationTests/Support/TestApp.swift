@@ -13,7 +13,8 @@ enum TestApp {
         _ body: @escaping @Sendable (any TestClientProtocol, Store) async throws -> Void
     ) async throws {
         try await TestDatabase.withDatabase { url in
-            var env = ["HAMMER_DATABASE_URL": url.urlString]
+            // Tests send to receivers on 127.0.0.1; SSRF tests turn the guard back on.
+            var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
             env.merge(environment) { _, override in override }
             let config = try Config(environment: env)
             let client = PostgresClient(configuration: config.database.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)

@@ -9,7 +9,7 @@ struct TestWorker {
     let task: Task<Void, any Error>
 
     static func start(_ url: DatabaseURL, environment: [String: String] = [:], leaseMargin: Int = 30) throws -> TestWorker {
-        var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_WORKER_POLL_INTERVAL": "100ms"]
+        var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_WORKER_POLL_INTERVAL": "100ms", "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
         env.merge(environment) { _, override in override }
         let config = try Config(environment: env)
         let client = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)

@@ -1,0 +1,52 @@
+import Foundation
+import Hammer
+import Testing
+
+/// HAMMER_ALLOW_PRIVATE_TARGETS=false (the default): private destinations are refused at create time and at send time.
+@Suite struct PrivateTargetTests {
+    static let refused = [
+        "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/", "http://172.16.0.1/", "http://192.168.1.10/",
+        "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/", "http://0.0.0.0/", "http://[::1]/", "http://[fd00::1]/",
+        "http://[fe80::1]/", "http://[::ffff:127.0.0.1]/", "http://[::]/",
+    ]
+
+    @Test func privateURLsAreRefusedAtCreateAndPatch() async throws {
+        try await TestApp.run(environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"]) { client, store in
+            try await client.createTopic("orders")
+            for url in Self.refused {
+                let response = try await client.createSubscription("s", topic: "orders", url: url)
+                #expect(response.status == .badRequest, "\(url)")
+                #expect(response.detailFields == ["url"], "\(url)")
+                #expect(response.text.contains("HAMMER_ALLOW_PRIVATE_TARGETS"), "\(url)")
+            }
+            let publicLiteral = try await client.createSubscription("public", topic: "orders", url: "http://93.184.216.34/hook")
+            #expect(publicLiteral.status == .ok)
+            let patched = try await client.send(.patch, "/v1/subscriptions/public", #"{"url": "http://127.0.0.1:9000/"}"#)
+            #expect(patched.status == .badRequest)
+            #expect(patched.detailFields == ["url"])
+            let count = try await store.client.query("SELECT count(*) FROM subscriptions").collect().first!.decode(Int.self)
+            #expect(count == 1)
+        }
+    }
+
+    @Test func privateURLsAreNotSentTo() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let fixture = Fixture(client: client)
+                try await fixture.topic("orders")
+                // Stored while allowed (or before DNS changed); the worker checks again before sending.
+                try await fixture.subscription("local", topic: "orders", url: receiver.url, maxAttempts: 1)
+                let worker = try TestWorker.start(url, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"])
+                try await fixture.publish(topic: "orders")
+                try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
+                try await worker.stop()
+                #expect(await receiver.log.count == 0)
+                let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode((String, String).self)
+                #expect(kind == "blocked_target")
+                #expect(error.contains("private"))
+            }
+        }
+    }
+}
