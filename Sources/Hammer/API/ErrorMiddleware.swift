@@ -14,7 +14,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = error.response()
         } catch let error as HTTPError {
             response = HammerError.from(error).response()
-        } catch let error as PSQLError where error.code != .server {
+        } catch where Self.isDatabaseUnavailable(error) {
             context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             response = HammerError.databaseUnavailable.response()
         } catch {
@@ -34,6 +34,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 "http.duration_ms": "\(Int(milliseconds.rounded()))",
             ])
         return response
+    }
+}
+
+extension ErrorMiddleware {
+    /// Connection failures, not query errors: the pool could not reach PostgreSQL.
+    static func isDatabaseUnavailable(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.code != .server }
+        // The pool's error type is not public API; its name is the only handle on it.
+        return String(reflecting: type(of: error)).contains("ConnectionPoolError")
     }
 }
 

@@ -6,12 +6,7 @@ extension Store {
     /// with SKIP LOCKED, leased until `timeout + leaseMargin` seconds from now (`leased_until`), and the
     /// statement commits at once, so no lock or transaction is held while sending.
     public func claimDueDeliveries(limit: Int, leaseMargin: Int) async throws -> [ClaimedDelivery] {
-        var claimed: [ClaimedDelivery] = []
-        claimed.reserveCapacity(limit)
-        for try await delivery in try await client.execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin), logger: logger) {
-            claimed.append(delivery)
-        }
-        return claimed
+        try await execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin))
     }
 
     /// The state a delivery moves to after an attempt.
@@ -32,7 +27,7 @@ extension Store {
     /// A delivery whose lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
     public func recordOutcomes(_ outcomes: [DeliveryOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
-        for try await _ in try await client.execute(RecordStatement(outcomes: outcomes), logger: logger) {}
+        _ = try await execute(RecordStatement(outcomes: outcomes))
     }
 
     /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).

@@ -11,13 +11,41 @@ public struct Store: Sendable {
         self.logger = logger
     }
 
+    /// How long a database call may take, waiting for a connection included, before the caller gets
+    /// `unavailable` (503) instead of hanging while PostgreSQL is down.
+    static let deadline: Duration = .seconds(10)
+
+    /// Runs `operation`, failing with `unavailable` after `deadline`.
+    func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: Self.deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw HammerError.databaseUnavailable }
+            return value
+        }
+    }
+
     /// Runs `query` and decodes every row as `Row`.
     func all<Row: Sendable>(_ query: PostgresQuery, as type: Row.Type = Row.self, decode: (PostgresRow) throws -> Row) async throws -> [Row] {
-        var result: [Row] = []
-        for try await row in try await client.query(query, logger: logger) {
-            result.append(try decode(row))
+        let client = self.client
+        let logger = self.logger
+        let rows = try await bounded { try await client.query(query, logger: logger).collect() }
+        return try rows.map(decode)
+    }
+
+    /// Runs a prepared statement and collects its rows, within `deadline`.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        let client = self.client
+        let logger = self.logger
+        return try await bounded {
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
         }
-        return result
     }
 
     /// Runs `query` and decodes its first row, if any.
@@ -38,6 +66,8 @@ public struct Store: Sendable {
 
     /// `SELECT 1` against the database: true when it answers.
     public func ping() async -> Bool {
-        (try? await client.query("SELECT 1", logger: logger).collect()) != nil
+        let client = self.client
+        let logger = self.logger
+        return (try? await bounded { try await client.query("SELECT 1", logger: logger).collect() }) != nil
     }
 }
