@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the REST API, /liveness, /readiness on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT.")
+        abstract: "Serve the REST API, /liveness, /readiness, /metrics on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT.")
 
     func run() async throws {
         let runtime = try Runtime()
@@ -16,15 +16,16 @@ struct Server: AsyncParsableCommand {
 
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Deliver pending deliveries; /liveness and /readiness on HAMMER_HEALTH_CHECK_PORT.",
+        abstract: "Deliver pending deliveries; /liveness, /readiness, /metrics on HAMMER_HEALTH_CHECK_PORT.",
         discussion: "Any number of workers may run against one database. SIGTERM/SIGINT stop claiming, let in-flight sends finish within HAMMER_WORKER_SHUTDOWN_TIMEOUT, and hand unfinished deliveries back.")
 
     func run() async throws {
         let runtime = try Runtime()
         let client = runtime.makeClient()
         let store = Store(client: client, logger: runtime.logger)
-        let health = buildWorkerHealthApplication(config: runtime.config, client: client, logger: runtime.logger)
-        let worker = DeliveryWorker(config: runtime.config, store: store, logger: runtime.logger)
+        let metrics = HammerMetrics()
+        let health = buildWorkerHealthApplication(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics)
+        let worker = DeliveryWorker(config: runtime.config, store: store, logger: runtime.logger, metrics: metrics)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
@@ -45,8 +46,9 @@ struct All: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime()
         let client = runtime.makeClient()
-        let worker = DeliveryWorker(config: runtime.config, store: Store(client: client, logger: runtime.logger), logger: runtime.logger)
-        let app = buildApplication(config: runtime.config, client: client, logger: runtime.logger, services: [worker])
+        let metrics = HammerMetrics()
+        let worker = DeliveryWorker(config: runtime.config, store: Store(client: client, logger: runtime.logger), logger: runtime.logger, metrics: metrics)
+        let app = buildApplication(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics, services: [worker])
         try await app.runService()
     }
 }

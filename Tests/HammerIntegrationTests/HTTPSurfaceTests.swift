@@ -64,3 +64,25 @@ import Testing
         }
     }
 }
+
+@Suite struct MetricsTests {
+    @Test func prometheusSeriesMoveWithTraffic() async throws {
+        try await TestApp.run { client, _ in
+            try await client.createTopic("orders")
+            try await client.createSubscription("a", topic: "orders")
+            try await client.createSubscription("b", topic: "orders")
+            try await client.publish(topic: "orders")
+            try await client.send(.get, "/v1/topics/missing")
+            let metrics = try await client.send(.get, "/metrics")
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let lines = metrics.text.split(separator: "\n").map(String.init)
+            #expect(lines.contains(#"hammer_http_requests_total{route="/v1/topics",method="POST",status="2xx"} 1"#), "\(metrics.text)")
+            #expect(lines.contains(#"hammer_http_requests_total{route="/v1/topics/{id}",method="GET",status="4xx"} 1"#), "\(metrics.text)")
+            #expect(lines.contains("hammer_messages_published_total 1"))
+            #expect(lines.contains("hammer_deliveries_pending 2.0") || lines.contains("hammer_deliveries_pending 2"), "\(metrics.text)")
+            #expect(lines.contains { $0.hasPrefix("hammer_deliveries_oldest_pending_age_seconds ") })
+            #expect(lines.contains { $0.hasPrefix("hammer_http_request_duration_seconds_bucket{") })
+        }
+    }
+}

@@ -5,10 +5,12 @@ import ServiceLifecycle
 
 /// Builds the REST API application on `client`, which it runs as a service along with `services`
 /// (the worker, for `hammer all`).
-public func buildApplication(config: Config, client: PostgresClient, logger: Logger, services: [any Service] = []) -> some ApplicationProtocol {
+public func buildApplication(
+    config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics = HammerMetrics(), services: [any Service] = []
+) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
-    let publisher = PublishBatcher(store: store)
-    let router = buildRouter(config: config, store: store, publisher: publisher)
+    let publisher = PublishBatcher(store: store, metrics: metrics)
+    let router = buildRouter(config: config, store: store, publisher: publisher, metrics: metrics)
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
@@ -20,11 +22,11 @@ public func buildApplication(config: Config, client: PostgresClient, logger: Log
     return app
 }
 
-/// The worker's own small HTTP server on `HAMMER_HEALTH_CHECK_PORT`: `/liveness` and `/readiness`.
-public func buildWorkerHealthApplication(config: Config, client: PostgresClient, logger: Logger) -> some ApplicationProtocol {
+/// The worker's own small HTTP server on `HAMMER_HEALTH_CHECK_PORT`: `/liveness`, `/readiness`, `/metrics`.
+public func buildWorkerHealthApplication(config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
-    HealthController(store: Store(client: client, logger: logger)).addRoutes(to: router)
+    router.add(middleware: ErrorMiddleware(metrics: metrics))
+    HealthController(store: Store(client: client, logger: logger), metrics: metrics).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.healthCheckPort), serverName: nil),
@@ -32,10 +34,10 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 }
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
-func buildRouter(config: Config, store: Store, publisher: PublishBatcher) -> Router<BasicRequestContext> {
+func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
-    HealthController(store: store).addRoutes(to: router)
+    router.add(middleware: ErrorMiddleware(metrics: metrics))
+    HealthController(store: store, metrics: metrics).addRoutes(to: router)
 
     let v1 = router.group("v1")
     if !config.apiKeys.isEmpty {

@@ -5,6 +5,8 @@ import PostgresNIO
 
 /// Turns every failure into hammer's JSON error body, logs the request, and tags it with a request id.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: HammerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var response: Response
@@ -23,6 +25,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         response.headers[.requestID] = context.id
         let elapsed = ContinuousClock.now - started
+        metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: Int(response.status.code), duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         context.logger.log(
             level: response.status.code >= 500 ? .error : .info,

@@ -20,9 +20,13 @@ public final class DeliveryWorker: Service, Sendable {
     let shutdownTimeout: Duration
     let leaseMargin: Int
     let logger: Logger
+    let metrics: HammerMetrics
     let state = WorkerState()
 
-    public init(config: Config, store: Store, logger: Logger, leaseMargin: Int = DeliveryWorker.defaultLeaseMargin) {
+    public init(
+        config: Config, store: Store, logger: Logger, metrics: HammerMetrics = HammerMetrics(), leaseMargin: Int = DeliveryWorker.defaultLeaseMargin
+    ) {
+        self.metrics = metrics
         self.leaseMargin = leaseMargin
         self.store = store
         self.sender = WebhookSender(
@@ -116,7 +120,9 @@ public final class DeliveryWorker: Service, Sendable {
 
     /// Sends one delivery and decides its next state; `nil` when shutdown cut the send short.
     private func attempt(_ delivery: ClaimedDelivery) async -> Store.DeliveryOutcome? {
+        metrics.inFlight.increment()
         let result = await sender.send(delivery)
+        metrics.inFlight.decrement()
         if result.errorKind == .cancelled, state.stopping { return nil }
         let attemptNumber = delivery.deliveryAttempts + 1
         let outcome: Store.DeliveryOutcome
@@ -129,6 +135,9 @@ public final class DeliveryWorker: Service, Sendable {
             outcome = .init(result: result, status: .pending, retryDelay: delay)
         }
         log(outcome, attempt: attemptNumber)
+        metrics.attempt(
+            outcome: outcome.status == .pending ? "retry" : outcome.status.rawValue, errorKind: result.errorKind?.rawValue ?? "none",
+            duration: .milliseconds(result.durationMilliseconds))
         return outcome
     }
 

@@ -1,8 +1,10 @@
 import Hummingbird
+import NIOCore
 
-/// `/liveness` (the process answers) and `/readiness` (the database answers): 204 or 503.
+/// `/liveness` (the process answers) and `/readiness` (the database answers): 204 or 503; `/metrics` for Prometheus.
 struct HealthController {
     let store: Store
+    let metrics: HammerMetrics
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("liveness") { _, _ in Response(status: .noContent) }
@@ -11,6 +13,12 @@ struct HealthController {
                 throw HammerError(.unavailable, "unavailable", "the database is not reachable")
             }
             return Response(status: .noContent)
+        }
+        router.get("metrics") { _, _ in
+            let body = await metrics.render(store: store)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
         }
     }
 }

@@ -31,12 +31,14 @@ public final class PublishBatcher: Service, Sendable {
     static let maxConcurrentBatches = 2
 
     private let store: Store
+    private let metrics: HammerMetrics
     private let queue = NIOLockedValueBox<(waiting: [Waiting], stopped: Bool)>(([], false))
     private let bells: AsyncStream<Void>
     private let bell: AsyncStream<Void>.Continuation
 
-    public init(store: Store) {
+    public init(store: Store, metrics: HammerMetrics) {
         self.store = store
+        self.metrics = metrics
         (bells, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -95,6 +97,7 @@ public final class PublishBatcher: Service, Sendable {
     private func write(_ batch: [Waiting]) async {
         do {
             let created = try await store.publishBatch(batch.map { ($0.id, $0.request) })
+            metrics.messagesPublished(created.count)
             for waiting in batch {
                 if let createdAt = created[waiting.id] {
                     waiting.continuation.resume(

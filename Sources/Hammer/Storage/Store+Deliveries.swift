@@ -26,3 +26,15 @@ extension Store {
         try await all(filter.query(select: Self.deliveryColumns, from: Self.deliveryFrom, alias: "d"), decode: Self.delivery)
     }
 }
+
+extension Store {
+    /// Pending deliveries and the age in seconds of the oldest due one, both read from the partial pending index.
+    func pendingSummary() async throws -> (count: Int, oldestAgeSeconds: Double) {
+        let query: PostgresQuery = """
+            SELECT count(*)::bigint,
+                COALESCE(extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE scheduled_at <= now())), 0)::float8
+            FROM deliveries WHERE status = 'pending'
+            """
+        return try await first(query) { try $0.decode((Int, Double).self) } ?? (0, 0)
+    }
+}
