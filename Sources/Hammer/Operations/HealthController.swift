@@ -1,7 +1,8 @@
 import Hummingbird
 import NIOCore
 
-/// `/liveness` (the process answers) and `/readiness` (the database answers): 204 or 503; `/metrics` for Prometheus.
+/// `/liveness` (the process answers) and `/readiness` (the database answers): 204 or 503; `/metrics` for Prometheus;
+/// `/openapi.json`, the API's OpenAPI 3.1 document.
 struct HealthController {
     let store: Store
     let metrics: HammerMetrics
@@ -13,6 +14,11 @@ struct HealthController {
                 throw HammerError(.unavailable, "unavailable", "the database is not reachable")
             }
             return Response(status: .noContent)
+        }
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_json)))
         }
         router.get("metrics") { _, _ in
             let body = await metrics.render(store: store)
