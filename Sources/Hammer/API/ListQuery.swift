@@ -15,8 +15,9 @@ struct ListQuery {
         var errors: [HammerError.FieldError] = []
         var filter = ListFilter(limit: defaultLimit)
         if let raw = value("limit") {
-            if let limit = Int(raw), limit >= 1 {
-                filter.limit = min(limit, maxLimit)
+            // Any positive integer is a valid limit, however large: it is clamped.
+            if raw.utf8.allSatisfy({ (48...57).contains($0) }), raw.utf8.contains(where: { $0 != 48 }) {
+                filter.limit = min(Int(raw) ?? maxLimit, maxLimit)
             } else {
                 errors.append(.init("limit", "must be a positive integer (at most \(maxLimit) are returned), got \"\(raw)\""))
             }
@@ -34,8 +35,9 @@ struct ListQuery {
         ]
         for (name, keyPath) in bounds {
             guard let raw = value(name) else { continue }
+            // Bound in UTC: PostgreSQL rejects offsets beyond ±15:59 that RFC 3339 allows.
             if let parsed = Timestamp.parse(raw) {
-                filter[keyPath: keyPath] = parsed.normalized
+                filter[keyPath: keyPath] = Timestamp.format(parsed.date)
             } else {
                 errors.append(.init(name, "must be an RFC 3339 timestamp such as 2020-05-15T12:46:25.789143Z, got \"\(raw)\""))
             }

@@ -4,7 +4,7 @@ import PostgresNIO
 public struct ListFilter: Sendable, Equatable {
     public var limit: Int
     public var offset: Int
-    /// Normalised RFC 3339 strings, compared as `timestamptz` by PostgreSQL.
+    /// RFC 3339 UTC strings, compared as `timestamptz` by PostgreSQL.
     public var createdAtGT: String?
     public var createdAtGTE: String?
     public var createdAtLT: String?
