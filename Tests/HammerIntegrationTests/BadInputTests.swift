@@ -15,6 +15,8 @@ import Testing
         ("sql in id", #"{"id": "x'; DROP TABLE topics; --", "topic_id": "orders'--", "name": "n", "content_type": "t", "data": "d"}"#),
         ("path traversal id", #"{"id": "../../etc/passwd", "topic_id": "..", "name": "n"}"#),
         ("empty", ""),
+        ("NUL characters", #"{"id": "nul", "topic_id": "orders", "name": "a\u0000b", "url": "http://example.com", "content_type": "t\u0000", "data": "d", "secret_token": "s\u0000", "max_delivery_attempts": 1, "delivery_attempt_delay": 1, "delivery_attempt_timeout": 1}"#),
+        ("wrapper not an object", #"{"topic": [null], "subscription": 1, "message": "x", "name": "n"}"#),
     ]
 
     @Test func writeEndpointsRejectHostileBodiesAndChangeNothing() async throws {

@@ -5,11 +5,18 @@ import Testing
 @Suite struct HTTPSurfaceTests {
     @Test func unknownRoutesAnswerJSON404() async throws {
         try await TestApp.run { client, _ in
-            for (method, path) in [(HTTPRequest.Method.get, "/nope"), (.get, "/v1/nothing"), (.post, "/v1/deliveries"), (.put, "/v1/topics/x")] {
+            for (method, path) in [(HTTPRequest.Method.get, "/nope"), (.get, "/v1/nothing"), (.get, "/v1/topics/x/y"), (.delete, "/v1")] {
                 let response = try await client.send(method, path)
                 #expect(response.status == .notFound, "\(method) \(path)")
                 #expect(response.errorCode == "not_found", "\(method) \(path)")
                 #expect(response.headers[.contentType] == "application/json")
+            }
+            // A known path with another method: 405 and the methods it has.
+            for (method, path, allow) in [(HTTPRequest.Method.post, "/v1/deliveries", "GET"), (.put, "/v1/topics/x", "DELETE, GET, PATCH")] {
+                let response = try await client.send(method, path)
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.errorCode == "method_not_allowed")
+                #expect(response.headers[.allow] == allow)
             }
         }
     }

@@ -25,8 +25,10 @@ public func buildApplication(
 /// The worker's own small HTTP server on `HAMMER_HEALTH_CHECK_PORT`: `/liveness`, `/readiness`, `/metrics`.
 public func buildWorkerHealthApplication(config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware(metrics: metrics))
+    let routes = RouteTableBox()
+    router.add(middleware: ErrorMiddleware(metrics: metrics, routes: routes))
     HealthController(store: Store(client: client, logger: logger), metrics: metrics).addRoutes(to: router)
+    routes.set(router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.healthCheckPort), serverName: nil),
@@ -36,7 +38,8 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
 func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ErrorMiddleware(metrics: metrics))
+    let routes = RouteTableBox()
+    router.add(middleware: ErrorMiddleware(metrics: metrics, routes: routes))
     HealthController(store: store, metrics: metrics).addRoutes(to: router)
 
     let v1 = router.group("v1")
@@ -50,5 +53,6 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
     ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
+    routes.set(router)
     return router
 }

@@ -8,6 +8,7 @@ extension HammerError: HTTPResponseError {
         case .invalidArgument: .badRequest
         case .unauthenticated: .unauthorized
         case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .alreadyExists: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unavailable: .serviceUnavailable

@@ -19,7 +19,7 @@ struct MessageController {
         var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
         let topicID = reader.string("topic_id")
         let contentType = reader.string("content_type")
-        let data = reader.string("data")
+        let data = reader.string("data", allowingNUL: true)
         Validation.requireID(topicID, field: "topic_id", in: &reader)
         Validation.requireText(contentType, field: "content_type", in: &reader)
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }

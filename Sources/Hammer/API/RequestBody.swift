@@ -24,8 +24,10 @@ struct RequestBody {
         guard case .object(var object) = value else {
             throw HammerError(.invalidArgument, "invalid_json", "request body must be a JSON object, got \(value.typeName)")
         }
-        if case .object(let inner)? = object[wrapper] {
-            object = inner
+        switch object[wrapper] {
+        case .object(let inner)?: object = inner
+        case nil: break
+        case let other?: throw HammerError(.invalidArgument, "invalid_json", "\"\(wrapper)\" must be an object, got \(other.typeName)")
         }
         return RequestBody(fields: object)
     }
@@ -38,11 +40,18 @@ struct FieldReader {
 
     init(_ body: RequestBody) { self.fields = body.fields }
 
-    /// A string field; `nil` when absent or null. Records an error for other types.
-    mutating func string(_ name: String) -> String? {
+    /// A string field; `nil` when absent or null. Records an error for other types, and for NUL characters
+    /// unless `allowingNUL` (message data is stored base64-encoded, so any character is fine there).
+    mutating func string(_ name: String, allowingNUL: Bool = false) -> String? {
         switch fields[name] {
         case nil, .null?: return nil
-        case .string(let value)?: return value
+        case .string(let value)?:
+            // PostgreSQL text cannot hold NUL.
+            if !allowingNUL, value.utf8.contains(0) {
+                fail(name, "must not contain NUL characters")
+                return nil
+            }
+            return value
         case let other?:
             fail(name, "must be a string, got \(other.typeName)")
             return nil

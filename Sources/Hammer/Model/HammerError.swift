@@ -4,6 +4,7 @@ public struct HammerError: Error, Equatable, Sendable {
         case invalidArgument
         case unauthenticated
         case notFound
+        case methodNotAllowed
         case alreadyExists
         case payloadTooLarge
         case unavailable
@@ -39,6 +40,7 @@ public struct HammerError: Error, Equatable, Sendable {
         case .invalidArgument: 3
         case .unauthenticated: 16
         case .notFound: 5
+        case .methodNotAllowed: 12
         case .alreadyExists: 6
         case .payloadTooLarge: 8
         case .unavailable: 14
