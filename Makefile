@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench api-fuzz clean
 
 build:
 	swift build
@@ -38,3 +38,7 @@ bench:
 	swift build -c release --product hammer
 	swift build -c release --product hammer-bench
 	.build/release/hammer-bench run $(ARGS)
+
+## schemathesis against a live server, driven by /openapi.json.
+api-fuzz: build
+	scripts/api-fuzz.sh $(ARGS)
