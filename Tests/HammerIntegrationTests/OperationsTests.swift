@@ -45,3 +45,31 @@ import Testing
         }
     }
 }
+
+@Suite struct RecordIdempotenceTests {
+    @Test func recordingTheSameOutcomesTwiceChangesNothingTheSecondTime() async throws {
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let fixture = Fixture(client: client)
+                let store = Store(client: client, logger: TestDatabase.logger)
+                try await fixture.topic("orders")
+                try await fixture.subscription("a", topic: "orders", url: "http://127.0.0.1:1/")
+                try await fixture.publish(topic: "orders")
+                let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30)
+                let outcomes = claimed.map { delivery in
+                    Store.DeliveryOutcome(
+                        result: AttemptResult(
+                            delivery: delivery, attemptID: ULID.make(), request: "POST / HTTP/1.1", response: "HTTP/1.1 200 OK",
+                            statusCode: 200, durationMilliseconds: 1, success: true, error: ""),
+                        status: .completed, retryDelay: 0)
+                }
+                try await store.recordOutcomes(outcomes)
+                // As if the first answer was lost and the worker wrote the batch again.
+                try await store.recordOutcomes(outcomes)
+                #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 1)
+                #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 1)
+                #expect(try await fixture.statuses() == ["completed": 1])
+            }
+        }
+    }
+}

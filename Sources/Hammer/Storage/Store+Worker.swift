@@ -97,6 +97,8 @@ struct RecordStatement: PostgresPreparedStatement {
         ), attempt AS (
             INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
             SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome
+            -- A retry of a write that committed but whose answer was lost (timeout) changes nothing.
+            ON CONFLICT (id) DO NOTHING
         ), updated AS (
             UPDATE deliveries d SET
                 status = o.new_status,
