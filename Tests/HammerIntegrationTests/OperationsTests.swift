@@ -6,70 +6,54 @@ import Testing
 /// What `hammer cleanup` and `hammer monitor` run, on a real database.
 @Suite struct OperationsTests {
     @Test func cleanupDeletesOnlyOldMessagesInBatchesWithTheirDeliveries() async throws {
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                let store = Store(client: client, logger: TestDatabase.logger)
-                try await fixture.topic("orders")
-                try await fixture.subscription("a", topic: "orders", url: "http://127.0.0.1:1/")
-                for _ in 0..<5 { try await fixture.publish(topic: "orders") }
-                try await client.query("UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 3)")
-                let cutoff = Date().addingTimeInterval(-30 * 86400)
-                #expect(try await store.countMessages(olderThan: cutoff) == 3)
-                #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 2)
-                #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 1)
-                #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 0)
-                #expect(try await fixture.count("SELECT count(*) FROM messages") == 2)
-                #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 2)
-            }
+        try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
+            let store = fixture.store
+            for _ in 0..<5 { try await fixture.publish(topic: "orders") }
+            try await fixture.client.query("UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 3)")
+            let cutoff = Date().addingTimeInterval(-30 * 86400)
+            #expect(try await store.countMessages(olderThan: cutoff) == 3)
+            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 2)
+            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 1)
+            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 0)
+            #expect(try await fixture.count("SELECT count(*) FROM messages") == 2)
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 2)
         }
     }
 
     @Test func monitorCountsDeliveriesByStatusInTheWindow() async throws {
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                let store = Store(client: client, logger: TestDatabase.logger)
-                try await fixture.topic("orders")
-                try await fixture.subscription("a", topic: "orders", url: "http://127.0.0.1:1/")
-                try await fixture.subscription("b", topic: "orders", url: "http://127.0.0.1:1/")
-                for _ in 0..<3 { try await fixture.publish(topic: "orders") }
-                try await client.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE subscription_id = 'a'")
-                try await client.query("UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')")
-                let tenMinutesAgo = Date().addingTimeInterval(-600)
-                #expect(try await store.countDeliveries(status: .failed, since: tenMinutesAgo) == 2)
-                #expect(try await store.countDeliveries(status: .failed, since: Date().addingTimeInterval(-3 * 3600)) == 3)
-                #expect(try await store.countDeliveries(status: .pending, since: tenMinutesAgo) == 3)
-                #expect(try await store.countDeliveries(status: .completed, since: tenMinutesAgo) == 0)
-            }
+        try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
+            let store = fixture.store
+            for _ in 0..<3 { try await fixture.publish(topic: "orders") }
+            try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE subscription_id = 'a'")
+            try await fixture.client.query("UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')")
+            let tenMinutesAgo = Date().addingTimeInterval(-600)
+            #expect(try await store.countDeliveries(status: .failed, since: tenMinutesAgo) == 2)
+            #expect(try await store.countDeliveries(status: .failed, since: Date().addingTimeInterval(-3 * 3600)) == 3)
+            #expect(try await store.countDeliveries(status: .pending, since: tenMinutesAgo) == 3)
+            #expect(try await store.countDeliveries(status: .completed, since: tenMinutesAgo) == 0)
         }
     }
 }
 
 @Suite struct RecordIdempotenceTests {
     @Test func recordingTheSameOutcomesTwiceChangesNothingTheSecondTime() async throws {
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                let store = Store(client: client, logger: TestDatabase.logger)
-                try await fixture.topic("orders")
-                try await fixture.subscription("a", topic: "orders", url: "http://127.0.0.1:1/")
-                try await fixture.publish(topic: "orders")
-                let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30)
-                let outcomes = claimed.map { delivery in
-                    Store.DeliveryOutcome(
-                        result: AttemptResult(
-                            delivery: delivery, attemptID: ULID.make(), request: "POST / HTTP/1.1", response: "HTTP/1.1 200 OK",
-                            statusCode: 200, durationMilliseconds: 1, success: true, error: ""),
-                        status: .completed, retryDelay: 0)
-                }
-                try await store.recordOutcomes(outcomes)
-                // As if the first answer was lost and the worker wrote the batch again.
-                try await store.recordOutcomes(outcomes)
-                #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 1)
-                #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 1)
-                #expect(try await fixture.statuses() == ["completed": 1])
+        try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
+            let store = fixture.store
+            try await fixture.publish(topic: "orders")
+            let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30)
+            let outcomes = claimed.map { delivery in
+                Store.DeliveryOutcome(
+                    result: AttemptResult(
+                        delivery: delivery, attemptID: ULID.make(), request: "POST / HTTP/1.1", response: "HTTP/1.1 200 OK",
+                        statusCode: 200, durationMilliseconds: 1, success: true, error: ""),
+                    status: .completed, retryDelay: 0)
             }
+            try await store.recordOutcomes(outcomes)
+            // As if the first answer was lost and the worker wrote the batch again.
+            try await store.recordOutcomes(outcomes)
+            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 1)
+            #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 1)
+            #expect(try await fixture.statuses() == ["completed": 1])
         }
     }
 }

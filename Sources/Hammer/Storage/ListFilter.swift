@@ -1,7 +1,7 @@
 import PostgresNIO
 
 /// Pagination, `created_at` bounds and equality filters of a list request, turned into SQL.
-public struct ListFilter: Sendable, Equatable {
+public struct ListFilter: Sendable {
     public var limit: Int
     public var offset: Int
     /// RFC 3339 UTC strings, compared as `timestamptz` by PostgreSQL.
@@ -15,12 +15,6 @@ public struct ListFilter: Sendable, Equatable {
     public init(limit: Int, offset: Int = 0) {
         self.limit = limit
         self.offset = offset
-    }
-
-    public static func == (lhs: ListFilter, rhs: ListFilter) -> Bool {
-        lhs.limit == rhs.limit && lhs.offset == rhs.offset && lhs.createdAtGT == rhs.createdAtGT
-            && lhs.createdAtGTE == rhs.createdAtGTE && lhs.createdAtLT == rhs.createdAtLT && lhs.createdAtLTE == rhs.createdAtLTE
-            && lhs.equals.map(\.column) == rhs.equals.map(\.column) && lhs.equals.map(\.value) == rhs.equals.map(\.value)
     }
 
     /// `SELECT <columns> FROM <from> WHERE … ORDER BY created_at, id LIMIT … OFFSET …`;

@@ -30,7 +30,7 @@ public struct Store: Sendable {
     }
 
     /// Runs `query` and decodes every row as `Row`.
-    func all<Row: Sendable>(_ query: PostgresQuery, as type: Row.Type = Row.self, decode: (PostgresRow) throws -> Row) async throws -> [Row] {
+    func all<Row: Sendable>(_ query: PostgresQuery, decode: (PostgresRow) throws -> Row) async throws -> [Row] {
         let client = self.client
         let logger = self.logger
         let rows = try await bounded { try await client.query(query, logger: logger).collect() }

@@ -35,6 +35,20 @@ struct TestWorker {
 struct Fixture {
     let client: PostgresClient
 
+    var store: Store { Store(client: client, logger: TestDatabase.logger) }
+
+    /// A fresh migrated database with topic `orders` and, for each id in `subscriptions`, a subscription to it.
+    static func withOrders(subscriptions: [String], _ body: (Fixture) async throws -> Void) async throws {
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let fixture = Fixture(client: client)
+                try await fixture.topic("orders")
+                for id in subscriptions { try await fixture.subscription(id, topic: "orders", url: "http://127.0.0.1:1/") }
+                try await body(fixture)
+            }
+        }
+    }
+
     func topic(_ id: String) async throws {
         try await client.query("INSERT INTO topics (id, name) VALUES (\(id), \(id))")
     }
@@ -51,8 +65,7 @@ struct Fixture {
 
     @discardableResult
     func publish(topic: String, data: String = #"{"hello":"world"}"#) async throws -> String {
-        try await Store(client: client, logger: TestDatabase.logger)
-            .publish(.init(topicID: topic, contentType: "application/json", dataBase64: Data(data.utf8).base64EncodedString())).id
+        try await store.publish(.init(topicID: topic, contentType: "application/json", dataBase64: Data(data.utf8).base64EncodedString())).id
     }
 
     func count(_ sql: String) async throws -> Int {
