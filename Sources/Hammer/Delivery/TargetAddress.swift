@@ -92,6 +92,11 @@ enum TargetAddress {
     /// Why `url` may not be called when private targets are not allowed, or nil when it may.
     static func refusal(for url: String) async -> String? {
         guard let host = host(of: url) else { return "has no host" }
+        return await refusal(forHost: host)
+    }
+
+    /// Why `host` may not be called when private targets are not allowed, or nil when it may.
+    static func refusal(forHost host: String) async -> String? {
         let addresses: [Address]
         do {
             addresses = try await resolve(host)

@@ -16,6 +16,8 @@ public final class WebhookSender: Sendable {
     let allowPrivateTargets: Bool
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
+    /// Recent send-time target checks by host, so a busy subscription does not resolve its host for every request.
+    private let targetChecks = NIOLockedValueBox<[String: (refusal: String?, until: ContinuousClock.Instant)]>([:])
     let userAgent = "hammer/\(HammerVersion.current)"
 
     public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool) {
@@ -52,7 +54,7 @@ public final class WebhookSender: Sendable {
             response: "", statusCode: 0, durationMilliseconds: 0, success: false, error: "", errorKind: nil, retryAfter: nil)
 
         // Checked again at send time: DNS may have changed since the subscription was created.
-        if !allowPrivateTargets, let reason = await TargetAddress.refusal(for: delivery.url) {
+        if !allowPrivateTargets, let reason = await targetRefusal(delivery.url) {
             result.errorKind = .blockedTarget
             result.error = "not sent: the URL \(reason)"
             return result
@@ -94,6 +96,20 @@ public final class WebhookSender: Sendable {
             (result.errorKind, result.error) = Self.classify(error, timeout: timeout)
         }
         return result
+    }
+
+    /// The send-time SSRF check, remembered per host for 5 seconds (the connection is not pinned to the
+    /// checked address either way, so a short memory adds little to the rebinding window).
+    private func targetRefusal(_ url: String) async -> String? {
+        guard let host = TargetAddress.host(of: url) else { return "has no host" }
+        let now = ContinuousClock.now
+        if let check = targetChecks.withLockedValue({ $0[host] }), check.until > now { return check.refusal }
+        let refusal = await TargetAddress.refusal(forHost: host)
+        targetChecks.withLockedValue { checks in
+            if checks.count >= 10_000 { checks.removeAll() }
+            checks[host] = (refusal, now + .seconds(5))
+        }
+        return refusal
     }
 
     private func signingKey(_ secret: String) -> SymmetricKey {
