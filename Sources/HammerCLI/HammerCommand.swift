@@ -10,7 +10,7 @@ struct HammerCommand: AsyncParsableCommand {
         abstract: "Webhook delivery server: topics, subscriptions, signed deliveries with retries.",
         discussion: "Configuration comes from HAMMER_* environment variables and .env in the working directory (see README).",
         version: HammerVersion.current,
-        subcommands: [Migrate.self, Server.self, Worker.self, All.self, Cleanup.self, Monitor.self])
+        subcommands: [Migrate.self, Server.self, Worker.self, All.self, Redeliver.self, Subscriptions.self, Cleanup.self, Monitor.self])
 }
 
 /// Loads the configuration and installs logging; shared by every subcommand.

@@ -41,6 +41,10 @@ import Testing
                 INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
                 SELECT 'a1', id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true FROM deliveries
                 """)
+            @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
+                try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE id = \(id)")
+                return try await client.send(.post, "/v1/deliveries/\(id)/redeliver").json
+            }
             let cases: [(String, Any?)] = [
                 ("Topic", topic.json), ("Subscription", subscription.json), ("Message", message.json), ("Delivery", delivery),
                 ("DeliveryAttempt", try await client.send(.get, "/v1/delivery-attempts/a1").json),
@@ -51,6 +55,9 @@ import Testing
                 ("DeliveryAttemptList", try await client.send(.get, "/v1/delivery-attempts").json),
                 ("Error", try await client.send(.get, "/v1/topics/missing").json),
                 ("Error", try await client.send(.post, "/v1/topics", "{}").json),
+                ("Error", try await client.send(.post, "/v1/deliveries/\(delivery["id"] as! String)/redeliver").json),
+                ("SubscriptionTest", try await client.send(.post, "/v1/subscriptions/billing/test").json),
+                ("Delivery", try await redeliverFailed(delivery["id"] as! String)),
                 ("Empty", try await client.send(.delete, "/v1/messages/\(message["id"] as! String)").json),
             ]
             for (schema, value) in cases {

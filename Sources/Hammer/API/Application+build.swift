@@ -49,7 +49,8 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
     let listQuery = ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit)
     TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     SubscriptionController(
-        store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery, allowPrivateTargets: config.allowPrivateTargets
+        store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery, allowPrivateTargets: config.allowPrivateTargets,
+        maxResponseBodyBytes: config.maxResponseBodyBytes
     ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)

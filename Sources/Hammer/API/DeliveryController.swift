@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// `/v1/deliveries` and `/v1/delivery-attempts`: read-only views of delivery state and history.
+/// `/v1/deliveries` and `/v1/delivery-attempts`: delivery state and history, and redelivery.
 struct DeliveryController {
     let store: Store
     let listQuery: ListQuery
@@ -8,12 +8,18 @@ struct DeliveryController {
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get("deliveries", use: list)
         group.get("deliveries/:id", use: get)
+        group.post("deliveries/:id/redeliver", use: redeliver)
         group.get("delivery-attempts", use: listAttempts)
         group.get("delivery-attempts/:id", use: getAttempt)
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try JSONResponse.make(try await store.delivery(id: try context.parameters.require("id")))
+    }
+
+    /// Makes a failed or completed delivery pending again (same webhook-id, a fresh round of attempts): 202.
+    @Sendable func redeliver(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try await store.redeliver(id: try context.parameters.require("id")), status: .accepted)
     }
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {

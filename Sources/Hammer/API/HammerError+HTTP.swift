@@ -9,7 +9,7 @@ extension HammerError: HTTPResponseError {
         case .unauthenticated: .unauthorized
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
-        case .alreadyExists: .conflict
+        case .alreadyExists, .failedPrecondition: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unavailable: .serviceUnavailable
         case .internalError: .internalServerError

@@ -6,6 +6,7 @@ struct SubscriptionController {
     let maxBodyBytes: Int
     let listQuery: ListQuery
     let allowPrivateTargets: Bool
+    let maxResponseBodyBytes: Int
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("subscriptions", use: create)
@@ -13,6 +14,7 @@ struct SubscriptionController {
         group.get("subscriptions/:id", use: get)
         group.patch("subscriptions/:id", use: update)
         group.delete("subscriptions/:id", use: delete)
+        group.post("subscriptions/:id/test", use: test)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -48,6 +50,13 @@ struct SubscriptionController {
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await store.deleteSubscription(id: try context.parameters.require("id"))
         return JSONResponse.empty()
+    }
+
+    /// Sends a signed test event to the subscription now and answers with the attempt (200 whatever the receiver said).
+    @Sendable func test(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let subscription = try await store.subscription(id: try context.parameters.require("id"))
+        return try JSONResponse.make(
+            await SubscriptionTest.run(subscription, allowPrivateTargets: allowPrivateTargets, maxResponseBodyBytes: maxResponseBodyBytes))
     }
 
     /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set.

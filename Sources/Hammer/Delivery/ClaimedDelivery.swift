@@ -18,11 +18,13 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var deliveryAttempts: Int
     /// The lease (`leased_until`, microseconds since 1970); results are written only while it holds.
     public var lease: Int64
+    /// A test event (`hammer subscriptions test`): its own CloudEvents type and source, not from the queue.
+    public var isTest = false
 
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret).
     public var cloudEventBody: String {
-        var body = #"{"specversion":"1.0","type":"hammer.message.created","source":"/v1/messages/"#
-        body += messageID
+        var body = #"{"specversion":"1.0","type":"#
+        body += isTest ? #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test" : #""hammer.message.created","source":"/v1/messages/"# + messageID
         body += #"","id":"# + JSONText.quoted(id)
         body += #","time":"# + JSONText.quoted(Timestamp.format(publishedAt))
         body += #","messageid":"# + JSONText.quoted(messageID)

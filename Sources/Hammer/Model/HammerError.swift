@@ -6,6 +6,8 @@ public struct HammerError: Error, Equatable, Sendable {
         case notFound
         case methodNotAllowed
         case alreadyExists
+        /// The resource is in a state that does not allow the operation (409).
+        case failedPrecondition
         case payloadTooLarge
         case unavailable
         case internalError
@@ -42,6 +44,7 @@ public struct HammerError: Error, Equatable, Sendable {
         case .notFound: 5
         case .methodNotAllowed: 12
         case .alreadyExists: 6
+        case .failedPrecondition: 9
         case .payloadTooLarge: 8
         case .unavailable: 14
         case .internalError: 13
@@ -72,4 +75,9 @@ extension HammerError {
     static func payloadTooLarge(limit: Int) -> HammerError {
         HammerError(.payloadTooLarge, "payload_too_large", "request body is larger than \(limit) bytes")
     }
+}
+
+extension HammerError: CustomStringConvertible {
+    /// The message, as the CLI prints it: `subscription "x" does not exist`.
+    public var description: String { message }
 }

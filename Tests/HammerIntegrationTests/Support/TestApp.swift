@@ -12,6 +12,14 @@ enum TestApp {
         environment: [String: String] = [:],
         _ body: @escaping @Sendable (any TestClientProtocol, Store) async throws -> Void
     ) async throws {
+        try await run(environment: environment) { client, store, _ in try await body(client, store) }
+    }
+
+    /// As `run`, also giving the database's URL (to start a `TestWorker` on it).
+    static func run(
+        environment: [String: String] = [:],
+        _ body: @escaping @Sendable (any TestClientProtocol, Store, DatabaseURL) async throws -> Void
+    ) async throws {
         try await TestDatabase.withDatabase { url in
             // Tests send to receivers on 127.0.0.1; SSRF tests turn the guard back on.
             var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
@@ -21,7 +29,7 @@ enum TestApp {
             let app = buildApplication(config: config, client: client, logger: TestDatabase.logger)
             let store = Store(client: client, logger: TestDatabase.logger)
             try await app.test(.router) { testClient in
-                try await body(testClient, store)
+                try await body(testClient, store, url)
             }
         }
     }

@@ -1,0 +1,110 @@
+import Foundation
+import Hammer
+import PostgresNIO
+import Testing
+
+/// The operator commands run as processes, as their `--help` describes them, on a real database.
+@Suite struct OperatorCommandTests {
+    /// A migrated database with topic `orders` and subscriptions `a` and `b` pointing at `url`.
+    func scenario(url: String = "http://127.0.0.1:1/", _ body: (DatabaseURL, Fixture) async throws -> Void) async throws {
+        try await TestDatabase.withDatabase { database in
+            try await TestDatabase.withClient(database) { client in
+                let fixture = Fixture(client: client)
+                try await fixture.topic("orders")
+                for id in ["a", "b"] { try await fixture.subscription(id, topic: "orders", url: url) }
+                try await body(database, fixture)
+            }
+        }
+    }
+
+    @Test func redeliverPrintsTheCountFirstAndDryRunChangesNothing() async throws {
+        try await scenario { database, fixture in
+            for _ in 0..<3 { try await fixture.publish(topic: "orders") }
+            try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5")
+
+            let dryRun = try await HammerProcess.run(["redeliver", "--subscription", "a", "--since", "1h", "--dry-run"], database: database)
+            #expect(dryRun.status == 0, "\(dryRun.output)")
+            #expect(dryRun.output.contains("3 failed delivery(ies) of subscription a changed since"), "\(dryRun.output)")
+            #expect(dryRun.output.contains("would be redelivered (dry run)"))
+            #expect(try await fixture.statuses() == ["failed": 6])
+
+            let run = try await HammerProcess.run(["redeliver", "--subscription", "a", "--batch-size", "2"], database: database)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("3 failed delivery(ies) of subscription a changed before"), "\(run.output)")
+            #expect(run.output.contains("redelivered 2/3"))
+            #expect(run.output.contains("done: 3 delivery(ies) pending again"))
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0") == 3)
+            #expect(try await fixture.statuses() == ["pending": 3, "failed": 3])
+
+            let oneOfB = try await fixture.client.query("SELECT min(id) FROM deliveries WHERE subscription_id = 'b'").collect().first!.decode(String.self)
+            let byID = try await HammerProcess.run(["redeliver", oneOfB], database: database)
+            #expect(byID.status == 0, "\(byID.output)")
+            #expect(byID.output.contains("1 failed or completed delivery(ies) of the 1 id(s) given"), "\(byID.output)")
+            #expect(try await fixture.statuses() == ["pending": 4, "failed": 2])
+        }
+    }
+
+    @Test func redeliverRefusesBadOptions() async throws {
+        try await scenario { database, fixture in
+            try await fixture.publish(topic: "orders")
+            let pending = try await HammerProcess.run(["redeliver", "--status", "pending"], database: database)
+            #expect(pending.status == 64)
+            #expect(pending.output.contains("--status must be failed, completed or any"), "\(pending.output)")
+            let since = try await HammerProcess.run(["redeliver", "--since", "yesterday"], database: database)
+            #expect(since.status == 64)
+            #expect(try await fixture.statuses() == ["pending": 2])
+        }
+    }
+
+    @Test func subscriptionsTestExitsZeroOnSuccessAndOneWithTheReasonOnFailure() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await scenario(url: receiver.url) { database, fixture in
+            let ok = try await HammerProcess.run(["subscriptions", "test", "a"], database: database, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "true"])
+            #expect(ok.status == 0, "\(ok.output)")
+            #expect(ok.output.contains("to \(receiver.url): status 200 in"), "\(ok.output)")
+            #expect(await receiver.log.count == 1)
+            #expect(await receiver.log.requests.first?.json["type"] as? String == "hammer.subscription.test")
+
+            // The production default refuses loopback targets at send time too.
+            let blocked = try await HammerProcess.run(["subscriptions", "test", "a"], database: database, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"])
+            #expect(blocked.status == 1, "\(blocked.output)")
+            #expect(blocked.output.contains("FAILED (blocked_target)"), "\(blocked.output)")
+            #expect(await receiver.log.count == 1)
+
+            let missing = try await HammerProcess.run(["subscriptions", "test", "nope"], database: database)
+            #expect(missing.status == 1)
+            #expect(missing.output.contains(#"subscription "nope" does not exist"#), "\(missing.output)")
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 0)
+        }
+    }
+
+    @Test func monitorExitsOneAndSaysWhyAboveTheMaximum() async throws {
+        try await scenario { database, fixture in
+            for _ in 0..<2 { try await fixture.publish(topic: "orders") }
+            try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now()")
+            let alert = try await HammerProcess.run(["monitor", "--status", "failed", "--since", "10m", "--max", "3"], database: database)
+            #expect(alert.status == 1)
+            #expect(alert.output.contains("ALERT: 4 deliveries failed since"), "\(alert.output)")
+            let ok = try await HammerProcess.run(["monitor", "--status", "failed", "--since", "10m", "--max", "4"], database: database)
+            #expect(ok.status == 0)
+            #expect(ok.output.contains("OK: 4 deliveries failed since"), "\(ok.output)")
+        }
+    }
+
+    @Test func cleanupDeletesOldMessagesAndDryRunDeletesNothing() async throws {
+        try await scenario { database, fixture in
+            for _ in 0..<3 { try await fixture.publish(topic: "orders") }
+            try await fixture.client.query("UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 2)")
+            let dryRun = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--dry-run"], database: database)
+            #expect(dryRun.status == 0)
+            #expect(dryRun.output.contains("2 message(s) created before"), "\(dryRun.output)")
+            #expect(try await fixture.count("SELECT count(*) FROM messages") == 3)
+            let run = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--batch-size", "1"], database: database)
+            #expect(run.status == 0)
+            #expect(run.output.contains("deleted 2/2"), "\(run.output)")
+            #expect(try await fixture.count("SELECT count(*) FROM messages") == 1)
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 2)
+        }
+    }
+}
