@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench api-fuzz clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz clean
 
 build:
 	swift build
@@ -38,6 +38,10 @@ bench:
 	swift build -c release --product hammer
 	swift build -c release --product hammer-bench
 	.build/release/hammer-bench run $(ARGS)
+
+## Fault injection (debug build): kill -9 workers, PostgreSQL restarts, hostile receivers, overload. ARGS="--quick" for a short run.
+chaos: build
+	.build/debug/hammer-bench chaos $(ARGS)
 
 ## schemathesis against a live server, driven by /openapi.json.
 api-fuzz: build

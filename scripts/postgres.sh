@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A project-local PostgreSQL for `make run` and `make test`.
 #   scripts/postgres.sh start NAME PORT [fast]   initialise .local/postgres-NAME if needed, start it, create db "hammer"
-#   scripts/postgres.sh stop NAME
+#   scripts/postgres.sh stop NAME [fast|immediate]   (immediate = crash-like stop, recovery on next start)
 # Listens on 127.0.0.1:PORT, superuser "hammer", trust auth (local development only).
 # "fast" turns fsync off: for throwaway test clusters, never for data you keep.
 # As root it runs the server as the "postgres" user, which PostgreSQL requires.
@@ -77,7 +77,7 @@ start)
 stop)
   pg_ctl=$(find_bin pg_ctl)
   if [ -f "$data/PG_VERSION" ]; then
-    as_owner "$pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    as_owner "$pg_ctl" -D "$data" -m "${3:-fast}" -w stop >/dev/null 2>&1 || true
   fi
   ;;
 *)

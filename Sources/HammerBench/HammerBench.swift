@@ -5,8 +5,8 @@ import Foundation
 struct HammerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hammer-bench",
-        abstract: "Benchmarks hammer end to end on this machine (make bench).",
-        subcommands: [Run.self, Sink.self],
+        abstract: "Benchmarks (make bench) and fault injection (make chaos) for hammer, on this machine.",
+        subcommands: [Run.self, Sink.self, Chaos.self],
         defaultSubcommand: Run.self)
 }
 

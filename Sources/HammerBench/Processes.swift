@@ -5,7 +5,8 @@ final class ChildProcess: @unchecked Sendable {
     let name: String
     let process: Process
 
-    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String) throws {
+    /// Starts `executable`; its output goes to `logPath`, appended to when `append` (a restarted process).
+    init(name: String, executable: String, arguments: [String], environment: [String: String], logPath: String, append: Bool = false) throws {
         self.name = name
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -13,8 +14,9 @@ final class ChildProcess: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        if !append || !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = FileHandle(forWritingAtPath: logPath)
+        log?.seekToEndOfFile()
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -23,13 +25,27 @@ final class ChildProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
 
     /// Peak resident set size (VmHWM) in MB, read from /proc while the process lives.
-    var peakRSSMegabytes: Double {
+    var peakRSSMegabytes: Double { Self.statusMegabytes(pid: pid, field: "VmHWM:") }
+
+    private static func statusMegabytes(pid: Int32, field: String) -> Double {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
         else { return 0 }
         let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         return kilobytes / 1024
     }
+
+    /// SIGKILL: no shutdown handler runs, as in a crash or an OOM kill.
+    func kill9() {
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(5_000) }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Current resident set size (VmRSS) in MB.
+    var rssMegabytes: Double { Self.statusMegabytes(pid: pid, field: "VmRSS:") }
 
     func stop() {
         guard process.isRunning else { return }

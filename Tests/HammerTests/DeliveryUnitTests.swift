@@ -86,4 +86,17 @@ import Testing
         #expect(TargetAddress.literal("example.com") == nil)
         #expect(TargetAddress.host(of: "http://[::1]:8080/x") == "::1")
     }
+
+    @Test func httpRequestsArePinnedToTheCheckedAddress() throws {
+        let v4 = try #require(TargetAddress.literal("93.184.216.34"))
+        let v6 = try #require(TargetAddress.literal("2606:4700::1111"))
+        let pinned = try #require(TargetAddress.pin("http://user:pw@hooks.example.com:8080/in?x=1#f", to: v4))
+        #expect(pinned.url == "http://93.184.216.34:8080/in?x=1#f")
+        #expect(pinned.host == "hooks.example.com:8080")
+        #expect(TargetAddress.pin("HTTP://example.com", to: v4)?.url == "http://93.184.216.34")
+        #expect(TargetAddress.pin("http://example.com?q", to: v6)?.url == "http://[2606:4700:0:0:0:0:0:1111]?q")
+        #expect(TargetAddress.pin("http://[2606:4700::1111]:81/x", to: v6)?.host == "[2606:4700::1111]:81")
+        // https stays bound to the name by certificate verification.
+        #expect(TargetAddress.pin("https://example.com/x", to: v4) == nil)
+    }
 }

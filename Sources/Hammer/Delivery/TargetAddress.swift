@@ -97,15 +97,50 @@ enum TargetAddress {
 
     /// Why `host` may not be called when private targets are not allowed, or nil when it may.
     static func refusal(forHost host: String) async -> String? {
+        await check(host: host).refusal
+    }
+
+    /// The send-time verdict on `host`: a refusal, or the checked address to connect to.
+    struct Verdict: Sendable {
+        var refusal: String?
+        var address: Address?
+    }
+
+    /// Resolves `host` once and judges every address it has; a host with any private address is refused.
+    static func check(host: String) async -> Verdict {
         let addresses: [Address]
         do {
             addresses = try await resolve(host)
         } catch {
-            return "host \(host) cannot be resolved"
+            return Verdict(refusal: "host \(host) cannot be resolved")
         }
         if let blocked = addresses.first(where: \.isPrivate) {
-            return "resolves to a private, loopback or link-local address (\(blocked)); set HAMMER_ALLOW_PRIVATE_TARGETS=true to allow it"
+            return Verdict(refusal: "resolves to a private, loopback or link-local address (\(blocked)); set HAMMER_ALLOW_PRIVATE_TARGETS=true to allow it")
         }
-        return nil
+        return Verdict(address: addresses[0])
+    }
+
+    /// An `http` URL rewritten to connect to `address` (the address that was checked, so a DNS change between the
+    /// check and the connection cannot redirect the request), with the `Host` header the original URL implies.
+    /// `nil` for other schemes: an `https` connection is bound to the name by certificate verification instead.
+    static func pin(_ url: String, to address: Address) -> (url: String, host: String)? {
+        guard let separator = url.range(of: "://"), url[..<separator.lowerBound].lowercased() == "http" else { return nil }
+        let rest = url[separator.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let portStart: Substring.Index? =
+            if authority.hasPrefix("[") {
+                authority.firstIndex(of: "]").flatMap { close in authority[close...].firstIndex(of: ":") }
+            } else {
+                authority.lastIndex(of: ":")
+            }
+        let port = portStart.map { String(authority[$0...]) } ?? ""
+        let literal: String =
+            switch address {
+            case .v4: address.description
+            case .v6: "[\(address.description)]"
+            }
+        return ("http://" + literal + port + rest[authorityEnd...], String(authority))
     }
 }

@@ -17,7 +17,7 @@ public final class WebhookSender: Sendable {
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
     /// Recent send-time target checks by host, so a busy subscription does not resolve its host for every request.
-    private let targetChecks = NIOLockedValueBox<[String: (refusal: String?, until: ContinuousClock.Instant)]>([:])
+    private let targetChecks = NIOLockedValueBox<[String: (verdict: TargetAddress.Verdict, until: ContinuousClock.Instant)]>([:])
     let userAgent = "hammer/\(HammerVersion.current)"
 
     public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool) {
@@ -53,14 +53,21 @@ public final class WebhookSender: Sendable {
             delivery: delivery, attemptID: ULID.make(date: now), request: Self.requestDump(url: delivery.url, headers: headers, body: body),
             response: "", statusCode: 0, durationMilliseconds: 0, success: false, error: "", errorKind: nil, retryAfter: nil)
 
-        // Checked again at send time: DNS may have changed since the subscription was created.
-        if !allowPrivateTargets, let reason = await targetRefusal(delivery.url) {
-            result.errorKind = .blockedTarget
-            result.error = "not sent: the URL \(reason)"
-            return result
-        }
-
         var request = HTTPClientRequest(url: delivery.url)
+        // Checked again at send time: DNS may have changed since the subscription was created. An http request
+        // then goes to the address that was checked, not to whatever the name resolves to a moment later.
+        if !allowPrivateTargets {
+            let verdict = await checkTarget(delivery.url)
+            if let reason = verdict.refusal {
+                result.errorKind = .blockedTarget
+                result.error = "not sent: the URL \(reason)"
+                return result
+            }
+            if let address = verdict.address, let pinned = TargetAddress.pin(delivery.url, to: address) {
+                request = HTTPClientRequest(url: pinned.url)
+                request.headers.add(name: "Host", value: pinned.host)
+            }
+        }
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
@@ -98,18 +105,17 @@ public final class WebhookSender: Sendable {
         return result
     }
 
-    /// The send-time SSRF check, remembered per host for 5 seconds (the connection is not pinned to the
-    /// checked address either way, so a short memory adds little to the rebinding window).
-    private func targetRefusal(_ url: String) async -> String? {
-        guard let host = TargetAddress.host(of: url) else { return "has no host" }
+    /// The send-time SSRF check, remembered per host for 5 seconds; requests in that time use the same checked address.
+    private func checkTarget(_ url: String) async -> TargetAddress.Verdict {
+        guard let host = TargetAddress.host(of: url) else { return .init(refusal: "has no host") }
         let now = ContinuousClock.now
-        if let check = targetChecks.withLockedValue({ $0[host] }), check.until > now { return check.refusal }
-        let refusal = await TargetAddress.refusal(forHost: host)
+        if let check = targetChecks.withLockedValue({ $0[host] }), check.until > now { return check.verdict }
+        let verdict = await TargetAddress.check(host: host)
         targetChecks.withLockedValue { checks in
             if checks.count >= 10_000 { checks.removeAll() }
-            checks[host] = (refusal, now + .seconds(5))
+            checks[host] = (verdict, now + .seconds(5))
         }
-        return refusal
+        return verdict
     }
 
     private func signingKey(_ secret: String) -> SymmetricKey {

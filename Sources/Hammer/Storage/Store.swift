@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// All database access: one extension per resource (`Store+Topics.swift` …), SQL next to its decoding.
@@ -15,17 +16,25 @@ public struct Store: Sendable {
     /// `unavailable` (503) instead of hanging while PostgreSQL is down.
     static let deadline: Duration = .seconds(10)
 
-    /// Runs `operation`, failing with `unavailable` after `deadline`.
+    /// Runs `operation`, failing with `unavailable` after `deadline`. The operation runs in its own task and is
+    /// not awaited past the deadline: a query on a connection that died mid-flight can stay pending forever
+    /// (seen after an immediate PostgreSQL restart), and waiting for it would stall the caller for good.
     func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: Self.deadline)
-                return nil
+        let race = FirstResult<T>()
+        let work = Task {
+            do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+        }
+        let timer = Task {
+            try? await Task.sleep(for: Self.deadline)
+            if race.finish(.failure(HammerError.databaseUnavailable)) {
+                work.cancel()
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else { throw HammerError.databaseUnavailable }
-            return value
+        }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await race.value()
+        } onCancel: {
+            work.cancel()
         }
     }
 
@@ -69,5 +78,50 @@ public struct Store: Sendable {
         let client = self.client
         let logger = self.logger
         return (try? await bounded { try await client.query("SELECT 1", logger: logger).collect() }) != nil
+    }
+}
+
+/// The first of several results (the operation or its deadline); later ones are dropped.
+private final class FirstResult<T: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<T, any Error>?)
+        case finished(Result<T, any Error>)
+        case delivered
+    }
+
+    private let state = NIOLockedValueBox(State.waiting(nil))
+
+    /// Records `result` if it is the first; returns whether it was.
+    @discardableResult
+    func finish(_ result: Result<T, any Error>) -> Bool {
+        let continuation: CheckedContinuation<T, any Error>?
+        switch state.withLockedValue({ state -> (Bool, CheckedContinuation<T, any Error>?) in
+            guard case .waiting(let waiting) = state else { return (false, nil) }
+            state = waiting == nil ? .finished(result) : .delivered
+            return (true, waiting)
+        }) {
+        case (false, _): return false
+        case (true, let waiting): continuation = waiting
+        }
+        continuation?.resume(with: result)
+        return true
+    }
+
+    func value() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<T, any Error>? = state.withLockedValue { state in
+                switch state {
+                case .waiting:
+                    state = .waiting(continuation)
+                    return nil
+                case .finished(let result):
+                    state = .delivered
+                    return result
+                case .delivered:
+                    return .failure(HammerError.internalError)
+                }
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
     }
 }

@@ -1,0 +1,231 @@
+import AsyncHTTPClient
+import Foundation
+import Hammer
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+
+/// What the chaos scenarios share: a private PostgreSQL, the receiver, `hammer server`/`worker` processes,
+/// an HTTP client for the API and a database client for the verdicts.
+final class ChaosHarness: Sendable {
+    let binaries: String
+    let pgPort: Int
+    let http: HTTPClient
+    let db: PostgresClient
+    let receiver: ChaosReceiver
+    let logger: Logger
+    private let dbTask: Task<Void, Never>
+    private let children = NIOLockedValueBox<[ChildProcess]>([])
+
+    static let apiPort = 8300
+    static let healthPortBase = 9300
+    var api: String { "http://127.0.0.1:\(Self.apiPort)" }
+    var databaseURL: DatabaseURL { (try? DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/hammer_chaos?sslmode=disable"))! }
+
+    private init(binaries: String, pgPort: Int, http: HTTPClient, db: PostgresClient, dbTask: Task<Void, Never>, receiver: ChaosReceiver, logger: Logger) {
+        self.binaries = binaries
+        self.pgPort = pgPort
+        self.http = http
+        self.db = db
+        self.dbTask = dbTask
+        self.receiver = receiver
+        self.logger = logger
+    }
+
+    /// Starts PostgreSQL (fsync on: the scenarios are about durability), a fresh migrated database and the receiver.
+    static func start(binaries: String, pgPort: Int) async throws -> ChaosHarness {
+        var logger = Logger(label: "hammer-chaos")
+        logger.logLevel = .critical
+        try shell("scripts/postgres.sh start chaos \(pgPort)")
+        try shell(
+            "PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p \(pgPort) -U hammer -d postgres -qc 'DROP DATABASE IF EXISTS hammer_chaos WITH (FORCE)' -c 'CREATE DATABASE hammer_chaos' >/dev/null")
+        let url = try DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/hammer_chaos?sslmode=disable")
+        try shell("LOG_LEVEL=warning HAMMER_DATABASE_URL='\(url.urlString)' HAMMER_MIGRATIONS_PATH=migrations \(binaries)/hammer migrate >/dev/null")
+        let db = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: logger)
+        let dbTask = Task { await db.run() }
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30))))
+        return ChaosHarness(binaries: binaries, pgPort: pgPort, http: http, db: db, dbTask: dbTask, receiver: try await ChaosReceiver.start(), logger: logger)
+    }
+
+    /// Stops every process and empties the database and the receiver, for the next scenario.
+    func prepare() async throws {
+        await stopProcesses()
+        try await db.query("TRUNCATE topics, subscriptions, messages, deliveries, delivery_attempts", logger: logger)
+        receiver.reset()
+        receiver.setOKDelay(.zero)
+    }
+
+    func shutdown() async {
+        await stopProcesses()
+        await receiver.stop()
+        try? await http.shutdown()
+        dbTask.cancel()
+        try? shell("scripts/postgres.sh stop chaos")
+    }
+
+    // MARK: processes
+
+    private func environment(_ extra: [String: String]) -> [String: String] {
+        var env = [
+            "HAMMER_DATABASE_URL": databaseURL.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true", "HAMMER_HTTP_PORT": "\(Self.apiPort)",
+            "HAMMER_MIGRATIONS_PATH": "migrations", "LOG_LEVEL": "warning",
+        ]
+        env.merge(extra) { _, new in new }
+        return env
+    }
+
+    func startServer(_ extra: [String: String] = [:]) async throws -> ChildProcess {
+        let server = try ChildProcess(
+            name: "server", executable: "\(binaries)/hammer", arguments: ["server"], environment: environment(extra),
+            logPath: ".local/chaos/server.log")
+        children.withLockedValue { $0.append(server) }
+        try await waitReady("\(api)/readiness")
+        return server
+    }
+
+    /// Starts worker `index` (health port 9300 + index) and waits until it is ready.
+    func startWorker(_ index: Int, _ extra: [String: String] = [:]) async throws -> ChildProcess {
+        var env = environment(extra)
+        env["HAMMER_HEALTH_CHECK_PORT"] = "\(Self.healthPortBase + index)"
+        let worker = try ChildProcess(
+            name: "worker\(index)", executable: "\(binaries)/hammer", arguments: ["worker"], environment: env,
+            logPath: ".local/chaos/worker\(index).log", append: true)
+        children.withLockedValue { $0.append(worker) }
+        try await waitReady("http://127.0.0.1:\(Self.healthPortBase + index)/readiness")
+        return worker
+    }
+
+    func stopProcesses() async {
+        let running = children.withLockedValue { children in
+            defer { children.removeAll() }
+            return children
+        }
+        for child in running { child.stop() }
+    }
+
+    func waitReady(_ url: String, timeout: Duration = .seconds(60)) async throws {
+        try await waitUntil("\(url) to answer", timeout: timeout) {
+            guard let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)) else { return false }
+            return response.status.code < 300
+        }
+    }
+
+    /// Stops PostgreSQL with `mode` (`fast` or `immediate`).
+    func stopPostgres(mode: String) throws { try shell("scripts/postgres.sh stop chaos \(mode)") }
+    func startPostgres() throws { try shell("scripts/postgres.sh start chaos \(pgPort)") }
+
+    // MARK: API
+
+    struct Answer: Sendable {
+        let status: Int
+        let body: String
+        let seconds: Double
+    }
+
+    func post(_ path: String, _ json: String, timeout: Int64 = 30) async throws -> Answer {
+        var request = HTTPClientRequest(url: api + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        let started = ContinuousClock.now
+        let response = try await http.execute(request, timeout: .seconds(timeout))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Answer(status: Int(response.status.code), body: String(buffer: body), seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    struct SubscriptionSpec: Sendable {
+        var id: String
+        var url: String
+        var maxAttempts = 10
+        var delay = 1
+        var timeout = 2
+    }
+
+    func createTopic(_ topic: String, subscriptions: [SubscriptionSpec]) async throws {
+        let created = try await post("/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
+        guard created.status == 200 else { throw BenchError("creating topic \(topic): \(created.body)") }
+        for spec in subscriptions {
+            let body = """
+                {"id":"\(spec.id)","topic_id":"\(topic)","name":"\(spec.id)","url":"\(spec.url)","max_delivery_attempts":\(spec.maxAttempts),\
+                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout)}
+                """
+            let answer = try await post("/v1/subscriptions", body)
+            guard answer.status == 200 else { throw BenchError("creating subscription \(spec.id): \(answer.body)") }
+        }
+    }
+
+    /// Publishes one message; the id when the server acknowledged it (200), with the answer either way.
+    func publish(_ topic: String, timeout: Int64 = 30) async throws -> (id: String?, answer: Answer) {
+        let answer = try await post("/v1/messages", #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#, timeout: timeout)
+        guard answer.status == 200 else { return (nil, answer) }
+        let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]
+        return (object?["id"] as? String, answer)
+    }
+
+    /// Publishes `count` messages from `clients` concurrent clients; every one must be acknowledged.
+    func publishAll(_ topic: String, count: Int, clients: Int) async throws -> [String] {
+        try await withThrowingTaskGroup(of: [String].self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var ids: [String] = []
+                    for _ in stride(from: client, to: count, by: clients) {
+                        let (id, answer) = try await self.publish(topic)
+                        guard let id else { throw BenchError("publish answered \(answer.status): \(answer.body)") }
+                        ids.append(id)
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    // MARK: database
+
+    func count(_ sql: String) async throws -> Int {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(Int.self) ?? 0
+    }
+
+    func strings(_ sql: String) async throws -> [String] {
+        try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().map { try $0.decode(String.self) }
+    }
+
+    /// Deliveries of the acknowledged `messages` that are not `completed`: lost, if the scenario is over.
+    func notCompleted(messages: [String]) async throws -> Int {
+        let rows = try await db.query(
+            """
+            SELECT count(*) FROM unnest(\(messages)::text[]) AS m(id)
+            LEFT JOIN deliveries d ON d.message_id = m.id
+            WHERE d.id IS NULL OR d.status <> 'completed'
+            """, logger: logger
+        ).collect()
+        return try rows.first?.decode(Int.self) ?? 0
+    }
+
+    /// Fills the verdict row: every delivery in the database; lost = deliveries of the `acknowledged` messages that
+    /// are not completed or never reached `/ok`; duplicates = arrivals at `/ok` beyond the first per `webhook-id`.
+    /// Returns how many deliveries never reached the receiver.
+    @discardableResult
+    func tally(_ verdict: inout ChaosVerdict, acknowledged: [String]) async throws -> Int {
+        let counts = receiver.okCounts()
+        let ids = try await db.query("SELECT id FROM deliveries WHERE message_id = ANY(\(acknowledged)::text[])", logger: logger).collect()
+        let missing = try ids.filter { counts[try $0.decode(String.self)] == nil }.count
+        verdict.deliveries = try await count("SELECT count(*) FROM deliveries")
+        verdict.lost = try await notCompleted(messages: acknowledged) + missing
+        verdict.duplicates = counts.values.reduce(0) { $0 + max($1 - 1, 0) }
+        return missing
+    }
+
+    /// Re-checks `condition` every 50 ms until it holds; throws after `timeout`.
+    func waitUntil(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if try await condition() { return }
+            if ContinuousClock.now > deadline { throw BenchError("timed out after \(timeout) waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
