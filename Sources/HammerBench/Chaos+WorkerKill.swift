@@ -15,12 +15,12 @@ extension ChaosHarness {
         let server = try await startServer()
         var workers = [ChildProcess]()
         for index in 0..<3 { workers.append(try await startWorker(index)) }
-        try await createTopic("kill", subscriptions: (0..<subscriptions).map { SubscriptionSpec(id: "kill-\($0)", url: receiver.url(.ok)) })
+        try await createTopic("kill", subscriptions: (0..<subscriptions).map { SubscriptionSpec(id: "kill-\($0)", url: receiver.url(.ok), timeout: Self.killTimeout) })
 
         var peakRSS = 0.0
         async let published = publishAll("kill", count: messages, clients: 8)
         // Kill k happens once (k + 0.5) / (kills + 1) of the deliveries are completed.
-        var heldChecks: [Task<Int, any Error>] = []
+        var heldChecks: [Task<[String], any Error>] = []
         var generator = SystemRandomNumberGenerator()
         for kill in 0..<settings.kills {
             let threshold = Int(Double(total) * (Double(kill) + 0.5) / Double(settings.kills + 1))
@@ -36,41 +36,51 @@ extension ChaosHarness {
         }
         let acknowledged = try await published
         verdict.check("all \(messages) publishes acknowledged", acknowledged.count == messages)
-        var held = 0
-        for check in heldChecks { held += try await check.value }
+        // A dead worker's leases stay untouched until they end, so later kills see them again: count each once.
+        var heldLeases = Set<String>()
+        for check in heldChecks { heldLeases.formUnion(try await check.value) }
+        let held = heldLeases.count
 
-        // Deliveries held by a killed worker become due again when their lease ends (timeout 2 s + 30 s margin).
+        // Deliveries held by a killed worker become due again when their lease ends (timeout + 30 s margin).
         try await waitUntil("every delivery completed", timeout: .seconds(180)) {
             try await count("SELECT count(*) FROM deliveries WHERE status = 'completed'") >= total
         }
         let missing = try await tally(&verdict, acknowledged: acknowledged)
         verdict.check("every delivery completed", try await count("SELECT count(*) FROM deliveries WHERE status <> 'completed'") == 0)
         verdict.check("the receiver saw every webhook-id (\(missing) missing)", missing == 0)
+        let failedAttempts = try await count("SELECT count(*) FROM delivery_attempts WHERE NOT success")
         verdict.check("duplicates (\(verdict.duplicates)) ≤ deliveries the killed workers held when killed (\(held))", verdict.duplicates <= held)
+        verdict.check("no attempt failed (\(failedAttempts)): every duplicate comes from a kill", failedAttempts == 0)
         verdict.notes.append("\(settings.kills) kills; the killed workers held \(held) deliveries (claimed, not recorded): in flight or sent and awaiting their write")
         peakRSS = max(peakRSS, server.peakRSSMegabytes, workers.map(\.peakRSSMegabytes).max() ?? 0)
         verdict.maxRSS = peakRSS
         return verdict
     }
 
-    /// Right after a kill: the live leases. Five seconds later, those still untouched were the dead worker's
-    /// (a live worker records or hands back its sends within the 2 s timeout; a dead one's wait for the lease to end).
-    private func leasesHeldByTheDead() async throws -> Task<Int, any Error> {
+    /// A timeout the receiver never comes near even on a saturated machine, so every duplicate comes from a kill,
+    /// not from a slow answer retried.
+    static let killTimeout = 10
+
+    /// Right after a kill: the live leases. Once a send could have timed out and been recorded, those still
+    /// untouched were the dead worker's (a live worker records its sends within the timeout; a dead one's wait for
+    /// the lease to end).
+    /// Returns the task that finds them, as `id@lease` strings.
+    private func leasesHeldByTheDead() async throws -> Task<[String], any Error> {
         let rows = try await db.query(
             "SELECT id, (extract(epoch FROM leased_until) * 1000000)::bigint FROM deliveries WHERE status = 'pending' AND leased_until > now()",
             logger: logger
         ).collect()
         let leases = try rows.map { try $0.decode((String, Int64).self) }
         return Task {
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(Self.killTimeout + 3))
             let untouched = try await db.query(
                 """
-                SELECT count(*)::bigint FROM deliveries d
+                SELECT d.id || '@' || h.lease FROM deliveries d
                 JOIN unnest(\(leases.map(\.0))::text[], \(leases.map(\.1))::bigint[]) AS h(id, lease) ON h.id = d.id
                 WHERE (extract(epoch FROM d.leased_until) * 1000000)::bigint = h.lease
                 """, logger: logger
             ).collect()
-            return try untouched.first?.decode(Int.self) ?? 0
+            return try untouched.map { try $0.decode(String.self) }
         }
     }
 }
