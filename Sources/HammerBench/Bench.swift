@@ -54,12 +54,17 @@ struct Bench {
             name: "server", executable: "\(binaries)/hammer", arguments: ["server"], environment: environment, logPath: ".local/bench/server.log")
         defer { server.stop() }
         try await waitReady(http, "\(api)/readiness")
+        progress("publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…")
+        var before = CPUSnapshot(children: [sink, server])
+        results.publishAlone = try await publishAlone(http)
+        results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+
         var workers = try startWorkers(http)
         try await waitWorkersReady(http)
 
         progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
         var children = [sink, server] + workers
-        var before = CPUSnapshot(children: children)
+        before = CPUSnapshot(children: children)
         results.throughput = try await throughput(http)
         results.cores["throughput"] = CPUSnapshot(children: children).coresSince(before)
         progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
@@ -230,13 +235,32 @@ struct Bench {
         try await resetSink(http)
         let expected = settings.messages * settings.subscriptions
         let started = ContinuousClock.now
+        let publishing = try await publishConcurrently(http, topic: "bench")
+        let completedAt = try await waitForCompleted(http, topic: "bench", expected: expected, timeout: .seconds(600))
+        return .init(
+            publishRate: publishing.rate, publishP50: publishing.p50, publishP99: publishing.p99,
+            deliveryRate: Double(expected) / (completedAt - started).seconds)
+    }
+
+    /// The throughput scenario's publishing with no worker running: what the API and the database allow for
+    /// publishing alone, without deliveries competing for the cores. The deliveries are deleted afterwards.
+    private func publishAlone(_ http: HTTPClient) async throws -> Results.Publishing {
+        try await createTopic(http, "alone", url: bulkURL)
+        let publishing = try await publishConcurrently(http, topic: "alone")
+        try await client.query("DELETE FROM topics WHERE id = 'alone'", logger: logger)
+        return publishing
+    }
+
+    /// Publishes M messages to `topic` from C concurrent clients; the request rate and latency quantiles.
+    private func publishConcurrently(_ http: HTTPClient, topic: String) async throws -> Results.Publishing {
+        let started = ContinuousClock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for clientIndex in 0..<settings.clients {
                 group.addTask {
                     var latencies: [Double] = []
                     for _ in stride(from: clientIndex, to: settings.messages, by: settings.clients) {
                         let sent = ContinuousClock.now
-                        let response = try await post(http, "/v1/messages", #"{"topic_id":"bench","content_type":"application/json","data":"{}"}"#)
+                        let response = try await post(http, "/v1/messages", #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#)
                         guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
                         latencies.append((ContinuousClock.now - sent).seconds * 1000)
                     }
@@ -245,13 +269,8 @@ struct Bench {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        let published = ContinuousClock.now
-        let completedAt = try await waitForCompleted(http, topic: "bench", expected: expected, timeout: .seconds(600))
         let sorted = latencies.sorted()
-        return .init(
-            publishRate: Double(settings.messages) / (published - started).seconds,
-            publishP50: sorted.quantile(0.5), publishP99: sorted.quantile(0.99),
-            deliveryRate: Double(expected) / (completedAt - started).seconds)
+        return .init(rate: Double(settings.messages) / (ContinuousClock.now - started).seconds, p50: sorted.quantile(0.5), p99: sorted.quantile(0.99))
     }
 
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.

@@ -4,6 +4,7 @@ import Foundation
 struct Results {
     struct Ceiling { var rate: Double; var method: String }
     struct Throughput { var publishRate, publishP50, publishP99, deliveryRate: Double }
+    struct Publishing { var rate, p50, p99: Double }
     struct Latency { var deliveriesPerSecond, samples: Int; var p50, p99, max: Double }
     struct Backlog { var deliveries: Int; var overallRate: Double; var windowRates: [Double] }
 
@@ -11,6 +12,8 @@ struct Results {
     var databaseCeiling = 0.0
     var receiverCeiling = Ceiling(rate: 0, method: "")
     var throughput = Throughput(publishRate: 0, publishP50: 0, publishP99: 0, deliveryRate: 0)
+    /// Publishing with no worker running.
+    var publishAlone = Publishing(rate: 0, p50: 0, p99: 0)
     var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
     var bulkReceiver = ""
@@ -33,6 +36,8 @@ struct Results {
             ("  as share of ceiling", String(format: "%.0f%%", 100 * throughput.deliveryRate / max(ceiling, 1)), "≥ 50%", throughput.deliveryRate >= 0.5 * ceiling),
             ("publish requests/s (\(settings.clients) clients)", f(throughput.publishRate), "≥ 2000", throughput.publishRate >= 2000),
             ("publish p50 / p99 ms", "\(f(throughput.publishP50)) / \(f(throughput.publishP99))", "p99 < 20", throughput.publishP99 < 20),
+            ("  same, no worker running: requests/s", f(publishAlone.rate), "≥ 2000", publishAlone.rate >= 2000),
+            ("  same, no worker running: p50 / p99 ms", "\(f(publishAlone.p50)) / \(f(publishAlone.p99))", "p99 < 20", publishAlone.p99 < 20),
             ("publish→arrival p50 ms (\(latency.deliveriesPerSecond)/s)", f(latency.p50), "< 10", latency.p50 < 10),
             ("publish→arrival p99 / max ms", "\(f(latency.p99)) / \(f(latency.max))", "p99 < 50", latency.p99 < 50),
             ("backlog \(backlog.deliveries): deliveries/s", f(backlog.overallRate), "", nil),
@@ -73,6 +78,7 @@ struct Results {
                 "publish_per_s": throughput.publishRate, "publish_p50_ms": throughput.publishP50, "publish_p99_ms": throughput.publishP99,
                 "deliveries_per_s": throughput.deliveryRate, "share_of_ceiling": throughput.deliveryRate / max(ceiling, 1),
             ],
+            "publish_alone": ["publish_per_s": publishAlone.rate, "publish_p50_ms": publishAlone.p50, "publish_p99_ms": publishAlone.p99],
             "latency": ["deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99, "max_ms": latency.max],
             "backlog": ["deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates, "last_to_first": backlogLastToFirst],
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
