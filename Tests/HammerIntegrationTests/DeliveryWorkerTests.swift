@@ -242,6 +242,30 @@ import Testing
         }
     }
 
+    @Test func stopsClaimingWhileResultsCannotBeWritten() async throws {
+        try await scenario { url, fixture, receiver in
+            try await fixture.topic("orders")
+            try await fixture.subscription("billing", topic: "orders", url: receiver.url)
+            for _ in 0..<20 { try await fixture.publish(topic: "orders") }
+            // Claims work, but no result can be written (as with a full disk or a broken attempts table).
+            try await fixture.client.query("""
+                CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$
+                """)
+            try await fixture.client.query("CREATE TRIGGER refuse BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse()")
+            let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_CONCURRENCY": "4", "HAMMER_WORKER_BATCH_SIZE": "4"])
+            try await eventually("twice the concurrency to be sent") { await receiver.log.count >= 8 }
+            // Ten polls (100 ms) later the worker still holds only those eight.
+            try await Task.sleep(for: .seconds(1))
+            #expect(await receiver.log.count == 8)
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE leased_until > now()") == 8)
+
+            try await fixture.client.query("DROP TRIGGER refuse ON delivery_attempts")
+            try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 20] }
+            try await worker.stop()
+            #expect(await receiver.log.count == 20)
+        }
+    }
+
     @Test func gracefulShutdownHandsLeasesBack() async throws {
         try await scenario(reply: { _ in .init(delay: .seconds(30)) }) { url, fixture, receiver in
             try await fixture.topic("orders")

@@ -51,7 +51,7 @@ public final class DeliveryWorker: Service, Sendable {
         logger.info("worker started", metadata: ["hammer.worker.concurrency": "\(concurrency)", "hammer.worker.batch_size": "\(batchSize)"])
 
         await withGracefulShutdownHandler {
-            async let recording: Void = record(bell: recorderBell)
+            async let recording: Void = record(bell: recorderBell, ring: ring)
             await withTaskGroup(of: Void.self) { wakers in
                 wakers.addTask { await self.listen(ring: ring) }
                 wakers.addTask { await self.tick(ring: ring) }
@@ -83,7 +83,9 @@ public final class DeliveryWorker: Service, Sendable {
         var bells = doorbell.makeAsyncIterator()
         await withDiscardingTaskGroup { sends in
             while !state.stopping {
-                let capacity = concurrency - state.inFlight
+                // Results not yet written hold their leases too: while writes lag (a slow or failing database),
+                // stop claiming once twice the concurrency is held, so memory and the re-sends after a crash stay bounded.
+                let capacity = min(concurrency - state.inFlight, 2 * concurrency - state.held)
                 var claimedFullBatch = false
                 if capacity > 0 {
                     let limit = min(batchSize, capacity)
@@ -164,7 +166,8 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     /// Writes outcomes in batches as they accumulate; after the bell is finished, drains what is left.
-    private func record(bell: AsyncStream<Void>) async {
+    /// Rings `ring` after each write, since written results free claim capacity.
+    private func record(bell: AsyncStream<Void>, ring: AsyncStream<Void>.Continuation) async {
         var bells = bell.makeAsyncIterator()
         while true {
             let outcomes = state.takeOutcomes()
@@ -176,6 +179,7 @@ public final class DeliveryWorker: Service, Sendable {
             while start < outcomes.count {
                 let chunk = Array(outcomes[start..<min(start + Self.writeBatchSize, outcomes.count)])
                 await write(chunk)
+                ring.yield()
                 start += Self.writeBatchSize
             }
         }

@@ -13,6 +13,8 @@ final class WorkerState: Sendable {
 
     var stopping: Bool { values.withLockedValue { $0.stopping } }
     var inFlight: Int { values.withLockedValue { $0.inFlight } }
+    /// Deliveries claimed and not yet written: in flight or waiting for the recorder.
+    var held: Int { values.withLockedValue { $0.leased.count } }
     var hasNoOutcomes: Bool { values.withLockedValue { $0.outcomes.isEmpty } }
 
     func stop() { values.withLockedValue { $0.stopping = true } }
