@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make api-fuzz`: schemathesis against a live `hammer server` on a throwaway PostgreSQL, using /openapi.json.
-#   scripts/api-fuzz.sh [MAX_EXAMPLES]   (default 50)
+#   scripts/api-fuzz.sh [MAX_EXAMPLES] [SEED]   (default 50 examples, a random seed; CI fixes the seed so a run is repeatable)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,4 +13,4 @@ psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS 
 HAMMER_HTTP_PORT=8200 HAMMER_ALLOW_PRIVATE_TARGETS=true LOG_LEVEL=error .build/debug/hammer server &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; "$root/scripts/postgres.sh" stop fuzz' EXIT
-st run http://127.0.0.1:8200/openapi.json --wait-for-schema 30 --checks all --max-examples "${1:-50}" --workers 2
+st run http://127.0.0.1:8200/openapi.json --wait-for-schema 30 --checks all --max-examples "${1:-50}" --workers 2 ${2:+--seed "$2"}

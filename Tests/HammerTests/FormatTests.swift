@@ -21,6 +21,16 @@ import Testing
         #expect(Timestamp.format(spaced.date) == "2020-05-15T12:46:25.000000Z")
     }
 
+    @Test func earlyYearsStayInTheProlepticCalendarPostgreSQLUses() throws {
+        // Foundation's calendar turns Julian before 1582; PostgreSQL and `format` do not.
+        let first = try #require(Timestamp.parse("0001-01-01T00:00:00.0-00:00"))
+        #expect(Timestamp.format(first.date) == "0001-01-01T00:00:00.000000Z")
+        #expect(Timestamp.format(try #require(Timestamp.parse("1500-03-01T12:00:00+01:00")).date) == "1500-03-01T11:00:00.000000Z")
+        #expect(Timestamp.format(try #require(Timestamp.parse("2024-02-29T23:59:59Z")).date) == "2024-02-29T23:59:59.000000Z")
+        #expect(Timestamp.parse("2023-02-29T00:00:00Z") == nil)
+        #expect(Timestamp.parse("1900-02-29T00:00:00Z") == nil)
+    }
+
     @Test(arguments: [
         "", "2020-05-15", "2020-05-15T12:46:25", "2020-13-15T12:46:25Z", "2020-02-30T00:00:00Z", "2020-05-15T25:00:00Z",
         "2020-05-15T12:46:25.Z", "2020-05-15T12:46:25+3:00", "yesterday", "2020-05-15T12:46:25Zjunk", "2020-05-15T12:46:25.1234567890Z",

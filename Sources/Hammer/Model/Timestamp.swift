@@ -29,6 +29,16 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// Parses a strict RFC 3339 date-time (`T` or space separator, `Z` or `±hh:mm` offset).
     /// A space before the offset is read as `+`, since query strings decode `+` to a space.
     /// Returns the date and a normalised string PostgreSQL reads back at full precision.
@@ -72,14 +82,13 @@ public enum Timestamp {
             return nil
         }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61, year >= 1 else { return nil }
-        var components = DateComponents()
-        components.calendar = Calendar(identifier: .gregorian)
-        components.timeZone = TimeZone(secondsFromGMT: 0)
-        (components.year, components.month, components.day) = (year, month, day)
-        (components.hour, components.minute, components.second) = (hour, minute, min(second, 59))
-        guard let base = components.date, Calendar(identifier: .gregorian).dateComponents(in: TimeZone(secondsFromGMT: 0)!, from: base).day == day
-        else { return nil }
-        let date = base.addingTimeInterval(fraction - Double(offsetSeconds))
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day <= monthDays[month - 1] else { return nil }
+        // Proleptic Gregorian, as PostgreSQL and `format` (gmtime) count: Foundation's calendar switches to
+        // Julian before 1582, which shifted early years by days (year 1 became year 0, which PostgreSQL rejects).
+        let seconds = Self.daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
+        let date = Date(timeIntervalSince1970: Double(seconds) + fraction - Double(offsetSeconds))
         return (date, String(decoding: text, as: UTF8.self))
     }
 }
