@@ -106,7 +106,8 @@ struct ChaosVerdict {
                 pad(verdict.scenario, 20) + pad("\(verdict.deliveries)", 12) + pad("\(verdict.lost)", 6) + pad("\(verdict.duplicates)", 12)
                     + pad(String(format: "%.1f", verdict.maxRSS), 12) + (verdict.passed ? "PASS" : "FAIL"))
         }
-        for verdict in verdicts where !verdict.notes.isEmpty || !verdict.passed {
+        // Each scenario's checks were printed as it ended; the failed ones are repeated under the table.
+        for verdict in verdicts where !verdict.passed {
             lines.append("")
             lines.append(verdict.summary)
         }

@@ -189,10 +189,6 @@ final class ChaosHarness: Sendable {
         try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(Int.self) ?? 0
     }
 
-    func strings(_ sql: String) async throws -> [String] {
-        try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().map { try $0.decode(String.self) }
-    }
-
     /// Deliveries of the acknowledged `messages` that are not `completed`: lost, if the scenario is over.
     func notCompleted(messages: [String]) async throws -> Int {
         let rows = try await db.query(
