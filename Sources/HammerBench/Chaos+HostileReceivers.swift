@@ -27,7 +27,7 @@ extension ChaosHarness {
         try await waitUntil("every hostile delivery finished", timeout: .seconds(120)) {
             try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'hostile' AND status = 'pending'") == 0
         }
-        try await waitUntil("every steady delivery completed", timeout: .seconds(60)) { try await notCompleted(messages: steady) == 0 }
+        try await waitForCompletion("every steady delivery completed", messages: steady, timeout: .seconds(60))
 
         // Steady deliveries: publish (created_at) to first arrival, while the hostile endpoints misbehaved.
         var firstArrival: [String: Date] = [:]

@@ -43,7 +43,7 @@ extension ChaosHarness {
 
         receiver.setOKDelay(.zero)
         let drainStarted = ContinuousClock.now
-        try await waitUntil("the backlog to drain", timeout: .seconds(600)) { try await notCompleted(messages: acknowledged) == 0 }
+        try await waitForCompletion("the backlog to drain", messages: acknowledged, timeout: .seconds(600))
         let drainSeconds = (ContinuousClock.now - drainStarted).seconds
         sampler.cancel()
         let samples = await sampler.value

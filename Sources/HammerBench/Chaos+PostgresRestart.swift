@@ -63,9 +63,7 @@ extension ChaosHarness {
         let probeLatency = receiver.arrivals(.ok).last.map { $0.at.timeIntervalSince(published) } ?? -1
 
         let acknowledged = summary.acknowledged + (probe.map { [$0] } ?? [])
-        try await waitUntil("every acknowledged message delivered", timeout: .seconds(120)) {
-            try await notCompleted(messages: acknowledged) == 0
-        }
+        try await waitForCompletion("every acknowledged message delivered", messages: acknowledged, timeout: .seconds(120))
         try await tally(&verdict, acknowledged: acknowledged)
         verdict.check("server and worker still running (no crash)", server.isRunning && worker.isRunning)
         verdict.check("every 503 was the JSON error `unavailable` (\(summary.otherErrors.count) other failures)", summary.otherErrors.isEmpty)

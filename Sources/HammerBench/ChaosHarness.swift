@@ -201,6 +201,28 @@ final class ChaosHarness: Sendable {
         return try rows.first?.decode(Int.self) ?? 0
     }
 
+    /// Waits until every delivery of `messages` is completed; on timeout the error shows where the rest are stuck.
+    func waitForCompletion(_ what: String, messages: [String], timeout: Duration) async throws {
+        do {
+            try await waitUntil(what, timeout: timeout) { try await notCompleted(messages: messages) == 0 }
+        } catch let error as BenchError {
+            let rows = try await db.query(
+                """
+                SELECT m.id, d.id, d.status, d.delivery_attempts,
+                    extract(epoch FROM d.scheduled_at - now())::float8, extract(epoch FROM d.leased_until - now())::float8
+                FROM unnest(\(messages)::text[]) AS m(id) LEFT JOIN deliveries d ON d.message_id = m.id
+                WHERE d.id IS NULL OR d.status <> 'completed' ORDER BY d.scheduled_at LIMIT 5
+                """, logger: logger
+            ).collect().map { try $0.decode((String, String?, String?, Int?, Double?, Double?).self) }
+            let described = rows.map { row in
+                guard let delivery = row.1 else { return "message \(row.0) has no deliveries" }
+                return "delivery \(delivery) \(row.2 ?? "") attempts \(row.3 ?? 0), due in \(String(format: "%.1f", row.4 ?? 0)) s, "
+                    + (row.5.map { String(format: "leased for %.1f s more", $0) } ?? "not leased")
+            }
+            throw BenchError("\(error); still not completed: \(try await notCompleted(messages: messages)), e.g. \(described.joined(separator: "; "))")
+        }
+    }
+
     /// Fills the verdict row: every delivery in the database; lost = deliveries of the `acknowledged` messages that
     /// are not completed or never reached `/ok`; duplicates = arrivals at `/ok` beyond the first per `webhook-id`.
     /// Returns how many deliveries never reached the receiver.

@@ -108,6 +108,22 @@ import Testing
         }
     }
 
+    @Test func retriesOnTimeWhateverThePollInterval() async throws {
+        try await scenario(reply: { number in number == 1 ? .init(status: .serviceUnavailable) : .init() }) { url, fixture, receiver in
+            try await fixture.topic("orders")
+            try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 3, delay: 1)
+            // Only the publish notification and the retry's own alarm can wake this worker in time.
+            let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_POLL_INTERVAL": "60s"])
+            try await fixture.publish(topic: "orders")
+            try await eventually(timeout: .seconds(20), "the retry to succeed") { try await fixture.statuses() == ["completed": 1] }
+            try await worker.stop()
+            let arrivals = await receiver.log.requests.map(\.arrivedAt)
+            #expect(arrivals.count == 2)
+            let gap = arrivals[1].timeIntervalSince(arrivals[0])
+            #expect(gap >= 0.75 && gap <= 3, "retry gap \(gap) s for a 1 s delay")
+        }
+    }
+
     @Test func failsAfterTheMaximumAttempts() async throws {
         try await scenario(reply: { _ in .init(status: .badRequest) }) { url, fixture, receiver in
             try await fixture.topic("orders")

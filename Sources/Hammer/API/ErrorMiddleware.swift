@@ -25,7 +25,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 response = HammerError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)").response()
                 response.headers[.allow] = allowed.joined(separator: ", ")
             }
-        } catch where Self.isDatabaseUnavailable(error) {
+        } catch where PostgresErrorMapping.isUnavailable(error) {
             context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             response = HammerError.databaseUnavailable.response()
         } catch {
@@ -46,15 +46,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 "http.duration_ms": "\(Int(milliseconds.rounded()))",
             ])
         return response
-    }
-}
-
-extension ErrorMiddleware {
-    /// Connection failures, not query errors: the pool could not reach PostgreSQL.
-    static func isDatabaseUnavailable(_ error: any Error) -> Bool {
-        if let error = error as? PSQLError { return error.code != .server }
-        // The pool's error type is not public API; its name is the only handle on it.
-        return String(reflecting: type(of: error)).contains("ConnectionPoolError")
     }
 }
 

@@ -95,7 +95,7 @@ struct SubscriptionController {
         let limits: [(String, Int?, ClosedRange<Int>)] = [
             ("max_delivery_attempts", fields.maxDeliveryAttempts, 1...100),
             ("delivery_attempt_delay", fields.deliveryAttemptDelay, 1...Int(Int32.max)),
-            ("delivery_attempt_timeout", fields.deliveryAttemptTimeout, 1...60),
+            ("delivery_attempt_timeout", fields.deliveryAttemptTimeout, 1...Subscription.maxDeliveryAttemptTimeout),
         ]
         for (name, value, range) in limits {
             if let value {

@@ -10,6 +10,8 @@ public final class DeliveryWorker: Service, Sendable {
     /// Seconds a lease outlives the request timeout, so a slow send is never taken over mid-flight.
     public static let defaultLeaseMargin = 30
     static let writeBatchSize = 500
+    /// How often the poll task checks its alarms: the lateness of a retry beyond its delay, at most.
+    static let alarmResolution: Duration = .milliseconds(100)
 
     let store: Store
     let sender: WebhookSender
@@ -103,6 +105,12 @@ public final class DeliveryWorker: Service, Sendable {
                         claimedFullBatch = claimed.count == limit
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                        // The claim may have committed with its answer lost. Its leases end after their subscription's
+                        // timeout plus the margin: look each second over that span rather than wait for a long poll.
+                        let now = ContinuousClock.now
+                        for timeout in 1...Subscription.maxDeliveryAttemptTimeout {
+                            state.wake(at: now + .seconds(timeout + leaseMargin + 1))
+                        }
                     }
                 }
                 if claimedFullBatch { continue }
@@ -192,6 +200,10 @@ public final class DeliveryWorker: Service, Sendable {
             do {
                 try await store.recordOutcomes(outcomes)
                 state.recorded(outcomes.map(\.result.delivery.id))
+                let now = ContinuousClock.now
+                for outcome in outcomes where outcome.status == .pending {
+                    state.wake(at: now + .milliseconds(Int64((outcome.retryDelay * 1000).rounded())))
+                }
                 return
             } catch {
                 failures += 1
@@ -222,11 +234,18 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    /// The fallback poll: rings the doorbell every poll interval.
+    /// The fallback poll: rings the doorbell every poll interval, and when an alarm is due (a retry's time, a lease
+    /// that may have been orphaned), so retries are on time whatever the poll interval.
     private func tick(ring: AsyncStream<Void>.Continuation) async {
+        var lastPoll = ContinuousClock.now
         while !Task.isCancelled {
-            try? await Task.sleep(for: pollInterval)
-            ring.yield()
+            try? await Task.sleep(for: min(pollInterval, Self.alarmResolution))
+            let now = ContinuousClock.now
+            let alarmed = state.takeDueAlarms(now)
+            if alarmed || now - lastPoll >= pollInterval {
+                lastPoll = now
+                ring.yield()
+            }
         }
     }
 }

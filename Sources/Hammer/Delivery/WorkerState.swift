@@ -7,7 +7,12 @@ final class WorkerState: Sendable {
         var inFlight = 0
         var leased: [String: ClaimedDelivery] = [:]
         var outcomes: [Store.DeliveryOutcome] = []
+        /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
+        var alarms: [ContinuousClock.Instant] = []
     }
+
+    /// Alarms kept at most; later ones are dropped, and the regular poll finds what they would have.
+    static let maxAlarms = 4096
 
     private let values = NIOLockedValueBox(Values())
 
@@ -44,6 +49,30 @@ final class WorkerState: Sendable {
     func recorded(_ ids: [String]) {
         values.withLockedValue { state in
             for id in ids { state.leased[id] = nil }
+        }
+    }
+
+    /// Asks for a claim round at `instant` (rounded up by the alarm's check interval).
+    func wake(at instant: ContinuousClock.Instant) {
+        values.withLockedValue { state in
+            var low = 0
+            var high = state.alarms.count
+            while low < high {
+                let middle = (low + high) / 2
+                if state.alarms[middle] < instant { low = middle + 1 } else { high = middle }
+            }
+            guard low < Self.maxAlarms else { return }
+            state.alarms.insert(instant, at: low)
+            if state.alarms.count > Self.maxAlarms { state.alarms.removeLast() }
+        }
+    }
+
+    /// Removes the alarms due by `now`; true when there were any.
+    func takeDueAlarms(_ now: ContinuousClock.Instant) -> Bool {
+        values.withLockedValue { state in
+            guard let first = state.alarms.first, first <= now else { return false }
+            state.alarms.removeSubrange(0..<(state.alarms.firstIndex { $0 > now } ?? state.alarms.count))
+            return true
         }
     }
 

@@ -2,6 +2,9 @@ import Foundation
 
 /// A webhook endpoint subscribed to a topic, with its retry settings.
 public struct Subscription: Sendable, Equatable, Encodable {
+    /// The longest `delivery_attempt_timeout` a subscription may have, in seconds.
+    public static let maxDeliveryAttemptTimeout = 60
+
     public var id: String
     public var topicID: String
     public var name: String

@@ -18,4 +18,17 @@ enum PostgresErrorMapping {
             return error
         }
     }
+
+    /// True when `error` says PostgreSQL cannot be reached or is going away, not that the query was wrong:
+    /// connection failures, the pool's own errors, and server errors of SQLSTATE classes 08 (connection exception),
+    /// 53 (insufficient resources, e.g. too many connections) and 57 (operator intervention, e.g. a shutdown).
+    static func isUnavailable(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError {
+            guard error.code == .server else { return true }
+            guard let state = error.serverInfo?[.sqlState] else { return false }
+            return ["08", "53", "57"].contains(String(state.prefix(2)))
+        }
+        // The pool's error type is not public API; its name is the only handle on it.
+        return String(reflecting: type(of: error)).contains("ConnectionPoolError")
+    }
 }

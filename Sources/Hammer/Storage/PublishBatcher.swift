@@ -110,7 +110,7 @@ public final class PublishBatcher: Service, Sendable {
             }
         } catch {
             // A topic deleted while the batch was written fails the whole statement: write each on its own.
-            if batch.count > 1, let psql = error as? PSQLError, psql.code == .server {
+            if batch.count > 1, let psql = error as? PSQLError, psql.code == .server, !PostgresErrorMapping.isUnavailable(error) {
                 for waiting in batch { await write([waiting]) }
                 return
             }

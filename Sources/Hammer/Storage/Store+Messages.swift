@@ -17,7 +17,7 @@ extension Store {
     /// a message missing from the result had no such topic.
     func publishBatch(_ messages: [(id: String, request: PublishBatcher.Request)]) async throws -> [String: Date] {
         var created: [String: Date] = [:]
-        for (id, createdAt) in try await execute(PublishStatement(messages: messages)) {
+        for (id, createdAt) in try await execute(PublishStatement(messages: messages), committed: true) {
             created[id] = createdAt
         }
         return created

@@ -17,7 +17,7 @@ extension Store {
             )
             SELECT count(*) FROM deleted
             """
-        return try await first(query) { try $0.decode(Int.self) } ?? 0
+        return try await first(query, committed: true) { try $0.decode(Int.self) } ?? 0
     }
 
     /// Deliveries in `status` whose last change is at or after `since`.

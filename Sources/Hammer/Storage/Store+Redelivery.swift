@@ -84,6 +84,6 @@ extension Store {
             )
             SELECT count(*)::bigint FROM updated WHERE (SELECT count(*) FROM notified) >= 0
             """
-        return try await first(PostgresQuery(unsafeSQL: sql, binds: bindings)) { try $0.decode(Int.self) } ?? 0
+        return try await first(PostgresQuery(unsafeSQL: sql, binds: bindings), committed: true) { try $0.decode(Int.self) } ?? 0
     }
 }

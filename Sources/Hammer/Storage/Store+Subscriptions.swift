@@ -48,7 +48,7 @@ extension Store {
             RETURNING \(unescaped: Self.subscriptionColumns)
             """
         do {
-            return try await first(query, decode: Self.subscription)!
+            return try await first(query, committed: true, decode: Self.subscription)!
         } catch {
             throw PostgresErrorMapping.map(error, resource: "subscription", id: id, topicID: fields.topicID)
         }
@@ -71,7 +71,7 @@ extension Store {
             """
         let updated: Subscription?
         do {
-            updated = try await first(query, decode: Self.subscription)
+            updated = try await first(query, committed: true, decode: Self.subscription)
         } catch {
             throw PostgresErrorMapping.map(error, resource: "subscription", id: id, topicID: fields.topicID)
         }

@@ -12,7 +12,7 @@ extension Store {
     public func createTopic(id: String, name: String) async throws -> Topic {
         do {
             let query: PostgresQuery = "INSERT INTO topics (id, name) VALUES (\(id), \(name)) RETURNING id, name, created_at, updated_at"
-            return try await first(query, decode: Self.topic)!
+            return try await first(query, committed: true, decode: Self.topic)!
         } catch {
             throw PostgresErrorMapping.map(error, resource: "topic", id: id)
         }
@@ -23,7 +23,7 @@ extension Store {
             UPDATE topics SET name = COALESCE(\(name), name), updated_at = now() WHERE id = \(id)
             RETURNING id, name, created_at, updated_at
             """
-        return try await one(query, resource: "topic", id: id, decode: Self.topic)
+        return try await one(query, committed: true, resource: "topic", id: id, decode: Self.topic)
     }
 
     public func topic(id: String) async throws -> Topic {

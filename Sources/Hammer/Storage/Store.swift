@@ -38,39 +38,69 @@ public struct Store: Sendable {
         }
     }
 
-    /// Runs `query` and decodes every row as `Row`.
-    func all<Row: Sendable>(_ query: PostgresQuery, decode: (PostgresRow) throws -> Row) async throws -> [Row] {
-        let client = self.client
+    /// Runs `query` and decodes every row as `Row`; `committed` for writes a caller acknowledges (see `onConnection`).
+    func all<Row: Sendable>(_ query: PostgresQuery, committed: Bool = false, decode: (PostgresRow) throws -> Row) async throws -> [Row] {
         let logger = self.logger
-        let rows = try await bounded { try await client.query(query, logger: logger).collect() }
+        let rows = try await onConnection(committed: committed) { connection in try await connection.query(query, logger: logger).collect() }
         return try rows.map(decode)
     }
 
-    /// Runs a prepared statement and collects its rows, within `deadline`.
-    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] where Statement.Row: Sendable {
-        let client = self.client
+    /// Runs a prepared statement and collects its rows, within `deadline`; `committed` as for `all`.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, committed: Bool = false) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
         let logger = self.logger
-        return try await bounded {
+        return try await onConnection(committed: committed) { connection in
             var rows: [Statement.Row] = []
-            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
         }
     }
 
+    /// Runs `body` on a pooled connection within `deadline`. With `committed`, inside BEGIN … COMMIT and returning
+    /// only once COMMIT has answered. Without it, a statement runs in the protocol's implicit transaction, which
+    /// commits at the Sync after the statement's result: a connection killed in between (a fast or immediate
+    /// shutdown) leaves the caller holding rows of a transaction that never committed. Seen in the chaos test as an
+    /// acknowledged publish that was gone after the restart.
+    private func onConnection<T: Sendable>(committed: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = self.client
+        let logger = self.logger
+        return try await bounded {
+            try await client.withConnection { connection in
+                guard committed else { return try await body(connection) }
+                try await connection.query("BEGIN", logger: logger)
+                let value: T
+                do {
+                    value = try await body(connection)
+                } catch {
+                    // Not cancellable: a connection must never go back to the pool inside a transaction.
+                    let rolledBack = await Task { (try? await connection.query("ROLLBACK", logger: logger)) != nil }.value
+                    if !rolledBack { try? await connection.close() }
+                    throw error
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            }
+        }
+    }
+
     /// Runs `query` and decodes its first row, if any.
-    func first<Row: Sendable>(_ query: PostgresQuery, decode: (PostgresRow) throws -> Row) async throws -> Row? {
-        try await all(query, decode: decode).first
+    func first<Row: Sendable>(_ query: PostgresQuery, committed: Bool = false, decode: (PostgresRow) throws -> Row) async throws -> Row? {
+        try await all(query, committed: committed, decode: decode).first
     }
 
     /// Runs `query` and decodes its first row; throws `<resource>_does_not_exists` when there is none.
-    func one<Row: Sendable>(_ query: PostgresQuery, resource: String, id: String, decode: (PostgresRow) throws -> Row) async throws -> Row {
-        guard let row = try await first(query, decode: decode) else { throw HammerError.doesNotExist(resource, id: id) }
+    func one<Row: Sendable>(
+        _ query: PostgresQuery, committed: Bool = false, resource: String, id: String, decode: (PostgresRow) throws -> Row
+    ) async throws -> Row {
+        guard let row = try await first(query, committed: committed, decode: decode) else { throw HammerError.doesNotExist(resource, id: id) }
         return row
     }
 
     /// Deletes the row `id` of `table` (cascading as the schema says); throws when it does not exist.
     func delete(from table: String, id: String, resource: String) async throws {
-        _ = try await one("DELETE FROM \(unescaped: table) WHERE id = \(id) RETURNING id", resource: resource, id: id) { try $0.decode(String.self) }
+        _ = try await one("DELETE FROM \(unescaped: table) WHERE id = \(id) RETURNING id", committed: true, resource: resource, id: id) {
+            try $0.decode(String.self)
+        }
     }
 
     /// `SELECT 1` against the database: true when it answers.
