@@ -23,7 +23,11 @@ struct Bench {
 
     mutating func runAll() async throws -> Results {
         var results = Results(settings: settings)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(60)))
+        // The latency scenario publishes open-loop: when answers slow down, more requests are open at once than
+        // the default 8 connections carry, and the queue for a connection must not be what gets measured (or times out).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             results = try await runAll(http: http, results: results)
         } catch {
@@ -60,6 +64,7 @@ struct Bench {
         results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
 
         var workers = try startWorkers(http)
+        defer { for worker in workers { worker.stop() } }  // also when a scenario fails
         try await waitWorkersReady(http)
 
         progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
@@ -302,33 +307,60 @@ struct Bench {
 
     /// Deliveries the receiver of `topic` has seen since the last reset.
     private func arrivals(_ http: HTTPClient, topic: String) async throws -> Int {
-        if topic != "latency", let nginx { return try await nginx.count(http) }
+        if let nginx { return try await nginx.count(http) }
         return try await sinkStats(http)["count"] as? Int ?? 0
     }
 
+    /// A steady publish rate; publish→arrival per delivery. With nginx the receiver logs each arrival's time and
+    /// `webhook-id`, and the publish time is taken by message id (deliveries map to messages in the database);
+    /// otherwise the Swift sink reads the publish time from the event's data.
     private func latency(_ http: HTTPClient) async throws -> Results.Latency {
-        try await createTopic(http, "latency", url: sinkURL)
+        try await createTopic(http, "latency", url: nginx?.latencyURL ?? sinkURL)
         try await resetSink(http)
         let total = settings.rate * settings.duration
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let published = try await withThrowingTaskGroup(of: (String, Double).self) { group in
             for index in 0..<total {
                 let due = started + .microseconds(Int64(index) * 1_000_000 / Int64(settings.rate))
                 if due > .now { try await Task.sleep(until: due) }
                 group.addTask {
-                    let micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
-                    let data = #"{\"t\":\#(micros)}"#
+                    let now = Date().timeIntervalSince1970
+                    let data = #"{\"t\":\#(Int64(now * 1_000_000))}"#
                     let response = try await post(http, "/v1/messages", #"{"topic_id":"latency","content_type":"application/json","data":"\#(data)"}"#)
-                    guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
+                    guard response.status == 200,
+                        let object = try? JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any],
+                        let id = object["id"] as? String
+                    else { throw BenchError("publish failed: \(response.body)") }
+                    return (id, now)
                 }
             }
-            try await group.waitForAll()
+            var published: [String: Double] = [:]
+            for try await (id, at) in group { published[id] = at }
+            return published
         }
-        _ = try await waitForCompleted(http, topic: "latency", expected: total * settings.subscriptions, timeout: .seconds(300))
-        let stats = try await sinkStats(http)
+        let expected = total * settings.subscriptions
+        _ = try await waitForCompleted(http, topic: "latency", expected: expected, timeout: .seconds(300))
+        guard let nginx else {
+            let stats = try await sinkStats(http)
+            return .init(
+                deliveriesPerSecond: settings.rate * settings.subscriptions, samples: stats["latency_samples"] as? Int ?? 0,
+                p50: stats["p50_ms"] as? Double ?? 0, p99: stats["p99_ms"] as? Double ?? 0, max: stats["max_ms"] as? Double ?? 0)
+        }
+        var arrivals = nginx.latencyArrivals()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while arrivals.count < expected, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))  // nginx flushes its log buffer every 200 ms
+            arrivals = nginx.latencyArrivals()
+        }
+        let messageOf = Dictionary(
+            uniqueKeysWithValues: try await client.query("SELECT id, message_id FROM deliveries WHERE topic_id = 'latency'", logger: logger)
+                .collect().map { try $0.decode((String, String).self) })
+        let latencies = arrivals.compactMap { arrival in
+            messageOf[arrival.id].flatMap { published[$0] }.map { (arrival.seconds - $0) * 1000 }
+        }.sorted()
         return .init(
-            deliveriesPerSecond: settings.rate * settings.subscriptions, samples: stats["latency_samples"] as? Int ?? 0,
-            p50: stats["p50_ms"] as? Double ?? 0, p99: stats["p99_ms"] as? Double ?? 0, max: stats["max_ms"] as? Double ?? 0)
+            deliveriesPerSecond: settings.rate * settings.subscriptions, samples: latencies.count,
+            p50: latencies.quantile(0.5), p99: latencies.quantile(0.99), max: latencies.last ?? 0)
     }
 
     private func prepareBacklog() async throws {

@@ -87,7 +87,7 @@ public final class DeliveryWorker: Service, Sendable {
             while !state.stopping {
                 // Results not yet written hold their leases too: while writes lag (a slow or failing database),
                 // stop claiming once twice the concurrency is held, so memory and the re-sends after a crash stay bounded.
-                let capacity = min(concurrency - state.inFlight, 2 * concurrency - state.held)
+                let capacity = state.capacity(concurrency: concurrency)
                 var claimedFullBatch = false
                 if capacity > 0 {
                     let limit = min(batchSize, capacity)
@@ -97,9 +97,11 @@ public final class DeliveryWorker: Service, Sendable {
                         for delivery in claimed {
                             sends.addTask {
                                 let outcome = await self.attempt(delivery)
-                                self.state.finished(outcome)
+                                // Only a loop waiting for capacity needs this ring: one that found too little due waits
+                                // for a publish, an alarm or the poll, rather than claim again after every send.
+                                let freedCapacity = self.state.finished(outcome)
                                 ringRecorder.yield()
-                                ring.yield()
+                                if freedCapacity || self.state.stopping { ring.yield() }
                             }
                         }
                         claimedFullBatch = claimed.count == limit
@@ -174,7 +176,7 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     /// Writes outcomes in batches as they accumulate; after the bell is finished, drains what is left.
-    /// Rings `ring` after each write, since written results free claim capacity.
+    /// Rings `ring` after a write that freed capacity the claim loop was waiting for.
     private func record(bell: AsyncStream<Void>, ring: AsyncStream<Void>.Continuation) async {
         var bells = bell.makeAsyncIterator()
         while true {
@@ -186,31 +188,31 @@ public final class DeliveryWorker: Service, Sendable {
             var start = 0
             while start < outcomes.count {
                 let chunk = Array(outcomes[start..<min(start + Self.writeBatchSize, outcomes.count)])
-                await write(chunk)
-                ring.yield()
+                if await write(chunk) { ring.yield() }
                 start += Self.writeBatchSize
             }
         }
     }
 
     /// Writes one batch, retrying while the database is unreachable; gives up only during shutdown.
-    private func write(_ outcomes: [Store.DeliveryOutcome]) async {
+    /// True when the claim loop waits for the capacity the write freed.
+    private func write(_ outcomes: [Store.DeliveryOutcome]) async -> Bool {
         var failures = 0
         while true {
             do {
                 try await store.recordOutcomes(outcomes)
-                state.recorded(outcomes.map(\.result.delivery.id))
+                let freedCapacity = state.recorded(outcomes.map(\.result.delivery.id))
                 let now = ContinuousClock.now
                 for outcome in outcomes where outcome.status == .pending {
                     state.wake(at: now + .milliseconds(Int64((outcome.retryDelay * 1000).rounded())))
                 }
-                return
+                return freedCapacity
             } catch {
                 failures += 1
                 logger.error(
                     "recording delivery outcomes failed; retrying",
                     metadata: ["error": "\(String(reflecting: error))", "hammer.deliveries": "\(outcomes.count)"])
-                if state.stopping, failures >= 3 { return }
+                if state.stopping, failures >= 3 { return false }
                 try? await Task.sleep(for: .milliseconds(min(200 * (1 << min(failures, 5)), 5000)))
             }
         }

@@ -7,6 +7,13 @@ final class WorkerState: Sendable {
         var inFlight = 0
         var leased: [String: ClaimedDelivery] = [:]
         var outcomes: [Store.DeliveryOutcome] = []
+        /// The claim loop stopped for want of capacity: a finished send or a written result must ring it.
+        var waitingForCapacity = false
+
+        mutating func takeWaitingForCapacity() -> Bool {
+            defer { waitingForCapacity = false }
+            return waitingForCapacity
+        }
         /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
         var alarms: [ContinuousClock.Instant] = []
     }
@@ -18,11 +25,20 @@ final class WorkerState: Sendable {
 
     var stopping: Bool { values.withLockedValue { $0.stopping } }
     var inFlight: Int { values.withLockedValue { $0.inFlight } }
-    /// Deliveries claimed and not yet written: in flight or waiting for the recorder.
-    var held: Int { values.withLockedValue { $0.leased.count } }
     var hasNoOutcomes: Bool { values.withLockedValue { $0.outcomes.isEmpty } }
 
     func stop() { values.withLockedValue { $0.stopping = true } }
+
+    /// How many more deliveries may be claimed: sends in flight stay under `concurrency` and deliveries held
+    /// (in flight or waiting to be written) under twice that. When none, marks the claim loop as waiting for capacity,
+    /// in the same lock as the sends and writes that free it, so their ring cannot be missed.
+    func capacity(concurrency: Int) -> Int {
+        values.withLockedValue { state in
+            let capacity = min(concurrency - state.inFlight, 2 * concurrency - state.leased.count)
+            state.waitingForCapacity = capacity <= 0
+            return capacity
+        }
+    }
 
     func claimed(_ deliveries: [ClaimedDelivery]) {
         values.withLockedValue { state in
@@ -32,10 +48,12 @@ final class WorkerState: Sendable {
     }
 
     /// A send ended; its outcome waits for the recorder unless it was cut short by shutdown.
-    func finished(_ outcome: Store.DeliveryOutcome?) {
+    /// True when the claim loop waits for the capacity this freed.
+    func finished(_ outcome: Store.DeliveryOutcome?) -> Bool {
         values.withLockedValue { state in
             state.inFlight -= 1
             if let outcome { state.outcomes.append(outcome) }
+            return state.takeWaitingForCapacity()
         }
     }
 
@@ -46,9 +64,11 @@ final class WorkerState: Sendable {
         }
     }
 
-    func recorded(_ ids: [String]) {
+    /// Results written; true when the claim loop waits for the capacity this freed.
+    func recorded(_ ids: [String]) -> Bool {
         values.withLockedValue { state in
             for id in ids { state.leased[id] = nil }
+            return state.takeWaitingForCapacity()
         }
     }
 
@@ -84,3 +104,4 @@ final class WorkerState: Sendable {
         }
     }
 }
+

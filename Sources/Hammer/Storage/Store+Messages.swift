@@ -3,6 +3,7 @@ import PostgresNIO
 
 extension Store {
     /// The channel `NOTIFY`d when a publish creates deliveries; workers `LISTEN` on it.
+    /// Also named in `hammer_publish` (migration 2).
     public static let deliveriesChannel = "hammer_deliveries"
 
     private static let messageColumns = "id, topic_id, content_type, data, created_at"
@@ -13,14 +14,11 @@ extension Store {
     }
 
     /// Inserts the messages whose topic exists and one pending delivery per subscription of each, then notifies
-    /// workers; one prepared statement, so one transaction and one round trip. Returns `created_at` by message id;
-    /// a message missing from the result had no such topic.
+    /// workers: one CALL of `hammer_publish` (migration 2), which commits before it answers, so nothing is acknowledged
+    /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
     func publishBatch(_ messages: [(id: String, request: PublishBatcher.Request)]) async throws -> [String: Date] {
-        var created: [String: Date] = [:]
-        for (id, createdAt) in try await execute(PublishStatement(messages: messages), committed: true) {
-            created[id] = createdAt
-        }
-        return created
+        guard let (ids, dates) = try await execute(PublishStatement(messages: messages)).first else { return [:] }
+        return Dictionary(zip(ids ?? [], dates ?? []), uniquingKeysWith: { first, _ in first })
     }
 
     /// Publishes one message on its own (no batching); throws `topic_does_not_exists` for an unknown topic.
@@ -45,31 +43,12 @@ extension Store {
     }
 }
 
-/// The publish statement, prepared once per connection so PostgreSQL plans it once.
+/// The publish call, prepared once per connection. The SQL is in `migrations/000002_publish_procedure.up.sql`:
+/// a procedure, because only a procedure can commit before the call answers.
 struct PublishStatement: PostgresPreparedStatement {
-    typealias Row = (String, Date)
+    typealias Row = ([String]?, [Date]?)
 
-    static let sql = """
-        WITH input AS (
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS i(id, topic_id, content_type, data)
-        ), message AS (
-            INSERT INTO messages (id, topic_id, content_type, data)
-            SELECT i.id, i.topic_id, i.content_type, i.data FROM input i JOIN topics t ON t.id = i.topic_id
-            RETURNING id, topic_id, created_at
-        ), delivery AS (
-            -- A delivery id is its message's ULID time prefix and 64 random bits (hex, a subset of Crockford base32).
-            INSERT INTO deliveries (
-                id, topic_id, subscription_id, message_id, url, secret_token,
-                max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at, updated_at)
-            SELECT substr(m.id, 1, 10) || upper(substr(md5(gen_random_uuid()::text), 1, 16)), s.topic_id, s.id, m.id, s.url, s.secret_token,
-                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
-            FROM message m JOIN subscriptions s ON s.topic_id = m.topic_id
-            RETURNING 1
-        ), notified AS (
-            SELECT pg_notify('\(Store.deliveriesChannel)', '') WHERE EXISTS (SELECT 1 FROM delivery)
-        )
-        SELECT m.id, m.created_at FROM message m WHERE (SELECT count(*) FROM notified) >= 0
-        """
+    static let sql = "CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], NULL, NULL)"
 
     let messages: [(id: String, request: PublishBatcher.Request)]
 

@@ -1,0 +1,1 @@
+DROP PROCEDURE IF EXISTS hammer_publish(text[], text[], text[], text[], text[], timestamptz[]);
