@@ -44,7 +44,7 @@ struct Results {
             ("  last tenth vs first tenth", String(format: "%.2f×", backlogLastToFirst), "≥ 0.90×", backlogLastToFirst >= 0.9),
             ("ceiling: database claim+record/s", f(databaseCeiling), "", nil),
             ("ceiling: receiver requests/s", "\(f(receiverCeiling.rate)) (\(receiverCeiling.method))", "", nil),
-            ("receiver for throughput and backlog", bulkReceiver, "", nil),
+            ("receiver", bulkReceiver, "", nil),
             ("peak RSS server MB", f(serverRSS), "< 100", serverRSS < 100),
             ("peak RSS worker MB (concurrency \(settings.concurrency))", f(workerRSS), "< 100", workerRSS < 100),
         ]
