@@ -281,7 +281,7 @@ struct Bench {
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
     private func waitForCompleted(_ http: HTTPClient, topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, try await arrivals(http, topic: topic) < expected {
+        while ContinuousClock.now < deadline, try await arrivals(http) < expected {
             try await Task.sleep(for: .milliseconds(20))
         }
         while ContinuousClock.now < deadline {
@@ -305,8 +305,8 @@ struct Bench {
         try await nginx?.reset(http)
     }
 
-    /// Deliveries the receiver of `topic` has seen since the last reset.
-    private func arrivals(_ http: HTTPClient, topic: String) async throws -> Int {
+    /// Deliveries the receiver has seen since the last reset.
+    private func arrivals(_ http: HTTPClient) async throws -> Int {
         if let nginx { return try await nginx.count(http) }
         return try await sinkStats(http)["count"] as? Int ?? 0
     }
@@ -375,7 +375,7 @@ struct Bench {
         var marks: [(Int, ContinuousClock.Instant)] = [(0, started)]
         let deadline = started + .seconds(1800)
         while ContinuousClock.now < deadline {
-            let done = try await arrivals(http, topic: "backlog")
+            let done = try await arrivals(http)
             if done >= (marks.count) * total / 10 || done >= total { marks.append((done, .now)) }
             if done >= total { break }
             try await Task.sleep(for: .milliseconds(50))

@@ -189,14 +189,13 @@ final class ChaosHarness: Sendable {
         try await db.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(Int.self) ?? 0
     }
 
+    /// Joined to `unnest(…) AS m(id)` of message ids: their deliveries not `completed`, and messages with none.
+    private static let unfinished = "LEFT JOIN deliveries d ON d.message_id = m.id WHERE d.id IS NULL OR d.status <> 'completed'"
+
     /// Deliveries of the acknowledged `messages` that are not `completed`: lost, if the scenario is over.
     func notCompleted(messages: [String]) async throws -> Int {
         let rows = try await db.query(
-            """
-            SELECT count(*) FROM unnest(\(messages)::text[]) AS m(id)
-            LEFT JOIN deliveries d ON d.message_id = m.id
-            WHERE d.id IS NULL OR d.status <> 'completed'
-            """, logger: logger
+            "SELECT count(*) FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished)", logger: logger
         ).collect()
         return try rows.first?.decode(Int.self) ?? 0
     }
@@ -210,8 +209,7 @@ final class ChaosHarness: Sendable {
                 """
                 SELECT m.id, d.id, d.status, d.delivery_attempts,
                     extract(epoch FROM d.scheduled_at - now())::float8, extract(epoch FROM d.leased_until - now())::float8
-                FROM unnest(\(messages)::text[]) AS m(id) LEFT JOIN deliveries d ON d.message_id = m.id
-                WHERE d.id IS NULL OR d.status <> 'completed' ORDER BY d.scheduled_at LIMIT 5
+                FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished) ORDER BY d.scheduled_at LIMIT 5
                 """, logger: logger
             ).collect().map { try $0.decode((String, String?, String?, Int?, Double?, Double?).self) }
             let described = rows.map { row in

@@ -2,7 +2,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
-import PostgresNIO
 
 /// Turns every failure into hammer's JSON error body, logs the request, and tags it with a request id.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {

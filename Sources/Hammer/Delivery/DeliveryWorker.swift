@@ -97,22 +97,19 @@ public final class DeliveryWorker: Service, Sendable {
                         for delivery in claimed {
                             sends.addTask {
                                 let outcome = await self.attempt(delivery)
-                                // Only a loop waiting for capacity needs this ring: one that found too little due waits
+                                // Only a loop waiting for this send needs a ring: one that found too little due waits
                                 // for a publish, an alarm or the poll, rather than claim again after every send.
-                                let freedCapacity = self.state.finished(outcome)
+                                let awaited = self.state.finished(outcome)
                                 ringRecorder.yield()
-                                if freedCapacity || self.state.stopping { ring.yield() }
+                                if awaited { ring.yield() }
                             }
                         }
                         claimedFullBatch = claimed.count == limit
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                        // The claim may have committed with its answer lost. Its leases end after their subscription's
-                        // timeout plus the margin: look each second over that span rather than wait for a long poll.
-                        let now = ContinuousClock.now
-                        for timeout in 1...Subscription.maxDeliveryAttemptTimeout {
-                            state.wake(at: now + .seconds(timeout + leaseMargin + 1))
-                        }
+                        // The claim may have committed with its answer lost. Its leases have all ended by the longest
+                        // timeout plus the margin: claim again then rather than wait for a long poll interval.
+                        state.wake(at: .now + .seconds(Subscription.maxDeliveryAttemptTimeout + leaseMargin + 1))
                     }
                 }
                 if claimedFullBatch { continue }
@@ -204,7 +201,7 @@ public final class DeliveryWorker: Service, Sendable {
                 let freedCapacity = state.recorded(outcomes.map(\.result.delivery.id))
                 let now = ContinuousClock.now
                 for outcome in outcomes where outcome.status == .pending {
-                    state.wake(at: now + .milliseconds(Int64((outcome.retryDelay * 1000).rounded())))
+                    state.wake(at: now + .seconds(outcome.retryDelay))
                 }
                 return freedCapacity
             } catch {

@@ -9,13 +9,13 @@ final class WorkerState: Sendable {
         var outcomes: [Store.DeliveryOutcome] = []
         /// The claim loop stopped for want of capacity: a finished send or a written result must ring it.
         var waitingForCapacity = false
+        /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
+        var alarms: [ContinuousClock.Instant] = []
 
         mutating func takeWaitingForCapacity() -> Bool {
             defer { waitingForCapacity = false }
             return waitingForCapacity
         }
-        /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
-        var alarms: [ContinuousClock.Instant] = []
     }
 
     /// Alarms kept at most; later ones are dropped, and the regular poll finds what they would have.
@@ -48,12 +48,12 @@ final class WorkerState: Sendable {
     }
 
     /// A send ended; its outcome waits for the recorder unless it was cut short by shutdown.
-    /// True when the claim loop waits for the capacity this freed.
+    /// True when the claim loop waits for this: for the capacity it freed, or, shutting down, for sends to end.
     func finished(_ outcome: Store.DeliveryOutcome?) -> Bool {
         values.withLockedValue { state in
             state.inFlight -= 1
             if let outcome { state.outcomes.append(outcome) }
-            return state.takeWaitingForCapacity()
+            return state.takeWaitingForCapacity() || state.stopping
         }
     }
 
@@ -104,4 +104,3 @@ final class WorkerState: Sendable {
         }
     }
 }
-

@@ -18,7 +18,7 @@ extension Store {
     /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
     func publishBatch(_ messages: [(id: String, request: PublishBatcher.Request)]) async throws -> [String: Date] {
         guard let (ids, dates) = try await execute(PublishStatement(messages: messages)).first else { return [:] }
-        return Dictionary(zip(ids ?? [], dates ?? []), uniquingKeysWith: { first, _ in first })
+        return Dictionary(uniqueKeysWithValues: zip(ids ?? [], dates ?? []))
     }
 
     /// Publishes one message on its own (no batching); throws `topic_does_not_exists` for an unknown topic.
