@@ -17,6 +17,8 @@ public struct Config: Sendable {
     public var maxMessageBytes: Int
     public var allowPrivateTargets: Bool
     public var workerConcurrency: Int
+    /// Send slots of a worker one subscription may hold (its fair share); a quarter of the concurrency by default.
+    public var subscriptionMaxInFlight: Int
     public var workerBatchSize: Int
     public var workerPollInterval: Duration
     public var workerShutdownTimeout: Duration
@@ -63,6 +65,8 @@ public struct Config: Sendable {
         self.maxMessageBytes = try reader.int("HAMMER_MAX_MESSAGE_BYTES", default: 1_048_576, in: 1...(64 * 1_048_576))
         self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
+        self.subscriptionMaxInFlight = try reader.int(
+            "HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT", default: max(1, workerConcurrency / 4), in: 1...workerConcurrency)
         self.workerBatchSize = try reader.int("HAMMER_WORKER_BATCH_SIZE", default: 100, in: 1...10000)
         self.workerPollInterval = try reader.duration("HAMMER_WORKER_POLL_INTERVAL", default: .seconds(1))
         self.workerShutdownTimeout = try reader.duration("HAMMER_WORKER_SHUTDOWN_TIMEOUT", default: .seconds(10))

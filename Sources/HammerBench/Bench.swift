@@ -182,7 +182,7 @@ struct Bench {
         let started = ContinuousClock.now
         var done = 0
         while true {
-            let claimed = try await store.claimDueDeliveries(limit: settings.batchSize, leaseMargin: 30)
+            let claimed = try await store.claimDueDeliveries(limit: settings.batchSize, leaseMargin: 30, maxInFlight: settings.batchSize)
             if claimed.isEmpty { break }
             let outcomes = claimed.map { delivery in
                 let result = AttemptResult(
@@ -195,7 +195,7 @@ struct Bench {
             try await store.recordOutcomes(outcomes)
             done += claimed.count
         }
-        let seconds = (ContinuousClock.now - started).seconds
+        let seconds = (ContinuousClock.now - started).inSeconds
         guard done == pending else { throw BenchError("database ceiling: recorded \(done) of \(pending)") }
         try await client.query("DELETE FROM topics WHERE id = 'ceiling'", logger: logger)
         return Double(done) / seconds
@@ -232,7 +232,7 @@ struct Bench {
             }
             return try await group.reduce(0, +)
         }
-        return .init(rate: Double(total) / (ContinuousClock.now - started).seconds, method: "AsyncHTTPClient, \(settings.concurrency) in flight")
+        return .init(rate: Double(total) / (ContinuousClock.now - started).inSeconds, method: "AsyncHTTPClient, \(settings.concurrency) in flight")
     }
 
     private func throughput(_ http: HTTPClient) async throws -> Results.Throughput {
@@ -244,7 +244,7 @@ struct Bench {
         let completedAt = try await waitForCompleted(http, topic: "bench", expected: expected, timeout: .seconds(600))
         return .init(
             publishRate: publishing.rate, publishP50: publishing.p50, publishP99: publishing.p99,
-            deliveryRate: Double(expected) / (completedAt - started).seconds)
+            deliveryRate: Double(expected) / (completedAt - started).inSeconds)
     }
 
     /// The throughput scenario's publishing with no worker running: what the API and the database allow for
@@ -267,7 +267,7 @@ struct Bench {
                         let sent = ContinuousClock.now
                         let response = try await post(http, "/v1/messages", #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#)
                         guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
-                        latencies.append((ContinuousClock.now - sent).seconds * 1000)
+                        latencies.append((ContinuousClock.now - sent).inSeconds * 1000)
                     }
                     return latencies
                 }
@@ -275,7 +275,7 @@ struct Bench {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let sorted = latencies.sorted()
-        return .init(rate: Double(settings.messages) / (ContinuousClock.now - started).seconds, p50: sorted.quantile(0.5), p99: sorted.quantile(0.99))
+        return .init(rate: Double(settings.messages) / (ContinuousClock.now - started).inSeconds, p50: sorted.quantile(0.5), p99: sorted.quantile(0.99))
     }
 
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
@@ -384,14 +384,10 @@ struct Bench {
         _ = try await waitForCompleted(http, topic: "backlog", expected: total, timeout: .seconds(60))
         var rates: [Double] = []
         for (previous, next) in zip(marks, marks.dropFirst()) where next.0 > previous.0 {
-            rates.append(Double(next.0 - previous.0) / (next.1 - previous.1).seconds)
+            rates.append(Double(next.0 - previous.0) / (next.1 - previous.1).inSeconds)
         }
-        return .init(deliveries: total, overallRate: Double(total) / (last.1 - started).seconds, windowRates: rates)
+        return .init(deliveries: total, overallRate: Double(total) / (last.1 - started).inSeconds, windowRates: rates)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension Array where Element == Double {

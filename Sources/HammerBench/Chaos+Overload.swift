@@ -18,7 +18,7 @@ extension ChaosHarness {
         let sampler = Task {
             var samples: [(Double, Double, Double)] = []
             while !Task.isCancelled {
-                samples.append(((ContinuousClock.now - started).seconds, server.rssMegabytes, worker.rssMegabytes))
+                samples.append(((ContinuousClock.now - started).inSeconds, server.rssMegabytes, worker.rssMegabytes))
                 try? await Task.sleep(for: .seconds(1))
             }
             return samples
@@ -37,14 +37,14 @@ extension ChaosHarness {
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        let publishSeconds = (ContinuousClock.now - started).seconds
+        let publishSeconds = (ContinuousClock.now - started).inSeconds
         let backlog = try await count("SELECT count(*) FROM deliveries WHERE status = 'pending'")
         progress("  published \(acknowledged.count) messages in \(Int(publishSeconds)) s; \(backlog) deliveries pending; draining")
 
         receiver.setOKDelay(.zero)
         let drainStarted = ContinuousClock.now
         try await waitForCompletion("the backlog to drain", messages: acknowledged, timeout: .seconds(600))
-        let drainSeconds = (ContinuousClock.now - drainStarted).seconds
+        let drainSeconds = (ContinuousClock.now - drainStarted).inSeconds
         sampler.cancel()
         let samples = await sampler.value
 

@@ -133,7 +133,7 @@ final class ChaosHarness: Sendable {
         let started = ContinuousClock.now
         let response = try await http.execute(request, timeout: .seconds(timeout))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), body: String(buffer: body), seconds: (ContinuousClock.now - started).seconds)
+        return Answer(status: Int(response.status.code), body: String(buffer: body), seconds: (ContinuousClock.now - started).inSeconds)
     }
 
     struct SubscriptionSpec: Sendable {

@@ -114,7 +114,7 @@ struct CPUSnapshot {
 
     /// Cores used by each part between `earlier` and this snapshot, e.g. `worker0 0.82, postgres 0.61`.
     func coresSince(_ earlier: CPUSnapshot) -> [String: Double] {
-        let wall = (at - earlier.at).seconds
+        let wall = (at - earlier.at).inSeconds
         var cores: [String: Double] = [:]
         for (name, value) in seconds { cores[name] = max(0, value - (earlier.seconds[name] ?? 0)) / max(wall, 0.001) }
         return cores

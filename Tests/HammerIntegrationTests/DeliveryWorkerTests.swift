@@ -246,7 +246,7 @@ import Testing
             try await fixture.publish(topic: "orders")
             // A worker that claims and dies: the lease is 1s timeout + 1s margin.
             let store = Store(client: fixture.client, logger: TestDatabase.logger)
-            let abandoned = try await store.claimDueDeliveries(limit: 10, leaseMargin: 1)
+            let abandoned = try await store.claimDueDeliveries(limit: 10, leaseMargin: 1, maxInFlight: 10)
             #expect(abandoned.count == 2)
             let claimedAt = Date()
 

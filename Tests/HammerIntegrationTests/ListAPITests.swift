@@ -39,6 +39,28 @@ import Testing
         }
     }
 
+    /// The calendar's ends at any offset: year 1 at +01:00 is 1 BC in UTC and year 9999 at -01:00 is year 10000,
+    /// both within what PostgreSQL holds; they are bounds like any other, never a 500.
+    @Test func boundsAtTheEndsOfTheCalendar() async throws {
+        try await TestApp.run { client, _ in
+            try await client.createTopic("t")
+            let cases: [(String, [String])] = [
+                ("created_at_gt=0001-01-01T00:00:00%2B01:00", ["t"]), ("created_at_gte=0001-01-01T00:00:00%2B14:00", ["t"]),
+                ("created_at_lt=0001-01-01T00:00:00%2B01:00", []), ("created_at_lt=9999-12-31T23:59:59-01:00", ["t"]),
+                ("created_at_gt=9999-12-31T23:59:59.999999-23:59", []), ("created_at_lte=0001-01-01T00:00:00Z", []),
+                ("created_at_gt=0001-01-01T00:00:00.5-01:00&created_at_lt=9999-12-31T23:59:59Z", ["t"]),
+            ]
+            for (query, expected) in cases {
+                let response = try await client.send(.get, "/v1/topics?\(query)")
+                #expect(response.status == .ok, "\(query): \(response.text)")
+                #expect(response.list("topics").compactMap { $0["id"] as? String } == expected, "\(query)")
+            }
+            let yearZero = try await client.send(.get, "/v1/topics?created_at_gt=0000-12-31T23:00:00Z")
+            #expect(yearZero.status == .badRequest)
+            #expect(yearZero.detailFields == ["created_at_gt"])
+        }
+    }
+
     @Test func badQueryParametersAre400() async throws {
         try await TestApp.run { client, _ in
             let cases: [(String, [String])] = [

@@ -73,7 +73,7 @@ import Testing
             let missing = try await client.send(.post, "/v1/messages", #"{"message": {}}"#)
             #expect(missing.status == .badRequest)
             #expect(missing.errorCode == "invalid_message")
-            #expect(missing.detailFields == ["topic_id", "content_type", "data"])
+            #expect(missing.detailFields == ["topic_id", "data"])
 
             let wrongType = try await client.send(.post, "/v1/messages", #"{"topic_id": "orders", "content_type": "text/plain", "data": {"a": 1}}"#)
             #expect(wrongType.detailFields == ["data"])

@@ -40,7 +40,7 @@ import Testing
         try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
             let store = fixture.store
             try await fixture.publish(topic: "orders")
-            let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30)
+            let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30, maxInFlight: 10)
             let outcomes = claimed.map { delivery in
                 Store.DeliveryOutcome(
                     result: AttemptResult(

@@ -29,6 +29,28 @@ import Testing
         }
     }
 
+    /// A refusal names no address (an API user must not learn what internal names resolve to); a host that does not
+    /// resolve now is accepted, since DNS may not exist yet: the send-time check decides.
+    @Test func refusalsNameNoAddressAndUnresolvableHostsAreAccepted() async throws {
+        try await TestApp.run(environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"]) { client, store in
+            try await client.createTopic("orders")
+            let refused = try await client.createSubscription("local", topic: "orders", url: "http://localhost:8080/hook")
+            #expect(refused.status == .badRequest)
+            #expect(!refused.text.contains("127.0.0.1") && !refused.text.contains("::1"), "\(refused.text)")
+            #expect(refused.text.contains("resolves to a private, loopback or link-local address"))
+            let mapped = try await client.createSubscription("mapped", topic: "orders", url: "http://[::ffff:10.1.2.3]/hook")
+            #expect(mapped.status == .badRequest)
+            #expect(!mapped.text.contains("10.1.2.3"), "\(mapped.text)")
+
+            let unresolvable = try await client.createSubscription("later", topic: "orders", url: "https://hooks.hammer-test.invalid/hook")
+            #expect(unresolvable.status == .ok, "\(unresolvable.text)")
+            let patched = try await client.send(.patch, "/v1/subscriptions/later", #"{"url": "https://other.hammer-test.invalid/"}"#)
+            #expect(patched.status == .ok, "\(patched.text)")
+            let count = try await store.client.query("SELECT count(*) FROM subscriptions").collect().first!.decode(Int.self)
+            #expect(count == 1)
+        }
+    }
+
     @Test func privateURLsAreNotSentTo() async throws {
         let receiver = try await WebhookReceiver.start()
         defer { receiver.stop() }

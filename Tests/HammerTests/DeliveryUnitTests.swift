@@ -76,18 +76,23 @@ import Testing
         let privateHosts = [
             "127.0.0.1", "10.0.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.64.0.1", "100.127.255.255", "0.0.0.0",
             "224.0.0.1", "255.255.255.255", "::1", "::", "fd12::1", "fc00::1", "fe80::1", "ff02::1", "::ffff:10.0.0.1", "64:ff9b::7f00:1",
+            "2002:a00:1::1", "2002:7f00:1::", "fec0::1", "feff::1", "64:ff9b:1::8.8.8.8", "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "192.0.2.1", "198.51.100.7", "203.0.113.9",
         ]
         for host in privateHosts {
             #expect(try #require(TargetAddress.literal(host)).isPrivate, "\(host)")
         }
-        for host in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for host in [
+            "93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:5db8:d822::1",
+            "64:ff9b::8.8.8.8", "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+        ] {
             #expect(try #require(TargetAddress.literal(host)).isPrivate == false, "\(host)")
         }
         #expect(TargetAddress.literal("example.com") == nil)
         #expect(TargetAddress.host(of: "http://[::1]:8080/x") == "::1")
     }
 
-    @Test func httpRequestsArePinnedToTheCheckedAddress() throws {
+    @Test func requestsArePinnedToTheCheckedAddress() throws {
         let v4 = try #require(TargetAddress.literal("93.184.216.34"))
         let v6 = try #require(TargetAddress.literal("2606:4700::1111"))
         let pinned = try #require(TargetAddress.pin("http://user:pw@hooks.example.com:8080/in?x=1#f", to: v4))
@@ -96,7 +101,7 @@ import Testing
         #expect(TargetAddress.pin("HTTP://example.com", to: v4)?.url == "http://93.184.216.34")
         #expect(TargetAddress.pin("http://example.com?q", to: v6)?.url == "http://[2606:4700:0:0:0:0:0:1111]?q")
         #expect(TargetAddress.pin("http://[2606:4700::1111]:81/x", to: v6)?.host == "[2606:4700::1111]:81")
-        // https stays bound to the name by certificate verification.
-        #expect(TargetAddress.pin("https://example.com/x", to: v4) == nil)
+        #expect(TargetAddress.pin("https://example.com/x", to: v4)?.url == "https://93.184.216.34/x")
+        #expect(TargetAddress.pin("ftp://example.com/x", to: v4) == nil)
     }
 }

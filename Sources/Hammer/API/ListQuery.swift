@@ -35,9 +35,10 @@ struct ListQuery {
         ]
         for (name, keyPath) in bounds {
             guard let raw = value(name) else { continue }
-            // Bound in UTC: PostgreSQL rejects offsets beyond ±15:59 that RFC 3339 allows.
+            // Bound in UTC: PostgreSQL rejects offsets beyond ±15:59 that RFC 3339 allows, and the offset may move
+            // the instant out of years 1–9999 (to 1 BC or to 10000), which PostgreSQL holds but ISO text cannot say.
             if let parsed = Timestamp.parse(raw) {
-                filter[keyPath: keyPath] = Timestamp.format(parsed.date)
+                filter[keyPath: keyPath] = Timestamp.postgresUTC(micros: parsed.micros)
             } else {
                 errors.append(.init(name, "must be an RFC 3339 timestamp such as 2020-05-15T12:46:25.789143Z, got \"\(raw)\""))
             }

@@ -21,11 +21,12 @@ struct MessageController {
         let contentType = reader.string("content_type")
         let data = reader.string("data", allowingNUL: true)
         Validation.requireID(topicID, field: "topic_id", in: &reader)
-        Validation.requireText(contentType, field: "content_type", in: &reader)
+        // Optional, as in hammer's own README, which publishes without it; empty is unset, as in hammer's protobuf.
+        if let contentType, !contentType.isEmpty { Validation.requireText(contentType, field: "content_type", in: &reader) }
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
         try reader.check("message")
         let message = try await publisher.publish(
-            .init(topicID: topicID!, contentType: contentType!, dataBase64: Data(data!.utf8).base64EncodedString()))
+            .init(topicID: topicID!, contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType, dataBase64: Data(data!.utf8).base64EncodedString()))
         return try JSONResponse.make(message)
     }
 

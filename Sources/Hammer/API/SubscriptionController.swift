@@ -59,9 +59,10 @@ struct SubscriptionController {
             await SubscriptionTest.run(subscription, allowPrivateTargets: allowPrivateTargets, maxResponseBodyBytes: maxResponseBodyBytes))
     }
 
-    /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set.
+    /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set; a host that
+    /// does not resolve now is accepted and checked again at every send.
     private func checkTarget(_ url: String?, in reader: inout FieldReader) async {
-        guard !allowPrivateTargets, let url, !reader.hasError("url"), let reason = await TargetAddress.refusal(for: url) else { return }
+        guard !allowPrivateTargets, let url, !reader.hasError("url"), let reason = await TargetAddress.refusalAtCreate(for: url) else { return }
         reader.fail("url", reason)
     }
 

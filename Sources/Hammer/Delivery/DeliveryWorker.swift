@@ -17,6 +17,7 @@ public final class DeliveryWorker: Service, Sendable {
     let sender: WebhookSender
     let retryPolicy: RetryPolicy
     let concurrency: Int
+    let subscriptionMaxInFlight: Int
     let batchSize: Int
     let pollInterval: Duration
     let shutdownTimeout: Duration
@@ -35,6 +36,7 @@ public final class DeliveryWorker: Service, Sendable {
             concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
         self.retryPolicy = RetryPolicy(maxDelay: config.maxRetryDelay)
         self.concurrency = config.workerConcurrency
+        self.subscriptionMaxInFlight = config.subscriptionMaxInFlight
         self.batchSize = config.workerBatchSize
         self.pollInterval = config.workerPollInterval
         self.shutdownTimeout = config.workerShutdownTimeout
@@ -80,7 +82,8 @@ public final class DeliveryWorker: Service, Sendable {
         logger.info("worker stopped")
     }
 
-    /// Claims while there is capacity, claiming again at once after a full batch; otherwise waits for a bell.
+    /// Claims while there is capacity, claiming again at once after a claim that found something; otherwise waits
+    /// for a bell.
     private func claimAndSend(doorbell: AsyncStream<Void>, ring: AsyncStream<Void>.Continuation, ringRecorder: AsyncStream<Void>.Continuation) async {
         var bells = doorbell.makeAsyncIterator()
         await withDiscardingTaskGroup { sends in
@@ -88,23 +91,27 @@ public final class DeliveryWorker: Service, Sendable {
                 // Results not yet written hold their leases too: while writes lag (a slow or failing database),
                 // stop claiming once twice the concurrency is held, so memory and the re-sends after a crash stay bounded.
                 let capacity = state.capacity(concurrency: concurrency)
-                var claimedFullBatch = false
+                var claimedAny = false
                 if capacity > 0 {
                     let limit = min(batchSize, capacity)
+                    let (inFlight, held, slotsFreedAtCap) = state.claimInput()
                     do {
-                        let claimed = try await store.claimDueDeliveries(limit: limit, leaseMargin: leaseMargin)
+                        let claimed = try await store.claimDueDeliveries(
+                            limit: limit, leaseMargin: leaseMargin, maxInFlight: subscriptionMaxInFlight, inFlight: inFlight, held: held)
                         state.claimed(claimed)
                         for delivery in claimed {
                             sends.addTask {
                                 let outcome = await self.attempt(delivery)
-                                // Only a loop waiting for this send needs a ring: one that found too little due waits
+                                // Only a loop waiting for this send needs a ring: one that found nothing due waits
                                 // for a publish, an alarm or the poll, rather than claim again after every send.
-                                let awaited = self.state.finished(outcome)
+                                let awaited = self.state.finished(delivery, outcome, maxInFlight: self.subscriptionMaxInFlight)
                                 ringRecorder.yield()
                                 if awaited { ring.yield() }
                             }
                         }
-                        claimedFullBatch = claimed.count == limit
+                        // A claim shares its rows out among subscriptions up to their free slots, so one that came
+                        // back short may still leave rows due: claim again until a claim finds nothing.
+                        claimedAny = !claimed.isEmpty || !state.waitForSubscriptionSlots(since: slotsFreedAtCap, maxInFlight: subscriptionMaxInFlight)
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                         // The claim may have committed with its answer lost. Its leases have all ended by the longest
@@ -112,7 +119,7 @@ public final class DeliveryWorker: Service, Sendable {
                         state.wake(at: .now + .seconds(Subscription.maxDeliveryAttemptTimeout + leaseMargin + 1))
                     }
                 }
-                if claimedFullBatch { continue }
+                if claimedAny { continue }
                 guard await bells.next() != nil else { break }
             }
             // Shutting down: no more claims; in-flight sends get until the deadline, then are cancelled.

@@ -1,14 +1,14 @@
 import Foundation
-import NIOPosix
 
 /// Where a webhook URL's host points, and whether that is a private destination a server-side request must not
-/// reach (SSRF): loopback, RFC 1918, link-local and cloud metadata, CGNAT, IPv6 ULA, unspecified, multicast, reserved.
-enum TargetAddress {
-    enum Address: Equatable, CustomStringConvertible {
+/// reach (SSRF): loopback, RFC 1918, link-local and cloud metadata, CGNAT, IPv6 ULA and site-local, unspecified,
+/// multicast, reserved, and the IPv6 forms that carry such an IPv4 address (mapped, 6to4, NAT64, Teredo).
+public enum TargetAddress {
+    public enum Address: Equatable, Sendable, CustomStringConvertible {
         case v4([UInt8])
         case v6([UInt8])
 
-        var description: String {
+        public var description: String {
             switch self {
             case .v4(let bytes): return bytes.map(String.init).joined(separator: ".")
             case .v6(let bytes):
@@ -25,20 +25,41 @@ enum TargetAddress {
                     || (b[0] == 169 && b[1] == 254)  // link-local, cloud metadata
                     || (b[0] == 172 && (16...31).contains(b[1]))  // 172.16/12
                     || (b[0] == 192 && b[1] == 168)  // 192.168/16
-                    || (b[0] == 192 && b[1] == 0 && b[2] == 0)  // IETF protocol assignments
+                    || (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2))  // IETF protocol assignments, TEST-NET-1
                     || (b[0] == 198 && (18...19).contains(b[1]))  // benchmarking 198.18/15
+                    || (b[0] == 198 && b[1] == 51 && b[2] == 100) || (b[0] == 203 && b[1] == 0 && b[2] == 113)  // TEST-NET-2, -3
             case .v6(let b):
                 if b.allSatisfy({ $0 == 0 }) { return true }  // ::
                 if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return true }  // ::1
                 if b[0] & 0xFE == 0xFC { return true }  // ULA fc00::/7
                 if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return true }  // link-local fe80::/10
+                if b[0] == 0xFE && b[1] & 0xC0 == 0xC0 { return true }  // deprecated site-local fec0::/10
                 if b[0] == 0xFF { return true }  // multicast
                 if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return Address.v4(Array(b[12..<16])).isPrivate }  // v4-mapped
                 if b[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return Address.v4(Array(b[12..<16])).isPrivate }  // NAT64
+                if b[0..<6] == [0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01] { return true }  // NAT64 local-use 64:ff9b:1::/48
+                if b[0] == 0x20 && b[1] == 0x02 { return Address.v4(Array(b[2..<6])).isPrivate }  // 6to4 2002::/16
+                if b[0..<4] == [0x20, 0x01, 0x00, 0x00] { return Address.v4(b[12..<16].map { ~$0 }).isPrivate }  // Teredo 2001::/32
                 if b[0..<12].allSatisfy({ $0 == 0 }) { return true }  // deprecated v4-compatible
                 return false
             }
         }
+    }
+
+    /// The refusal text for a URL whose host has a private address. It names no address: an API user must not
+    /// learn what an internal name resolves to.
+    public static let privateRefusal =
+        "resolves to a private, loopback or link-local address; set HAMMER_ALLOW_PRIVATE_TARGETS=true to allow it"
+
+    /// The send-time verdict on a URL's host.
+    public enum Verdict: Sendable, Equatable {
+        /// May be called, at this checked address.
+        case allowed(Address)
+        /// Has a private address.
+        case refused
+        case unresolvable
+        /// No answer within the deadline.
+        case timedOut
     }
 
     /// The host of an http(s) URL, without brackets around an IPv6 literal.
@@ -60,71 +81,55 @@ enum TargetAddress {
         return nil
     }
 
-    /// Every address `host` resolves to (an IP literal resolves to itself); getaddrinfo runs off the async executors.
-    static func resolve(_ host: String) async throws -> [Address] {
-        if let address = literal(host) { return [address] }
-        return try await NIOThreadPool.singleton.runIfActive {
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var list: UnsafeMutablePointer<addrinfo>?
-            let status = getaddrinfo(host, nil, &hints, &list)
-            guard status == 0, let first = list else { throw ResolutionError(host: host) }
-            defer { freeaddrinfo(first) }
-            var addresses: [Address] = []
-            var cursor: UnsafeMutablePointer<addrinfo>? = first
-            while let entry = cursor {
-                if entry.pointee.ai_family == AF_INET, let raw = entry.pointee.ai_addr {
-                    var address = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                    addresses.append(.v4(withUnsafeBytes(of: &address) { Array($0) }))
-                } else if entry.pointee.ai_family == AF_INET6, let raw = entry.pointee.ai_addr {
-                    var address = raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                    addresses.append(.v6(withUnsafeBytes(of: &address) { Array($0) }))
-                }
-                cursor = entry.pointee.ai_next
+    /// Every address `host` resolves to, by the blocking `getaddrinfo`.
+    static func systemLookup(_ host: String) throws -> [Address] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        guard status == 0, let first = list else { throw ResolutionError(host: host) }
+        defer { freeaddrinfo(first) }
+        var addresses: [Address] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if entry.pointee.ai_family == AF_INET, let raw = entry.pointee.ai_addr {
+                var address = raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                addresses.append(.v4(withUnsafeBytes(of: &address) { Array($0) }))
+            } else if entry.pointee.ai_family == AF_INET6, let raw = entry.pointee.ai_addr {
+                var address = raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                addresses.append(.v6(withUnsafeBytes(of: &address) { Array($0) }))
             }
-            guard !addresses.isEmpty else { throw ResolutionError(host: host) }
-            return addresses
+            cursor = entry.pointee.ai_next
         }
+        return addresses
     }
 
     struct ResolutionError: Error { let host: String }
 
-    /// Why `url` may not be called when private targets are not allowed, or nil when it may.
-    static func refusal(for url: String) async -> String? {
+    /// Resolves `host` once and judges every address it has: a host with any private address is refused.
+    static func check(host: String, resolver: HostResolver, deadline: ContinuousClock.Instant) async -> Verdict {
+        switch await resolver.resolve(host, deadline: deadline) {
+        case nil: return .timedOut
+        case .unresolvable: return .unresolvable
+        case .addresses(let addresses):
+            return addresses.contains(where: \.isPrivate) ? .refused : .allowed(addresses[0])
+        }
+    }
+
+    /// Why `url` may not be the target of a subscription when private targets are not allowed, or nil when it may.
+    /// A host that does not resolve now (DNS not set up yet, a resolver hiccup) is accepted: the send-time check decides.
+    static func refusalAtCreate(for url: String, resolver: HostResolver = .shared) async -> String? {
         guard let host = host(of: url) else { return "has no host" }
-        return await refusal(forHost: host)
+        let verdict = await check(host: host, resolver: resolver, deadline: .now + .seconds(2))
+        return verdict == .refused ? privateRefusal : nil
     }
 
-    /// Why `host` may not be called when private targets are not allowed, or nil when it may.
-    static func refusal(forHost host: String) async -> String? {
-        await check(host: host).refusal
-    }
-
-    /// The send-time verdict on `host`: a refusal, or the checked address to connect to.
-    struct Verdict: Sendable {
-        var refusal: String?
-        var address: Address?
-    }
-
-    /// Resolves `host` once and judges every address it has; a host with any private address is refused.
-    static func check(host: String) async -> Verdict {
-        let addresses: [Address]
-        do {
-            addresses = try await resolve(host)
-        } catch {
-            return Verdict(refusal: "host \(host) cannot be resolved")
-        }
-        if let blocked = addresses.first(where: \.isPrivate) {
-            return Verdict(refusal: "resolves to a private, loopback or link-local address (\(blocked)); set HAMMER_ALLOW_PRIVATE_TARGETS=true to allow it")
-        }
-        return Verdict(address: addresses[0])
-    }
-
-    /// An `http` URL rewritten to connect to `address` (the address that was checked, so a DNS change between the
-    /// check and the connection cannot redirect the request), with the `Host` header the original URL implies.
-    /// `nil` for other schemes: an `https` connection is bound to the name by certificate verification instead.
+    /// The URL with its host replaced by `address` (the address that was checked, so a DNS change between the check
+    /// and the connection cannot redirect the request), and the `host[:port]` the original URL names.
     static func pin(_ url: String, to address: Address) -> (url: String, host: String)? {
-        guard let separator = url.range(of: "://"), url[..<separator.lowerBound].lowercased() == "http" else { return nil }
+        guard let separator = url.range(of: "://") else { return nil }
+        let scheme = url[..<separator.lowerBound].lowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
         let rest = url[separator.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         var authority = rest[..<authorityEnd]
@@ -141,6 +146,6 @@ enum TargetAddress {
             case .v4: address.description
             case .v6: "[\(address.description)]"
             }
-        return ("http://" + literal + port + rest[authorityEnd...], String(authority))
+        return (scheme + "://" + literal + port + rest[authorityEnd...], String(authority))
     }
 }

@@ -16,12 +16,12 @@ public final class WebhookSender: Sendable {
     let allowPrivateTargets: Bool
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
-    /// Recent send-time target checks by host, so a busy subscription does not resolve its host for every request.
-    private let targetChecks = NIOLockedValueBox<[String: (verdict: TargetAddress.Verdict, until: ContinuousClock.Instant)]>([:])
+    let resolver: HostResolver
     let userAgent = "hammer/\(HammerVersion.current)"
 
-    public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool) {
+    public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool, resolver: HostResolver = .shared) {
         self.allowPrivateTargets = allowPrivateTargets
+        self.resolver = resolver
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10)))
@@ -38,7 +38,8 @@ public final class WebhookSender: Sendable {
         try? await client.shutdown()
     }
 
-    /// Sends one attempt and describes the outcome; never throws.
+    /// Sends one attempt and describes the outcome; never throws. One deadline, the subscription's timeout, bounds
+    /// the whole attempt: the send-time target check, connecting, the request, the response head and its body.
     public func send(_ delivery: ClaimedDelivery, now: Date = Date()) async -> AttemptResult {
         let body = delivery.cloudEventBody
         let timestamp = Int(now.timeIntervalSince1970)
@@ -53,29 +54,63 @@ public final class WebhookSender: Sendable {
             delivery: delivery, attemptID: ULID.make(date: now), request: Self.requestDump(url: delivery.url, headers: headers, body: body),
             response: "", statusCode: 0, durationMilliseconds: 0, success: false, error: "", errorKind: nil, retryAfter: nil)
 
-        var request = HTTPClientRequest(url: delivery.url)
+        let started = ContinuousClock.now
+        let timeout = Int64(delivery.deliveryAttemptTimeout)
+        let deadline = started + .seconds(timeout)
+        let exchange =
+            (try? await DeadlineRace.run(until: deadline, onDeadline: { .success(.failed(.timeout, "timeout after \(timeout)s")) }) {
+                await self.exchange(url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout)
+            }) ?? .failed(.cancelled, "cancelled")
+        result.durationMilliseconds = Self.milliseconds(since: started)
+        switch exchange {
+        case .failed(let kind, let error):
+            result.errorKind = kind
+            result.error = error
+        case .answered(let response, let collected, let truncated):
+            result.statusCode = Int(response.status.code)
+            result.response = Self.responseDump(response, body: collected, truncated: truncated)
+            result.success = (200..<300).contains(response.status.code)
+            if !result.success {
+                result.errorKind = .httpStatus
+                result.error = "unexpected status \(response.status.code) \(response.status.reasonPhrase)"
+                if response.status.code == 429 || response.status.code == 503 {
+                    result.retryAfter = response.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// What came back from a target: a response whose body was read (up to the cap), or a failure.
+    private enum Exchange: Sendable {
+        case answered(HTTPClientResponse, ByteBuffer, truncated: Bool)
+        case failed(AttemptResult.ErrorKind, String)
+    }
+
+    /// The target check, the request and the whole response, within `deadline` (the caller also cuts it off there).
+    private func exchange(url: String, headers: [(String, String)], body: String, deadline: ContinuousClock.Instant, timeout: Int64) async -> Exchange {
+        var request = HTTPClientRequest(url: url)
         // Checked again at send time: DNS may have changed since the subscription was created. An http request
         // then goes to the address that was checked, not to whatever the name resolves to a moment later.
         if !allowPrivateTargets {
-            let verdict = await checkTarget(delivery.url)
-            if let reason = verdict.refusal {
-                result.errorKind = .blockedTarget
-                result.error = "not sent: the URL \(reason)"
-                return result
-            }
-            if let address = verdict.address, let pinned = TargetAddress.pin(delivery.url, to: address) {
-                request = HTTPClientRequest(url: pinned.url)
-                request.headers.add(name: "Host", value: pinned.host)
+            guard let host = TargetAddress.host(of: url) else { return .failed(.invalidURL, "invalid URL: it has no host") }
+            switch await TargetAddress.check(host: host, resolver: resolver, deadline: deadline) {
+            case .refused: return .failed(.blockedTarget, "not sent: the URL " + TargetAddress.privateRefusal)
+            case .unresolvable: return .failed(.dns, "cannot resolve host \(host)")
+            case .timedOut: return .failed(.timeout, "timeout after \(timeout)s (resolving \(host))")
+            case .allowed(let address):
+                if url.lowercased().hasPrefix("http:"), let pinned = TargetAddress.pin(url, to: address) {
+                    request = HTTPClientRequest(url: pinned.url)
+                    request.headers.add(name: "Host", value: pinned.host)
+                }
             }
         }
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
-
-        let started = ContinuousClock.now
-        let timeout = Int64(delivery.deliveryAttemptTimeout)
         do {
-            let response = try await client.execute(request, timeout: .seconds(timeout))
+            let remaining = deadline - ContinuousClock.now
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.wholeNanoseconds))
             var collected = ByteBuffer()
             var truncated = false
             for try await var chunk in response.body {
@@ -87,35 +122,11 @@ public final class WebhookSender: Sendable {
                 }
                 collected.writeBuffer(&chunk)
             }
-            result.durationMilliseconds = Self.milliseconds(since: started)
-            result.statusCode = Int(response.status.code)
-            result.response = Self.responseDump(response, body: collected, truncated: truncated)
-            result.success = (200..<300).contains(response.status.code)
-            if !result.success {
-                result.errorKind = .httpStatus
-                result.error = "unexpected status \(response.status.code) \(response.status.reasonPhrase)"
-                if response.status.code == 429 || response.status.code == 503 {
-                    result.retryAfter = response.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
-                }
-            }
+            return .answered(response, collected, truncated: truncated)
         } catch {
-            result.durationMilliseconds = Self.milliseconds(since: started)
-            (result.errorKind, result.error) = Self.classify(error, timeout: timeout)
+            let (kind, text) = Self.classify(error, timeout: timeout)
+            return .failed(kind, text)
         }
-        return result
-    }
-
-    /// The send-time SSRF check, remembered per host for 5 seconds; requests in that time use the same checked address.
-    private func checkTarget(_ url: String) async -> TargetAddress.Verdict {
-        guard let host = TargetAddress.host(of: url) else { return .init(refusal: "has no host") }
-        let now = ContinuousClock.now
-        if let check = targetChecks.withLockedValue({ $0[host] }), check.until > now { return check.verdict }
-        let verdict = await TargetAddress.check(host: host)
-        targetChecks.withLockedValue { checks in
-            if checks.count >= 10_000 { checks.removeAll() }
-            checks[host] = (verdict, now + .seconds(5))
-        }
-        return verdict
     }
 
     private func signingKey(_ secret: String) -> SymmetricKey {
@@ -212,7 +223,6 @@ public final class WebhookSender: Sendable {
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
-        let elapsed = ContinuousClock.now - start
-        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        Int((ContinuousClock.now - start).wholeMilliseconds)
     }
 }

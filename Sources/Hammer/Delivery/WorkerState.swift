@@ -6,9 +6,16 @@ final class WorkerState: Sendable {
         var stopping = false
         var inFlight = 0
         var leased: [String: ClaimedDelivery] = [:]
+        /// Sends in flight per subscription, for its fair share of the slots; subscriptions with none are absent.
+        var inFlightBySubscription: [String: Int] = [:]
         var outcomes: [Store.DeliveryOutcome] = []
         /// The claim loop stopped for want of capacity: a finished send or a written result must ring it.
         var waitingForCapacity = false
+        /// Sends finished by subscriptions that were at their cap, so a claim that skipped them can tell it is stale.
+        var slotsFreedAtCap = 0
+        /// The claim loop waits after a claim that skipped subscriptions at their cap: a send of one of them that
+        /// finishes must ring it.
+        var waitingForSubscriptionSlots = false
         /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
         var alarms: [ContinuousClock.Instant] = []
 
@@ -40,20 +47,49 @@ final class WorkerState: Sendable {
         }
     }
 
+    /// What the next claim must know: sends in flight per subscription and every delivery held (in flight or
+    /// waiting to be written, whose lease may have lapsed), and the count of slots freed at a cap so far.
+    func claimInput() -> (inFlight: [String: Int], held: [String], slotsFreedAtCap: Int) {
+        values.withLockedValue { ($0.inFlightBySubscription, Array($0.leased.keys), $0.slotsFreedAtCap) }
+    }
+
     func claimed(_ deliveries: [ClaimedDelivery]) {
         values.withLockedValue { state in
             state.inFlight += deliveries.count
-            for delivery in deliveries { state.leased[delivery.id] = delivery }
+            for delivery in deliveries {
+                state.leased[delivery.id] = delivery
+                state.inFlightBySubscription[delivery.subscriptionID, default: 0] += 1
+            }
         }
     }
 
-    /// A send ended; its outcome waits for the recorder unless it was cut short by shutdown.
-    /// True when the claim loop waits for this: for the capacity it freed, or, shutting down, for sends to end.
-    func finished(_ outcome: Store.DeliveryOutcome?) -> Bool {
+    /// Whether the claim loop may wait after a claim that found nothing more, given `slotsFreedAtCap` as it was
+    /// before that claim: no when a subscription at its cap freed a slot since (claim again), else it waits, and
+    /// the next send to end at a cap rings it.
+    func waitForSubscriptionSlots(since slotsFreedAtCap: Int, maxInFlight: Int) -> Bool {
+        values.withLockedValue { state in
+            guard state.slotsFreedAtCap == slotsFreedAtCap else { return false }
+            state.waitingForSubscriptionSlots = state.inFlightBySubscription.values.contains { $0 >= maxInFlight }
+            return true
+        }
+    }
+
+    /// A send to `delivery` ended; its outcome waits for the recorder unless it was cut short by shutdown.
+    /// True when the claim loop waits for this: for the capacity or the subscription slot it freed, or, shutting
+    /// down, for sends to end.
+    func finished(_ delivery: ClaimedDelivery, _ outcome: Store.DeliveryOutcome?, maxInFlight: Int) -> Bool {
         values.withLockedValue { state in
             state.inFlight -= 1
+            let sends = state.inFlightBySubscription[delivery.subscriptionID, default: 1]
+            state.inFlightBySubscription[delivery.subscriptionID] = sends > 1 ? sends - 1 : nil
             if let outcome { state.outcomes.append(outcome) }
-            return state.takeWaitingForCapacity() || state.stopping
+            var freedAwaitedSlot = false
+            if sends >= maxInFlight {
+                state.slotsFreedAtCap &+= 1
+                freedAwaitedSlot = state.waitingForSubscriptionSlots
+                state.waitingForSubscriptionSlots = false
+            }
+            return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping
         }
     }
 

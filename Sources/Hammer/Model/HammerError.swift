@@ -69,6 +69,7 @@ extension HammerError {
 
     static let internalError = HammerError(.internalError, "internal", "internal error")
     static let databaseUnavailable = HammerError(.unavailable, "unavailable", "the database is unavailable, try again shortly")
+    static let publishQueueFull = HammerError(.unavailable, "unavailable", "too many publishes are waiting to be written, try again shortly")
     static let unauthenticated = HammerError(.unauthenticated, "unauthenticated", "a valid Authorization: Bearer <key> header is required")
     static let notFound = HammerError(.notFound, "not_found", "no such route")
 

@@ -8,6 +8,9 @@ public struct Message: Sendable, Equatable, Encodable {
     public var data: String
     public var createdAt: Date
 
+    /// The content type of a message published without one.
+    public static let defaultContentType = "application/json"
+
     enum CodingKeys: String, CodingKey {
         case id, data
         case topicID = "topic_id"

@@ -41,8 +41,9 @@ public enum Timestamp {
 
     /// Parses a strict RFC 3339 date-time (`T` or space separator, `Z` or `±hh:mm` offset).
     /// A space before the offset is read as `+`, since query strings decode `+` to a space.
-    /// Returns the date and a normalised string PostgreSQL reads back at full precision.
-    public static func parse(_ input: String) -> (date: Date, normalized: String)? {
+    /// Returns the date, the instant in microseconds since 1970 (exact, unlike `Date`'s `Double` far from 2001),
+    /// and the input with a space offset read as `+`.
+    public static func parse(_ input: String) -> (date: Date, micros: Int64, normalized: String)? {
         var text = Array(input.utf8)
         guard text.count >= 20, text.count <= 40 else { return nil }
         func digits(_ range: Range<Int>) -> Int? {
@@ -60,12 +61,14 @@ public enum Timestamp {
         else { return nil }
         var index = 19
         var fraction = 0.0
+        var fractionMicros = 0
         if text[index] == 46 {
             index += 1
             let start = index
             while index < text.count, (48...57).contains(text[index]) { index += 1 }
             guard index > start, index - start <= 9 else { return nil }
             fraction = Double("0." + String(decoding: text[start..<index], as: UTF8.self)) ?? 0
+            fractionMicros = Int((fraction * 1_000_000).rounded())
         }
         guard index < text.count else { return nil }
         var offsetSeconds = 0
@@ -89,7 +92,38 @@ public enum Timestamp {
         // Julian before 1582, which shifted early years by days (year 1 became year 0, which PostgreSQL rejects).
         let seconds = Self.daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
         let date = Date(timeIntervalSince1970: Double(seconds) + fraction - Double(offsetSeconds))
-        return (date, String(decoding: text, as: UTF8.self))
+        let micros = Int64(seconds - offsetSeconds) * 1_000_000 + Int64(fractionMicros)
+        return (date, micros, String(decoding: text, as: UTF8.self))
+    }
+
+    /// An instant (microseconds since 1970) as UTC text PostgreSQL reads exactly, for any year it can hold:
+    /// years before 1 as `BC`, years past 9999 with more digits (a year-1 bound at `+01:00` is 1 BC in UTC).
+    public static func postgresUTC(micros: Int64) -> String {
+        let seconds = micros.floorDiv(1_000_000)
+        let fraction = Int(micros - seconds * 1_000_000)
+        let days = Int(seconds.floorDiv(86400))
+        let secondOfDay = Int(seconds - Int64(days) * 86400)
+        let (year, month, day) = civilFromDays(days)
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let date = "\(padded(year > 0 ? year : 1 - year, 4))-\(padded(month, 2))-\(padded(day, 2))"
+        let time = "\(padded(secondOfDay / 3600, 2)):\(padded(secondOfDay / 60 % 60, 2)):\(padded(secondOfDay % 60, 2)).\(padded(fraction, 6))"
+        return "\(date) \(time)+00" + (year > 0 ? "" : " BC")
+    }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's civil_from_days); year 0 is 1 BC.
+    static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
 

@@ -14,7 +14,7 @@ public struct Migration: Sendable, Equatable {
 /// Each file runs in one transaction, one statement per query, under an advisory lock.
 public struct Migrator: Sendable {
     /// The schema version this build of hammer needs; `server` and `worker` refuse older schemas.
-    public static let requiredVersion: Int64 = 2
+    public static let requiredVersion: Int64 = 3
     private static let lockID: Int64 = 0x6861_6D6D_6572  // "hammer"
 
     public struct SchemaState: Sendable, Equatable {
@@ -120,21 +120,36 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func withLock<Result: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+    private func withLock<Value: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> Value) async throws -> Value {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(Self.lockID))", logger: self.logger)
+            // A migration may build an index on a large table, and the lock may wait for another migrator.
+            try await connection.query("SET statement_timeout = 0", logger: self.logger)
+            let result: Result<Value, any Error>
             do {
-                try await connection.query(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
-                    logger: self.logger)
-                let result = try await body(connection)
-                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockID))", logger: self.logger)
-                return result
+                result = .success(try await self.locked(connection, body))
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: self.logger)
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockID))", logger: self.logger)
-                throw error
+                result = .failure(error)
             }
+            _ = try? await connection.query("RESET statement_timeout", logger: self.logger)
+            return try result.get()
+        }
+    }
+
+    private func locked<Value: Sendable>(
+        _ connection: PostgresConnection, _ body: @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        try await connection.query("SELECT pg_advisory_lock(\(Self.lockID))", logger: self.logger)
+        do {
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
+                logger: self.logger)
+            let result = try await body(connection)
+            try await connection.query("SELECT pg_advisory_unlock(\(Self.lockID))", logger: self.logger)
+            return result
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: self.logger)
+            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockID))", logger: self.logger)
+            throw error
         }
     }
 

@@ -75,6 +75,8 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         configuration.options.maximumConnections = maxConnections
         configuration.options.connectTimeout = .seconds(5)
+        let timeout = Store.statementTimeout.components.seconds
+        configuration.options.additionalStartupParameters = [("statement_timeout", "\(timeout)s")]
         return configuration
     }
 

@@ -24,20 +24,42 @@ public final class PublishBatcher: Service, Sendable {
         let id: String
         let request: Request
         let continuation: CheckedContinuation<Message, any Error>
+        let enqueuedAt: ContinuousClock.Instant
+        var bytes: Int { request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count }
+    }
+
+    private struct Queue {
+        var waiting: [Waiting] = []
+        var bytes = 0
+        var stopped = false
+
+        mutating func take(_ count: Int) -> [Waiting] {
+            let taken = Array(waiting.prefix(count))
+            waiting.removeFirst(taken.count)
+            bytes -= taken.reduce(0) { $0 + $1.bytes }
+            return taken
+        }
     }
 
     static let maxBatch = 256
     /// Batches written at the same time, each on its own connection.
     static let maxConcurrentBatches = 2
+    /// Publishes waiting for a batch, at most; past either bound a publish is answered 503 at once.
+    let maxQueued: Int
+    let maxQueuedBytes: Int
+    /// How long a publish may wait for a batch to take it; then it is answered 503 and never written.
+    static let maxQueueWait: Duration = .seconds(10)
 
     private let store: Store
     private let metrics: HammerMetrics
-    private let queue = NIOLockedValueBox<(waiting: [Waiting], stopped: Bool)>(([], false))
+    private let queue = NIOLockedValueBox(Queue())
     private let bells: AsyncStream<Void>
     private let bell: AsyncStream<Void>.Continuation
 
-    public init(store: Store, metrics: HammerMetrics) {
+    public init(store: Store, metrics: HammerMetrics, maxQueued: Int = 10_000, maxQueuedBytes: Int = 64 << 20) {
         self.store = store
+        self.maxQueued = maxQueued
+        self.maxQueuedBytes = maxQueuedBytes
         self.metrics = metrics
         (bells, bell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -46,16 +68,35 @@ public final class PublishBatcher: Service, Sendable {
     public func publish(_ request: Request) async throws -> Message {
         let id = ULID.make()
         return try await withCheckedThrowingContinuation { continuation in
-            let accepted = queue.withLockedValue { queue in
-                guard !queue.stopped else { return false }
-                queue.waiting.append(Waiting(id: id, request: request, continuation: continuation))
-                return true
+            let waiting = Waiting(id: id, request: request, continuation: continuation, enqueuedAt: .now)
+            let refusal: HammerError? = queue.withLockedValue { queue in
+                guard !queue.stopped else { return .databaseUnavailable }
+                guard queue.waiting.count < self.maxQueued, queue.bytes + waiting.bytes <= self.maxQueuedBytes || queue.waiting.isEmpty else {
+                    return .publishQueueFull
+                }
+                queue.waiting.append(waiting)
+                queue.bytes += waiting.bytes
+                return nil
             }
-            if accepted {
-                bell.yield()
+            if let refusal {
+                continuation.resume(throwing: refusal)
             } else {
-                continuation.resume(throwing: HammerError.databaseUnavailable)
+                bell.yield()
             }
+        }
+    }
+
+    /// Answers 503 to the publishes that waited longer than `maxQueueWait` for a batch (the database is slow or
+    /// down), so nothing waits unbounded and nothing is written after its client was told it failed.
+    private func expireWaiting() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            let oldest = ContinuousClock.now - Self.maxQueueWait
+            let expired = queue.withLockedValue { queue -> [Waiting] in
+                guard let first = queue.waiting.first, first.enqueuedAt < oldest else { return [] }
+                return queue.take(queue.waiting.firstIndex { $0.enqueuedAt >= oldest } ?? queue.waiting.count)
+            }
+            for waiting in expired { waiting.continuation.resume(throwing: HammerError.databaseUnavailable) }
         }
     }
 
@@ -64,13 +105,10 @@ public final class PublishBatcher: Service, Sendable {
         let active = NIOLockedValueBox(0)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.expireWaiting() }
                 while await iterator.next() != nil {
                     while active.withLockedValue({ $0 < Self.maxConcurrentBatches }) {
-                        let batch = queue.withLockedValue { queue -> [Waiting] in
-                            let count = min(queue.waiting.count, Self.maxBatch)
-                            defer { queue.waiting.removeFirst(count) }
-                            return Array(queue.waiting.prefix(count))
-                        }
+                        let batch = queue.withLockedValue { $0.take(Self.maxBatch) }
                         if batch.isEmpty { break }
                         active.withLockedValue { $0 += 1 }
                         group.addTask {
@@ -80,6 +118,7 @@ public final class PublishBatcher: Service, Sendable {
                         }
                     }
                 }
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             // Requests already queued are still written; the bell's end lets the loop drain and stop.
@@ -87,10 +126,7 @@ public final class PublishBatcher: Service, Sendable {
             self.bell.finish()
         }
         // Anything that arrived between the last batch and the stop.
-        let leftover = queue.withLockedValue { queue in
-            defer { queue.waiting.removeAll() }
-            return queue.waiting
-        }
+        let leftover = queue.withLockedValue { $0.take(Int.max) }
         if !leftover.isEmpty { await write(leftover) }
     }
 

@@ -2,11 +2,15 @@ import Foundation
 import PostgresNIO
 
 extension Store {
-    /// Claims up to `limit` due deliveries (oldest `scheduled_at` first) in one statement: rows are locked
-    /// with SKIP LOCKED, leased until `timeout + leaseMargin` seconds from now (`leased_until`), and the
-    /// statement commits at once, so no lock or transaction is held while sending.
-    public func claimDueDeliveries(limit: Int, leaseMargin: Int) async throws -> [ClaimedDelivery] {
-        try await execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin))
+    /// Claims up to `limit` due deliveries in one statement: subscriptions in the order of their oldest due
+    /// delivery, each up to its free send slots (`maxInFlight` less what this worker has in flight to it, from
+    /// `inFlight`), oldest `scheduled_at` first within each. Rows are locked with SKIP LOCKED, leased until
+    /// `timeout + leaseMargin` seconds from now (`leased_until`), and the statement commits at once, so no lock or
+    /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
+    public func claimDueDeliveries(
+        limit: Int, leaseMargin: Int, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = []
+    ) async throws -> [ClaimedDelivery] {
+        try await execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin, maxInFlight: maxInFlight, inFlight: inFlight, held: held))
     }
 
     /// The state a delivery moves to after an attempt.
@@ -42,17 +46,42 @@ extension Store {
     }
 }
 
-/// The claim, prepared once per connection: due rows, SKIP LOCKED, leased in the same statement.
+/// The claim, prepared once per connection: per subscription with a free send slot, one index probe for its oldest
+/// due delivery; the subscriptions whose oldest is oldest share `$1` rows, each up to its free slots; those rows are
+/// locked (SKIP LOCKED) and leased in the same statement. A subscription at its cap costs one probe, whatever its
+/// backlog.
 struct ClaimStatement: PostgresPreparedStatement {
     typealias Row = ClaimedDelivery
 
     static let sql = """
-        WITH due AS (
-            SELECT id FROM deliveries
-            WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
-            ORDER BY scheduled_at
+        WITH in_flight AS (
+            SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
+        ), candidate AS (
+            SELECT s.id, head.scheduled_at AS head, $5::int - coalesce(f.sends, 0) AS room
+            FROM subscriptions s
+            LEFT JOIN in_flight f ON f.subscription_id = s.id
+            CROSS JOIN LATERAL (
+                SELECT d.scheduled_at FROM deliveries d
+                WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.scheduled_at <= now()
+                    AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
+                ORDER BY d.scheduled_at
+                LIMIT 1
+            ) head
+            WHERE coalesce(f.sends, 0) < $5::int
+            ORDER BY head.scheduled_at, s.id
             LIMIT $1
-            FOR UPDATE SKIP LOCKED
+        ), share AS (
+            SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+            FROM candidate
+        ), due AS (
+            SELECT picked.id FROM share CROSS JOIN LATERAL (
+                SELECT d.id FROM deliveries d
+                WHERE d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
+                    AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
+                ORDER BY d.scheduled_at
+                LIMIT greatest(share.take, 0)
+                FOR UPDATE SKIP LOCKED
+            ) picked
         )
         UPDATE deliveries d
         SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + $2)
@@ -65,11 +94,18 @@ struct ClaimStatement: PostgresPreparedStatement {
 
     let limit: Int
     let leaseMargin: Int
+    let maxInFlight: Int
+    let inFlight: [String: Int]
+    let held: [String]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
+        var bindings = PostgresBindings(capacity: 6)
         bindings.append(limit)
         bindings.append(leaseMargin)
+        bindings.append(Array(inFlight.keys))
+        bindings.append(inFlight.values.map { Int32(clamping: $0) })
+        bindings.append(maxInFlight)
+        bindings.append(held)
         return bindings
     }
 

@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import PostgresNIO
 
 /// All database access: one extension per resource (`Store+Topics.swift` …), SQL next to its decoding.
@@ -12,30 +11,25 @@ public struct Store: Sendable {
         self.logger = logger
     }
 
-    /// How long a database call may take, waiting for a connection included, before the caller gets
-    /// `unavailable` (503) instead of hanging while PostgreSQL is down.
-    static let deadline: Duration = .seconds(10)
+    /// How long a caller waits for a pooled connection before it gets `unavailable` (503) with nothing sent, instead
+    /// of hanging while PostgreSQL is down.
+    static let connectionDeadline: Duration = .seconds(10)
 
-    /// Runs `operation`, failing with `unavailable` after `deadline`. The operation runs in its own task and is
-    /// not awaited past the deadline: a query on a connection that died mid-flight can stay pending forever
+    /// PostgreSQL's `statement_timeout` on every connection (`DatabaseURL.clientConfiguration`): the server cancels
+    /// a statement that runs longer, so it cannot commit after its caller was told it failed.
+    public static let statementTimeout: Duration = .seconds(8)
+
+    /// How long a caller waits for its statements once it holds a connection: longer than `statementTimeout`, so by
+    /// then the server has cancelled them, unless the connection itself died (see README, "What a 503 means").
+    static let statementDeadline: Duration = .seconds(10)
+
+    /// Runs `operation`, failing with `unavailable` when no connection came within `connectionDeadline` or its
+    /// statements did not answer within `statementDeadline` of getting one. The operation runs in its own task and
+    /// is not awaited past the deadline: a query on a connection that died mid-flight can stay pending forever
     /// (seen after an immediate PostgreSQL restart), and waiting for it would stall the caller for good.
-    func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let race = FirstResult<T>()
-        let work = Task {
-            do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
-        }
-        let timer = Task {
-            try? await Task.sleep(for: Self.deadline)
-            if race.finish(.failure(HammerError.databaseUnavailable)) {
-                work.cancel()
-            }
-        }
-        defer { timer.cancel() }
-        return try await withTaskCancellationHandler {
-            try await race.value()
-        } onCancel: {
-            work.cancel()
-        }
+    func bounded<T: Sendable>(_ operation: @escaping @Sendable (MovableDeadline) async throws -> T) async throws -> T {
+        try await DeadlineRace.run(
+            until: MovableDeadline(.now + Self.connectionDeadline), onDeadline: { .failure(HammerError.databaseUnavailable) }, operation)
     }
 
     /// Runs `query` and decodes every row as `Row`; `committed` for writes a caller acknowledges (see `onConnection`).
@@ -64,8 +58,9 @@ public struct Store: Sendable {
     private func onConnection<T: Sendable>(committed: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client
         let logger = self.logger
-        return try await bounded {
+        return try await bounded { deadline in
             try await client.withConnection { connection in
+                deadline.move(to: .now + Self.statementDeadline)
                 guard committed else { return try await body(connection) }
                 try await connection.query("BEGIN", logger: logger)
                 let value: T
@@ -107,51 +102,6 @@ public struct Store: Sendable {
     public func ping() async -> Bool {
         let client = self.client
         let logger = self.logger
-        return (try? await bounded { try await client.query("SELECT 1", logger: logger).collect() }) != nil
-    }
-}
-
-/// The first of several results (the operation or its deadline); later ones are dropped.
-private final class FirstResult<T: Sendable>: Sendable {
-    private enum State {
-        case waiting(CheckedContinuation<T, any Error>?)
-        case finished(Result<T, any Error>)
-        case delivered
-    }
-
-    private let state = NIOLockedValueBox(State.waiting(nil))
-
-    /// Records `result` if it is the first; returns whether it was.
-    @discardableResult
-    func finish(_ result: Result<T, any Error>) -> Bool {
-        let continuation: CheckedContinuation<T, any Error>?
-        switch state.withLockedValue({ state -> (Bool, CheckedContinuation<T, any Error>?) in
-            guard case .waiting(let waiting) = state else { return (false, nil) }
-            state = waiting == nil ? .finished(result) : .delivered
-            return (true, waiting)
-        }) {
-        case (false, _): return false
-        case (true, let waiting): continuation = waiting
-        }
-        continuation?.resume(with: result)
-        return true
-    }
-
-    func value() async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<T, any Error>? = state.withLockedValue { state in
-                switch state {
-                case .waiting:
-                    state = .waiting(continuation)
-                    return nil
-                case .finished(let result):
-                    state = .delivered
-                    return result
-                case .delivered:
-                    return .failure(HammerError.internalError)
-                }
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
+        return (try? await bounded { _ in try await client.query("SELECT 1", logger: logger).collect() }) != nil
     }
 }
