@@ -57,3 +57,32 @@ import Testing
         }
     }
 }
+
+/// The claim's bounds: a subscription's free slots, the deliveries the worker holds, and the bytes of message data.
+@Suite struct ClaimBoundsTests {
+    @Test func aClaimTakesNoMoreThanEachSubscriptionsFreeSlotsNorWhatTheWorkerHolds() async throws {
+        try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
+            for _ in 0..<5 { try await fixture.publish(topic: "orders") }
+            let store = fixture.store
+            let first = try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 3, inFlight: ["b": 2])
+            #expect(Dictionary(grouping: first, by: \.subscriptionID).mapValues(\.count) == ["a": 3, "b": 1])
+            // Leases that lapsed while this worker still holds the deliveries (an outage longer than the lease).
+            try await fixture.client.query("UPDATE deliveries SET leased_until = now() - interval '1 second'")
+            let second = try await store.claimDueDeliveries(
+                limit: 100, leaseMargin: 30, maxInFlight: 10, held: first.map(\.id))
+            #expect(Set(second.map(\.id)).isDisjoint(with: first.map(\.id)))
+            #expect(second.count == 6)
+        }
+    }
+
+    @Test func aClaimStopsAtItsBytesAfterAtLeastOneDelivery() async throws {
+        try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
+            // 1,000 bytes each: 1,336 bytes of base64.
+            for _ in 0..<5 { try await fixture.publish(topic: "orders", data: String(repeating: "x", count: 1000)) }
+            let store = fixture.store
+            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10, maxBytes: 2500).count == 2)
+            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10, maxBytes: 1).count == 1)
+            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10).count == 2)
+        }
+    }
+}

@@ -204,7 +204,8 @@ public final class DeliveryWorker: Service, Sendable {
         var failures = 0
         while true {
             do {
-                try await store.recordOutcomes(outcomes)
+                let setAside = try await store.recordOutcomes(outcomes)
+                if !setAside.isEmpty { metrics.recordsSetAside(setAside.count) }
                 let freedCapacity = state.recorded(outcomes.map(\.result.delivery.id))
                 let now = ContinuousClock.now
                 for outcome in outcomes where outcome.status == .pending {

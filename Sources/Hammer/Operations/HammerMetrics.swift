@@ -15,6 +15,7 @@ public final class HammerMetrics: Sendable {
     private let pending: Gauge
     private let oldestPendingAge: Gauge
     private let published: Counter
+    private let setAside: Counter
     private let lastPendingRefresh = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -23,6 +24,7 @@ public final class HammerMetrics: Sendable {
         pending = registry.makeGauge(descriptor: .init(metricName: "hammer_deliveries_pending", unitName: "", helpText: "Deliveries waiting to be delivered (refreshed at most every 5s)."))
         oldestPendingAge = registry.makeGauge(descriptor: .init(metricName: "hammer_deliveries_oldest_pending_age_seconds", unitName: "", helpText: "Age of the oldest due pending delivery (refreshed at most every 5s)."))
         published = registry.makeCounter(descriptor: .init(metricName: "hammer_messages_published_total", unitName: "", helpText: "Messages published."))
+        setAside = registry.makeCounter(descriptor: .init(metricName: "hammer_attempt_records_set_aside_total", unitName: "", helpText: "Attempts PostgreSQL refused to store as they were, recorded without their request and response dumps."))
     }
 
     /// One HTTP request answered by the server.
@@ -33,6 +35,8 @@ public final class HammerMetrics: Sendable {
     }
 
     func messagesPublished(_ count: Int) { published.increment(by: Int64(count)) }
+
+    func recordsSetAside(_ count: Int) { setAside.increment(by: Int64(count)) }
 
     /// One delivery attempt: its outcome (`completed`, `retry`, `failed`) and error kind, and how long it took.
     func attempt(outcome: String, errorKind: String, duration: Duration) {

@@ -19,6 +19,11 @@ enum PostgresErrorMapping {
         }
     }
 
+    /// The SQLSTATE of a server error, if `error` is one.
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
     /// True when `error` says PostgreSQL cannot be reached or is going away, not that the query was wrong:
     /// connection failures, the pool's own errors, and server errors of SQLSTATE classes 08 (connection exception),
     /// 53 (insufficient resources, e.g. too many connections) and 57 (operator intervention, e.g. a shutdown).

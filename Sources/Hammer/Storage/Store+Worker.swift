@@ -7,10 +7,13 @@ extension Store {
     /// `inFlight`), oldest `scheduled_at` first within each. Rows are locked with SKIP LOCKED, leased until
     /// `timeout + leaseMargin` seconds from now (`leased_until`), and the statement commits at once, so no lock or
     /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
+    /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery.
     public func claimDueDeliveries(
-        limit: Int, leaseMargin: Int, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = []
+        limit: Int, leaseMargin: Int, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = [],
+        maxBytes: Int = Store.claimBatchBytes
     ) async throws -> [ClaimedDelivery] {
-        try await execute(ClaimStatement(limit: limit, leaseMargin: leaseMargin, maxInFlight: maxInFlight, inFlight: inFlight, held: held))
+        try await execute(
+            ClaimStatement(limit: limit, leaseMargin: leaseMargin, maxInFlight: maxInFlight, inFlight: inFlight, held: held, maxBytes: maxBytes))
     }
 
     /// The state a delivery moves to after an attempt.
@@ -25,13 +28,67 @@ extension Store {
             self.status = status
             self.retryDelay = retryDelay
         }
+
+        /// The outcome with its dumps replaced by a note, for an attempt PostgreSQL would not store as it was.
+        func strippedForRecording(_ sqlState: String?) -> DeliveryOutcome {
+            var copy = self
+            let note = "[not recorded: PostgreSQL refused this attempt's record (SQLSTATE \(sqlState ?? "unknown"))]"
+            copy.result.request = note
+            copy.result.response = copy.result.statusCode > 0 ? note : ""
+            copy.result.error = String(copy.result.error.unicodeScalars.filter { $0 != "\0" }.prefix(1000).map(Character.init))
+            return copy
+        }
     }
 
-    /// Records many attempts and their deliveries' new states in one statement (one transaction).
+    /// Message data (base64) one claim returns at most, beyond its first delivery: a claim of 100 large messages
+    /// must not hold gigabytes in the worker.
+    public static let claimBatchBytes = 32 << 20
+
+    /// Rows and bytes (request and response dumps) of one record statement at most: PostgreSQL refuses a
+    /// parameter over 1 GB, and a statement's parameters are held in memory on both sides.
+    static let recordBatchRows = 500
+    static let recordBatchBytes = 16 << 20
+
+    /// Records attempts and their deliveries' new states, many per statement (one transaction each).
     /// A delivery whose lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
-    public func recordOutcomes(_ outcomes: [DeliveryOutcome]) async throws {
-        guard !outcomes.isEmpty else { return }
-        _ = try await execute(RecordStatement(outcomes: outcomes))
+    /// A batch PostgreSQL refuses for what it holds (not for being unreachable) is split until the refused outcome
+    /// is alone; that one is recorded without its request and response dumps, and its delivery id returned, so one
+    /// bad row never stops the others. Throws only when the database is unavailable.
+    @discardableResult
+    public func recordOutcomes(_ outcomes: [DeliveryOutcome]) async throws -> [String] {
+        var setAside: [String] = []
+        var start = 0
+        while start < outcomes.count {
+            var end = start
+            var bytes = 0
+            while end < outcomes.count, end - start < Self.recordBatchRows {
+                let size = outcomes[end].result.request.utf8.count + outcomes[end].result.response.utf8.count
+                if end > start, bytes + size > Self.recordBatchBytes { break }
+                bytes += size
+                end += 1
+            }
+            setAside += try await recordSplitting(outcomes[start..<end])
+            start = end
+        }
+        return setAside
+    }
+
+    private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>) async throws -> [String] {
+        do {
+            _ = try await execute(RecordStatement(outcomes: Array(outcomes)))
+            return []
+        } catch where !PostgresErrorMapping.isUnavailable(error) && !(error is HammerError) {
+            guard outcomes.count > 1 else {
+                let outcome = outcomes[outcomes.startIndex]
+                logger.error(
+                    "an attempt could not be recorded as it is; recording it without its dumps",
+                    metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(String(reflecting: error))"])
+                _ = try await execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
+                return [outcome.result.delivery.id]
+            }
+            let middle = outcomes.startIndex + outcomes.count / 2
+            return try await recordSplitting(outcomes[..<middle]) + recordSplitting(outcomes[middle...])
+        }
     }
 
     /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).
@@ -48,8 +105,8 @@ extension Store {
 
 /// The claim, prepared once per connection: per subscription with a free send slot, one index probe for its oldest
 /// due delivery; the subscriptions whose oldest is oldest share `$1` rows, each up to its free slots; those rows are
-/// locked (SKIP LOCKED) and leased in the same statement. A subscription at its cap costs one probe, whatever its
-/// backlog.
+/// locked (SKIP LOCKED) and leased in the same statement, as many as fit in `$7` bytes of message data (at least
+/// one). A subscription at its cap costs one probe, whatever its backlog.
 struct ClaimStatement: PostgresPreparedStatement {
     typealias Row = ClaimedDelivery
 
@@ -74,19 +131,24 @@ struct ClaimStatement: PostgresPreparedStatement {
             SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
             FROM candidate
         ), due AS (
-            SELECT picked.id FROM share CROSS JOIN LATERAL (
-                SELECT d.id FROM deliveries d
+            SELECT picked.id, picked.message_id FROM share CROSS JOIN LATERAL (
+                SELECT d.id, d.message_id FROM deliveries d
                 WHERE d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
                     AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
                 ORDER BY d.scheduled_at
                 LIMIT greatest(share.take, 0)
                 FOR UPDATE SKIP LOCKED
             ) picked
+        ), sized AS (
+            -- octet_length reads a stored value's size without fetching or decompressing it.
+            SELECT due.id, m.content_type, m.data, m.created_at,
+                sum(octet_length(m.data)) OVER (ORDER BY due.id) - octet_length(m.data) AS bytes_before
+            FROM due JOIN messages m ON m.id = due.message_id
         )
         UPDATE deliveries d
         SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + $2)
-        FROM due, messages m
-        WHERE d.id = due.id AND m.id = d.message_id
+        FROM sized m
+        WHERE d.id = m.id AND m.bytes_before < $7
         RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
             d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
             (extract(epoch FROM d.leased_until) * 1000000)::bigint
@@ -97,15 +159,17 @@ struct ClaimStatement: PostgresPreparedStatement {
     let maxInFlight: Int
     let inFlight: [String: Int]
     let held: [String]
+    let maxBytes: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 7)
         bindings.append(limit)
         bindings.append(leaseMargin)
         bindings.append(Array(inFlight.keys))
         bindings.append(inFlight.values.map { Int32(clamping: $0) })
         bindings.append(maxInFlight)
         bindings.append(held)
+        bindings.append(maxBytes)
         return bindings
     }
 
