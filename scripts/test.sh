@@ -5,6 +5,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${HAMMER_TEST_PG_PORT:-54330}
 
+# The TLS tests make their certificates with the openssl command.
+if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq openssl >/dev/null
+fi
+
 "$root/scripts/postgres.sh" start test "$port" fast
 trap '"$root/scripts/postgres.sh" stop test' EXIT
 

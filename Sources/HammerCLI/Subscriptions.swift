@@ -25,8 +25,9 @@ struct SubscriptionsTest: AsyncParsableCommand {
         let subscription = try await runtime.withClient { client in
             try await Store(client: client, logger: runtime.logger).subscription(id: id)
         }
-        let test = await SubscriptionTest.run(
-            subscription, allowPrivateTargets: runtime.config.allowPrivateTargets, maxResponseBodyBytes: runtime.config.maxResponseBodyBytes)
+        let sender = WebhookSender(maxResponseBodyBytes: runtime.config.maxResponseBodyBytes, allowPrivateTargets: runtime.config.allowPrivateTargets)
+        let test = await SubscriptionTest.run(subscription, sender: sender)
+        await sender.shutdown()
         let status = test.responseStatusCode == 0 ? "no response" : "status \(test.responseStatusCode)"
         print("test event \(test.webhookID) to \(test.url): \(status) in \(test.executionDuration) ms")
         if verbose {

@@ -49,7 +49,7 @@ import Testing
     @Test func aSendWhoseHostNeverResolvesTimesOutAtTheAttemptDeadline() async throws {
         let stub = StubNameServer()
         let sender = WebhookSender(
-            concurrency: 1, maxResponseBodyBytes: 1024, allowPrivateTargets: false, resolver: HostResolver(lookup: { try await stub.lookup($0) }))
+            maxResponseBodyBytes: 1024, allowPrivateTargets: false, resolver: HostResolver(lookup: { try await stub.lookup($0) }))
         let delivery = ClaimedDelivery(
             id: "01J00000000000000000000000", topicID: "t", subscriptionID: "s", messageID: "01J00000000000000000000000",
             contentType: "application/json", dataBase64: "e30=", publishedAt: .now, url: "http://stuck.test/hook", secretToken: "secret",

@@ -50,7 +50,7 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
     TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     SubscriptionController(
         store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery, allowPrivateTargets: config.allowPrivateTargets,
-        maxResponseBodyBytes: config.maxResponseBodyBytes
+        sender: WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
     ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)

@@ -6,7 +6,8 @@ struct SubscriptionController {
     let maxBodyBytes: Int
     let listQuery: ListQuery
     let allowPrivateTargets: Bool
-    let maxResponseBodyBytes: Int
+    /// Sends the test events of `POST /v1/subscriptions/{id}/test`.
+    let sender: WebhookSender
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("subscriptions", use: create)
@@ -56,7 +57,7 @@ struct SubscriptionController {
     @Sendable func test(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let subscription = try await store.subscription(id: try context.parameters.require("id"))
         return try JSONResponse.make(
-            await SubscriptionTest.run(subscription, allowPrivateTargets: allowPrivateTargets, maxResponseBodyBytes: maxResponseBodyBytes))
+            await SubscriptionTest.run(subscription, sender: sender))
     }
 
     /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set; a host that

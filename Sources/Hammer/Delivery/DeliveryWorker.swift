@@ -32,8 +32,7 @@ public final class DeliveryWorker: Service, Sendable {
         self.metrics = metrics
         self.leaseMargin = leaseMargin
         self.store = store
-        self.sender = WebhookSender(
-            concurrency: config.workerConcurrency, maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
+        self.sender = WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
         self.retryPolicy = RetryPolicy(maxDelay: config.maxRetryDelay)
         self.concurrency = config.workerConcurrency
         self.subscriptionMaxInFlight = config.subscriptionMaxInFlight

@@ -29,8 +29,8 @@ public struct SubscriptionTest: Sendable, Encodable {
         case createdAt = "created_at"
     }
 
-    /// Sends the test event with the subscription's URL, secret and timeout, on a short-lived client.
-    public static func run(_ subscription: Subscription, allowPrivateTargets: Bool, maxResponseBodyBytes: Int) async -> SubscriptionTest {
+    /// Sends the test event with the subscription's URL, secret and timeout, on `sender`.
+    public static func run(_ subscription: Subscription, sender: WebhookSender) async -> SubscriptionTest {
         let now = Date()
         let id = ULID.make(date: now)
         let data = #"{"message":"hammer test event","subscription_id":"# + JSONText.quoted(subscription.id) + "}"
@@ -39,9 +39,7 @@ public struct SubscriptionTest: Sendable, Encodable {
             dataBase64: Data(data.utf8).base64EncodedString(), publishedAt: now, url: subscription.url,
             secretToken: subscription.secretToken ?? "", maxDeliveryAttempts: 1, deliveryAttemptDelay: 0,
             deliveryAttemptTimeout: subscription.deliveryAttemptTimeout, deliveryAttempts: 0, lease: 0, isTest: true)
-        let sender = WebhookSender(concurrency: 1, maxResponseBodyBytes: maxResponseBodyBytes, allowPrivateTargets: allowPrivateTargets)
         let result = await sender.send(delivery, now: now)
-        await sender.shutdown()
         return SubscriptionTest(
             subscriptionID: subscription.id, webhookID: id, url: subscription.url, request: result.request, response: result.response,
             responseStatusCode: result.statusCode, executionDuration: result.durationMilliseconds, success: result.success,

@@ -1,17 +1,15 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
-import HTTPTypes
-import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
-/// POSTs signed deliveries on one shared keep-alive `HTTPClient`; never follows redirects.
+/// POSTs signed deliveries on one keep-alive `WebhookHTTPClient`, to the address the send-time check resolved and
+/// approved; never follows redirects.
 public final class WebhookSender: Sendable {
-    let client: HTTPClient
+    let client: WebhookHTTPClient
     let maxResponseBodyBytes: Int
     let allowPrivateTargets: Bool
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
@@ -19,23 +17,20 @@ public final class WebhookSender: Sendable {
     let resolver: HostResolver
     let userAgent = "hammer/\(HammerVersion.current)"
 
-    public init(concurrency: Int, maxResponseBodyBytes: Int, allowPrivateTargets: Bool, resolver: HostResolver = .shared) {
+    /// A sender; `tlsConfiguration` replaces the system's trust (tests trust their own certificate authority).
+    public init(
+        maxResponseBodyBytes: Int, allowPrivateTargets: Bool, resolver: HostResolver = .shared,
+        tlsConfiguration: TLSConfiguration = .makeClientConfiguration()
+    ) {
         self.allowPrivateTargets = allowPrivateTargets
         self.resolver = resolver
-        var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10)))
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
-        // A refused or unreachable endpoint fails this attempt now rather than retrying until the connect timeout.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.decompression = .disabled
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.client = WebhookHTTPClient(tlsConfiguration: tlsConfiguration)
         self.maxResponseBodyBytes = maxResponseBodyBytes
     }
 
-    /// Closes the connection pool; call once on every path out of the worker.
+    /// Closes the idle connections; call once on every path out of the worker.
     public func shutdown() async {
-        try? await client.shutdown()
+        client.shutdown()
     }
 
     /// Sends one attempt and describes the outcome; never throws. One deadline, the subscription's timeout, bounds
@@ -66,15 +61,16 @@ public final class WebhookSender: Sendable {
         case .failed(let kind, let error):
             result.errorKind = kind
             result.error = error
-        case .answered(let response, let collected, let truncated):
-            result.statusCode = Int(response.status.code)
-            result.response = Self.responseDump(response, body: collected, truncated: truncated)
-            result.success = (200..<300).contains(response.status.code)
+        case .answered(let response):
+            let status = response.head.status
+            result.statusCode = Int(status.code)
+            result.response = Self.responseDump(response)
+            result.success = (200..<300).contains(status.code)
             if !result.success {
                 result.errorKind = .httpStatus
-                result.error = "unexpected status \(response.status.code) \(response.status.reasonPhrase)"
-                if response.status.code == 429 || response.status.code == 503 {
-                    result.retryAfter = response.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                result.error = "unexpected status \(status.code) \(status.reasonPhrase)"
+                if status.code == 429 || status.code == 503 {
+                    result.retryAfter = response.head.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
                 }
             }
         }
@@ -83,50 +79,52 @@ public final class WebhookSender: Sendable {
 
     /// What came back from a target: a response whose body was read (up to the cap), or a failure.
     private enum Exchange: Sendable {
-        case answered(HTTPClientResponse, ByteBuffer, truncated: Bool)
+        case answered(WebhookResponse)
         case failed(AttemptResult.ErrorKind, String)
     }
 
     /// The target check, the request and the whole response, within `deadline` (the caller also cuts it off there).
+    /// The host is resolved once (cached briefly) and the connection made to that address: with private targets
+    /// refused, the address that passed the check is the one called, for http and https alike.
     private func exchange(url: String, headers: [(String, String)], body: String, deadline: ContinuousClock.Instant, timeout: Int64) async -> Exchange {
-        var request = HTTPClientRequest(url: url)
-        // Checked again at send time: DNS may have changed since the subscription was created. An http request
-        // then goes to the address that was checked, not to whatever the name resolves to a moment later.
-        if !allowPrivateTargets {
-            guard let host = TargetAddress.host(of: url) else { return .failed(.invalidURL, "invalid URL: it has no host") }
-            switch await TargetAddress.check(host: host, resolver: resolver, deadline: deadline) {
-            case .refused: return .failed(.blockedTarget, "not sent: the URL " + TargetAddress.privateRefusal)
-            case .unresolvable: return .failed(.dns, "cannot resolve host \(host)")
-            case .timedOut: return .failed(.timeout, "timeout after \(timeout)s (resolving \(host))")
-            case .allowed(let address):
-                if url.lowercased().hasPrefix("http:"), let pinned = TargetAddress.pin(url, to: address) {
-                    request = HTTPClientRequest(url: pinned.url)
-                    request.headers.add(name: "Host", value: pinned.host)
-                }
+        guard let target = WebhookURL(url) else { return .failed(.invalidURL, "invalid URL: \(url)") }
+        let addresses: [TargetAddress.Address]
+        switch await resolver.resolve(target.host, deadline: deadline) {
+        case nil: return .failed(.timeout, "timeout after \(timeout)s (resolving \(target.host))")
+        case .unresolvable?: return .failed(.dns, "cannot resolve host \(target.host)")
+        case .addresses(let resolved)?: addresses = resolved
+        }
+        if !allowPrivateTargets, addresses.contains(where: \.isPrivate) {
+            return .failed(.blockedTarget, "not sent: the URL " + TargetAddress.privateRefusal)
+        }
+        var requestHeaders = HTTPHeaders()
+        requestHeaders.reserveCapacity(headers.count + 2)
+        requestHeaders.add(name: "Host", value: target.authority)
+        for (name, value) in headers { requestHeaders.add(name: name, value: value) }
+        requestHeaders.add(name: "Content-Length", value: String(body.utf8.count))
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.target, headers: requestHeaders)
+        let payload = ByteBuffer(string: body)
+        // IPv4 first; the next address only when one cannot be connected to.
+        let ordered = addresses.filter { if case .v4 = $0 { true } else { false } } + addresses.filter { if case .v6 = $0 { true } else { false } }
+        var failure: Exchange = .failed(.dns, "cannot resolve host \(target.host)")
+        for (index, address) in ordered.enumerated() {
+            do {
+                let socketAddress = try SocketAddress(ipAddress: address.description, port: target.port)
+                let remaining = deadline - ContinuousClock.now
+                let response = try await client.execute(
+                    target, address: socketAddress, head: head, body: payload, maxBodyBytes: maxResponseBodyBytes,
+                    connectTimeout: .nanoseconds(max(remaining.wholeNanoseconds, 1)))
+                return .answered(response)
+            } catch {
+                // Cancelled (shutdown, or the deadline): the connection was closed under the request on purpose.
+                if Task.isCancelled { return .failed(.cancelled, "cancelled") }
+                let (kind, text) = Self.classify(error, timeout: timeout)
+                failure = .failed(kind, text)
+                let couldNotConnect = kind == .connectionRefused || (error as? IOError).map { [ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) } == true
+                guard couldNotConnect, index + 1 < ordered.count else { break }
             }
         }
-        request.method = .POST
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.body = .bytes(ByteBuffer(string: body))
-        do {
-            let remaining = deadline - ContinuousClock.now
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.wholeNanoseconds))
-            var collected = ByteBuffer()
-            var truncated = false
-            for try await var chunk in response.body {
-                let room = maxResponseBodyBytes - collected.readableBytes
-                if chunk.readableBytes > room {
-                    if room > 0, let slice = chunk.readSlice(length: room) { collected.writeImmutableBuffer(slice) }
-                    truncated = true
-                    break
-                }
-                collected.writeBuffer(&chunk)
-            }
-            return .answered(response, collected, truncated: truncated)
-        } catch {
-            let (kind, text) = Self.classify(error, timeout: timeout)
-            return .failed(kind, text)
-        }
+        return failure
     }
 
     private func signingKey(_ secret: String) -> SymmetricKey {
@@ -153,48 +151,32 @@ public final class WebhookSender: Sendable {
 
     /// A bounded kind and a human description for a failed request.
     static func classify(_ error: any Error, timeout: Int64) -> (AttemptResult.ErrorKind, String) {
-        if let error = error as? HTTPClientError {
-            if [.deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .getConnectionFromPoolTimeout].contains(error) {
-                return (.timeout, "timeout after \(timeout)s")
-            }
-            if error == .remoteConnectionClosed { return (.connectionReset, "connection closed by the receiver before a complete response") }
-            if error == .cancelled { return (.cancelled, "cancelled") }
-            if error == .tlsHandshakeTimeout { return (.tls, "TLS handshake timed out") }
-            if [.invalidURL, .emptyHost, .emptyScheme, .missingSocketPath].contains(error) || error.shortDescription.contains("scheme") {
-                return (.invalidURL, "invalid URL: \(error.shortDescription)")
-            }
-            let text = error.shortDescription.lowercased()
-            if text.contains("invalid") || text.contains("malformed") || text.contains("header") {
-                return (.invalidResponse, "invalid HTTP response: \(error.shortDescription)")
-            }
-            return (.other, error.shortDescription)
-        }
-        if error is NIOSSLError || error is BoringSSLError {
+        if error is ConnectionClosedEarly { return (.connectionReset, "connection closed by the receiver before a complete response") }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             return (.tls, "TLS error: \(error)")
         }
-        if let error = error as? NIOConnectionError {
-            if error.dnsAError != nil || error.dnsAAAAError != nil, error.connectionErrors.isEmpty {
-                return (.dns, "cannot resolve host \(error.host)")
+        if let error = error as? ChannelError {
+            switch error {
+            case .connectTimeout: return (.timeout, "timeout after \(timeout)s (connecting)")
+            case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed: return (.connectionReset, "connection closed by the receiver")
+            default: return (.other, "connection error: \(error)")
             }
-            if let first = error.connectionErrors.first?.error { return classify(first, timeout: timeout) }
         }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first?.error { return classify(first, timeout: timeout) }
         if let error = error as? IOError {
             switch error.errnoCode {
             case ECONNREFUSED: return (.connectionRefused, "connection refused")
             case ECONNRESET, EPIPE: return (.connectionReset, "connection reset by peer")
             case ETIMEDOUT: return (.timeout, "timeout after \(timeout)s")
+            case ENETUNREACH, EHOSTUNREACH: return (.other, "network unreachable")
             default: return (.other, "network error: \(error)")
             }
         }
-        if error is HTTPParserError {
+        if error is HTTPParserError || error is NIOHTTPDecoderError {
             return (.invalidResponse, "invalid HTTP response: \(error)")
         }
         if error is CancellationError { return (.cancelled, "cancelled") }
-        if error is ChannelError { return (.connectionReset, "connection error: \(error)") }
-        if error is NIOHTTPDecoderError || error is NIOConnectionError { return (.invalidResponse, "invalid HTTP response: \(error)") }
-        let text = String(describing: error)
-        if text.contains("NXDOMAIN") || text.lowercased().contains("resolve") { return (.dns, "cannot resolve host") }
-        return (.other, text)
+        return (.other, String(describing: error))
     }
 
     static func requestDump(url: String, headers: [(String, String)], body: String) -> String {
@@ -213,11 +195,12 @@ public final class WebhookSender: Sendable {
         return dump + "\r\n" + body
     }
 
-    static func responseDump(_ response: HTTPClientResponse, body: ByteBuffer, truncated: Bool) -> String {
-        var dump = "HTTP/\(response.version.major).\(response.version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n"
-        for header in response.headers { dump += "\(header.name): \(header.value)\r\n" }
-        dump += "\r\n" + String(decoding: body.readableBytesView, as: UTF8.self)
-        if truncated { dump += "\n[truncated: body longer than \(body.readableBytes) bytes]" }
+    static func responseDump(_ response: WebhookResponse) -> String {
+        let head = response.head
+        var dump = "HTTP/\(head.version.major).\(head.version.minor) \(head.status.code) \(head.status.reasonPhrase)\r\n"
+        for header in head.headers { dump += "\(header.name): \(header.value)\r\n" }
+        dump += "\r\n" + String(decoding: response.body.readableBytesView, as: UTF8.self)
+        if response.truncated { dump += "\n[truncated: body longer than \(response.body.readableBytes) bytes]" }
         // PostgreSQL text cannot hold NUL.
         return dump.utf8.contains(0) ? dump.replacingOccurrences(of: "\0", with: "\u{FFFD}") : dump
     }

@@ -1,0 +1,166 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// HTTP/1.1 client for webhooks on SwiftNIO's own pipeline: each connection goes to an address the caller has
+/// already checked (the SSRF check's answer), with the URL's host as TLS server name and certificate name, so DNS
+/// cannot move a request after its check, for https as for http. Keep-alive connections are pooled by scheme,
+/// host, port and address. One request at a time per connection; the response body is read up to a cap.
+final class WebhookHTTPClient: Sendable {
+    /// How long an idle kept-alive connection stays open.
+    static let idleTimeout: TimeAmount = .seconds(60)
+    static let maxIdlePerTarget = 256
+
+    private let group: any EventLoopGroup
+    private let tlsConfiguration: TLSConfiguration
+    /// Made at the first https request: loading the trust roots costs time that http-only senders need not spend.
+    private let tlsContext = NIOLockedValueBox<NIOSSLContext?>(nil)
+    private let idle = NIOLockedValueBox<[String: [PooledConnection]]>([:])
+
+    init(tlsConfiguration: TLSConfiguration = .makeClientConfiguration(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.group = group
+        self.tlsConfiguration = tlsConfiguration
+    }
+
+    private func tls() throws -> NIOSSLContext {
+        try tlsContext.withLockedValue { context in
+            if let context { return context }
+            let made = try NIOSSLContext(configuration: tlsConfiguration)
+            context = made
+            return made
+        }
+    }
+
+    /// Sends one request to `address` and reads its response. Cancelling the calling task closes the connection.
+    func execute(
+        _ url: WebhookURL, address: SocketAddress, head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int, connectTimeout: TimeAmount
+    ) async throws -> WebhookResponse {
+        let key = "\(url.isHTTPS ? "https" : "http")|\(url.host)|\(address)"
+        var retried = false
+        while true {
+            let (connection, reused) = try await connection(key: key, url: url, address: address, connectTimeout: connectTimeout)
+            do {
+                let response = try await withTaskCancellationHandler {
+                    try await connection.exchange(head: head, body: body, maxBodyBytes: maxBodyBytes)
+                } onCancel: {
+                    connection.close()
+                }
+                if !response.truncated, response.head.isKeepAlive {
+                    release(connection)
+                } else {
+                    connection.close()
+                }
+                return response
+            } catch let error as ConnectionClosedEarly where reused && !error.receivedAny && !retried {
+                // A kept-alive connection the receiver had closed while it was idle: send once more on a new one.
+                retried = true
+            } catch {
+                connection.close()
+                throw error
+            }
+        }
+    }
+
+    /// Closes every idle connection.
+    func shutdown() {
+        let all = idle.withLockedValue { idle in
+            defer { idle.removeAll() }
+            return idle.values.flatMap { $0 }
+        }
+        for connection in all { connection.close() }
+    }
+
+    private func connection(key: String, url: WebhookURL, address: SocketAddress, connectTimeout: TimeAmount) async throws -> (PooledConnection, Bool) {
+        while let pooled = idle.withLockedValue({ $0[key]?.popLast() }) {
+            if pooled.channel.isActive { return (pooled, true) }
+        }
+        let tls: NIOSSLContext? = url.isHTTPS ? try self.tls() : nil
+        // SNI and certificate checks take a name; an IP-literal URL is checked against the certificate's addresses.
+        let serverName: String? = TargetAddress.literal(url.host) == nil ? url.host : nil
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
+                    try pipeline.addHTTPClientHandlers()
+                    try pipeline.addHandler(HTTPExchangeHandler())
+                }
+            }
+            .connect(to: address).get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: HTTPExchangeHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        let connection = PooledConnection(key: key, channel: channel, handler: handler)
+        channel.closeFuture.whenComplete { [weak self] _ in self?.forget(connection) }
+        return (connection, false)
+    }
+
+    private func release(_ connection: PooledConnection) {
+        let kept = idle.withLockedValue { idle -> Bool in
+            guard connection.channel.isActive, idle[connection.key, default: []].count < Self.maxIdlePerTarget else { return false }
+            idle[connection.key, default: []].append(connection)
+            return true
+        }
+        guard kept else { return connection.close() }
+        let generation = connection.markIdle()
+        connection.channel.eventLoop.scheduleTask(in: Self.idleTimeout) { [weak self] in
+            guard connection.idleGeneration == generation, let self else { return }
+            let wasIdle = self.idle.withLockedValue { idle in
+                guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return false }
+                idle[connection.key]?.remove(at: index)
+                return true
+            }
+            if wasIdle { connection.close() }
+        }
+    }
+
+    private func forget(_ connection: PooledConnection) {
+        idle.withLockedValue { idle in
+            guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return }
+            idle[connection.key]?.remove(at: index)
+            if idle[connection.key]?.isEmpty == true { idle[connection.key] = nil }
+        }
+    }
+}
+
+/// One connection of the pool: its channel and the handler that reads its responses.
+final class PooledConnection: Sendable {
+    let key: String
+    let channel: any Channel
+    private let handler: NIOLoopBound<HTTPExchangeHandler>
+    private let generation = NIOLockedValueBox(0)
+
+    init(key: String, channel: any Channel, handler: NIOLoopBound<HTTPExchangeHandler>) {
+        self.key = key
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Counts the times the connection went idle, so an idle timer knows whether it is still the current one.
+    var idleGeneration: Int { generation.withLockedValue { $0 } }
+
+    func markIdle() -> Int { generation.withLockedValue { $0 += 1; return $0 } }
+
+    func close() { channel.close(promise: nil) }
+
+    /// Writes the request and waits for its response.
+    func exchange(head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int) async throws -> WebhookResponse {
+        _ = markIdle()  // in use: any pending idle timer is stale
+        let channel = self.channel
+        let handler = self.handler
+        return try await channel.eventLoop.flatSubmit {
+            let promise = channel.eventLoop.makePromise(of: WebhookResponse.self)
+            handler.value.start(promise, maxBodyBytes: maxBodyBytes)
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
+                handler.value.writeFailed(error)
+            }
+            return promise.futureResult
+        }.get()
+    }
+}
