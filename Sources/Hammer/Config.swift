@@ -123,24 +123,12 @@ private struct ConfigReader {
         }
     }
 
-    /// Accepts Go-style durations (`500ms`, `1s`, `2m`) or a bare number of seconds.
+    /// A duration as `DurationText` reads it (`500ms`, `1s`, `2m`, or a bare number of seconds), from 1 ms to 1 h.
     func duration(_ name: String, default fallback: Duration) throws(ConfigError) -> Duration {
         guard let raw = string(name) else { return fallback }
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        var seconds: Double?
-        if let plain = Double(raw) {
-            seconds = plain
-        } else {
-            for (suffix, factor) in units where raw.hasSuffix(suffix) {
-                if let number = Double(raw.dropLast(suffix.count)) {
-                    seconds = number * factor
-                    break
-                }
-            }
-        }
-        guard let seconds, seconds.isFinite, seconds >= 0.001, seconds <= 3600 else {
+        guard let value = DurationText.parse(raw), value >= .milliseconds(1), value <= .seconds(3600) else {
             throw ConfigError(variable: name, reason: "must be a duration between 1ms and 1h such as 500ms, 1s or 2m; got \"\(raw)\"")
         }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
+        return value
     }
 }

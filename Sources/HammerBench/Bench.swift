@@ -19,7 +19,7 @@ struct Bench {
     /// Where throughput and backlog deliveries go: nginx when it can run here, else the Swift sink.
     var bulkURL: String { nginx?.url ?? sinkURL }
     var nginx: NginxSink? = nil
-    var store: Store { Store(client: client, logger: logger) }
+    var queue: DeliveryQueue { DeliveryQueue(client: client, logger: logger) }
 
     mutating func runAll() async throws -> Results {
         var results = Results(settings: settings)
@@ -182,7 +182,7 @@ struct Bench {
         let started = ContinuousClock.now
         var done = 0
         while true {
-            let claimed = try await store.claimDueDeliveries(limit: settings.batchSize, leaseMargin: 30, maxInFlight: settings.batchSize)
+            let claimed = try await queue.claim(limit: settings.batchSize, leaseMargin: .seconds(30), maxInFlight: settings.batchSize)
             if claimed.isEmpty { break }
             let outcomes = claimed.map { delivery in
                 let result = AttemptResult(
@@ -190,9 +190,9 @@ struct Bench {
                     request: "POST /hook HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nContent-Type: application/json\r\n\r\n" + delivery.cloudEventBody,
                     response: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", statusCode: 200, durationMilliseconds: 1, success: true, error: "",
                     errorKind: nil, retryAfter: nil)
-                return Store.DeliveryOutcome(result: result, status: .completed, retryDelay: 0)
+                return DeliveryOutcome(result: result, status: .completed)
             }
-            try await store.recordOutcomes(outcomes)
+            try await queue.record(outcomes)
             done += claimed.count
         }
         let seconds = (ContinuousClock.now - started).inSeconds

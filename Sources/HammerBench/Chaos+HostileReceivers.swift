@@ -4,28 +4,38 @@ import PostgresNIO
 extension ChaosHarness {
     /// One subscription per hostile behaviour (3 attempts, 1 s delay, 2 s timeout) while a steady topic keeps
     /// publishing to a well-behaved endpoint: each hostile attempt is recorded with the right error kind and retried
-    /// per policy, the 1 GiB body is cut at the cap, and the steady deliveries keep flowing meanwhile.
+    /// per policy, the 1 GiB body is cut at the cap, and the steady deliveries keep flowing meanwhile. A backlog to
+    /// an endpoint that never answers holds no more than its share of the worker's send slots.
     func hostileReceivers(_ settings: ChaosSettings) async throws -> ChaosVerdict {
         var verdict = ChaosVerdict(scenario: "hostile-receivers")
         let server = try await startServer()
         let worker = try await startWorker(0)
         typealias Behaviour = ChaosReceiver.Behaviour
-        let hostile: [Behaviour] = [.never, .slow, .reset, .huge, .malformed, .redirect, .gone, .ratelimit]
+        let hostile: [Behaviour] = [.never, .slow, .stalled, .reset, .huge, .malformed, .redirect, .gone, .ratelimit]
         try await createTopic("hostile", subscriptions: hostile.map { SubscriptionSpec(id: $0.rawValue, url: receiver.url($0), maxAttempts: 3) })
         try await createTopic("steady", subscriptions: (0..<2).map { SubscriptionSpec(id: "steady-\($0)", url: receiver.url(.ok)) })
+        try await createTopic("backlog", subscriptions: [SubscriptionSpec(id: "backlog", url: receiver.url(.never), maxAttempts: 1)])
 
         let hostileMessages = settings.quick ? 2 : 5
+        // The worker runs at the default concurrency (64), so a subscription's share is 16 slots.
+        let backlogMessages = settings.quick ? 64 : 200
+        let share = 16
+        _ = try await publishAll("backlog", count: backlogMessages, clients: 4)
         _ = try await publishAll("hostile", count: hostileMessages, clients: 1)
         // 50 steady messages a second while the hostile deliveries run their three attempts (about 10 s).
         let steadySeconds = settings.quick ? 6 : 12
         var steady: [String] = []
+        var backlogHeld = 0
         let started = ContinuousClock.now
         for index in 0..<(steadySeconds * 50) {
             try await Task.sleep(until: started + .milliseconds(index * 20))
             if let id = try await publish("steady").id { steady.append(id) }
+            if index % 10 == 0 {
+                backlogHeld = max(backlogHeld, try await count("SELECT count(*) FROM deliveries WHERE subscription_id = 'backlog' AND leased_until > now()"))
+            }
         }
         try await waitUntil("every hostile delivery finished", timeout: .seconds(120)) {
-            try await count("SELECT count(*) FROM deliveries WHERE topic_id = 'hostile' AND status = 'pending'") == 0
+            try await count("SELECT count(*) FROM deliveries WHERE topic_id IN ('hostile', 'backlog') AND status = 'pending'") == 0
         }
         try await waitForCompletion("every steady delivery completed", messages: steady, timeout: .seconds(60))
 
@@ -43,9 +53,15 @@ extension ChaosHarness {
         verdict.check(
             String(format: "steady deliveries kept flowing: %d delivered, publish→arrival p99 %.0f ms (bound 1,000 ms)", latencies.count, p99 * 1000),
             latencies.count == steady.count * 2 && p99 < 1)
+        let backlogTimeouts = try await count(
+            "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = 'backlog' AND a.error_kind = 'timeout'")
+        verdict.check(
+            "a \(backlogMessages)-deep backlog to an endpoint that never answers held at most \(backlogHeld) send slots (its share: \(share) of 64); \(backlogTimeouts) timed out",
+            backlogHeld <= share && backlogHeld > 0 && backlogTimeouts == backlogMessages)
 
         let expectations: [(Behaviour, kind: String, status: Int, finalStatus: String, attempts: Int)] = [
-            (.never, "timeout", 0, "failed", 3), (.slow, "timeout", 0, "failed", 3), (.reset, "connection_reset", 0, "failed", 3),
+            (.never, "timeout", 0, "failed", 3), (.slow, "timeout", 0, "failed", 3), (.stalled, "timeout", 0, "failed", 3),
+            (.reset, "connection_reset", 0, "failed", 3),
             (.huge, "", 200, "completed", 1), (.malformed, "invalid_response", 0, "failed", 3), (.redirect, "http_status", 302, "failed", 3),
             (.gone, "http_status", 410, "failed", 3), (.ratelimit, "http_status", 429, "failed", 3),
         ]
@@ -78,7 +94,7 @@ extension ChaosHarness {
                 }
             }
             switch behaviour {
-            case .never, .slow:
+            case .never, .slow, .stalled:
                 let durations = attemptRows.map(\.4)
                 detail += ", durations \(durations.min() ?? 0)–\(durations.max() ?? 0) ms"
                 holds = holds && durations.allSatisfy { $0 >= 1900 && $0 < 4000 }

@@ -4,11 +4,11 @@ import NIOCore
 import NIOPosix
 
 /// A raw HTTP/1.1 receiver on 127.0.0.1 for `hammer-bench chaos`: the request path picks how it behaves,
-/// well (`/ok`) or badly (`/never`, `/slow`, `/reset`, `/huge`, `/malformed`, `/redirect`, `/gone`, `/ratelimit`).
+/// well (`/ok`) or badly (`/never`, `/slow`, `/stalled`, `/reset`, `/huge`, `/malformed`, `/redirect`, `/gone`, `/ratelimit`).
 /// It records every arrival by path and `webhook-id`. Written on bare NIO so it can break HTTP on purpose.
 final class ChaosReceiver: Sendable {
     enum Behaviour: String, CaseIterable, Sendable {
-        case ok, never, slow, reset, huge, malformed, redirect, gone, ratelimit
+        case ok, never, slow, stalled, reset, huge, malformed, redirect, gone, ratelimit
         /// Where `/redirect` points; any request here means a redirect was followed.
         case redirected
     }
@@ -154,6 +154,10 @@ private final class ChaosConnection: ChannelInboundHandler {
             }
         case .never:
             busy = true
+        case .stalled:
+            // A complete head that promises a body which never comes.
+            busy = true
+            write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", channel)
         case .slow:
             busy = true
             Self.dribble(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8), from: 0, channel: channel)

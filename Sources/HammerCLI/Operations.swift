@@ -2,14 +2,13 @@ import ArgumentParser
 import Foundation
 import Hammer
 
-/// `30d`, `12h`, `10m`, `45s` as seconds.
+/// A positive age with its unit (`30d`, `12h`, `10m`, `45s`), as `DurationText` reads it.
 struct Age: ExpressibleByArgument {
     let seconds: TimeInterval
 
     init?(argument: String) {
-        let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        guard let unit = argument.last, let factor = units[unit], let value = Double(argument.dropLast()), value > 0 else { return nil }
-        seconds = value * factor
+        guard let unit = argument.last, unit.isLetter, let duration = DurationText.parse(argument), duration > .zero else { return nil }
+        seconds = duration.inSeconds
     }
 
     static var defaultCompletionKind: CompletionKind { .default }

@@ -22,17 +22,9 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime()
         let client = runtime.makeClient()
-        let store = Store(client: client, logger: runtime.logger)
-        let metrics = HammerMetrics()
-        let health = buildWorkerHealthApplication(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics)
-        let worker = DeliveryWorker(config: runtime.config, store: store, logger: runtime.logger, metrics: metrics)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: PostgresClientService(client: client)),
-                    .init(service: health),
-                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
+                services: [.init(service: client)] + buildWorker(config: runtime.config, client: client, logger: runtime.logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: runtime.logger))
         try await group.run()
@@ -47,8 +39,8 @@ struct All: AsyncParsableCommand {
         let runtime = try Runtime()
         let client = runtime.makeClient()
         let metrics = HammerMetrics()
-        let worker = DeliveryWorker(config: runtime.config, store: Store(client: client, logger: runtime.logger), logger: runtime.logger, metrics: metrics)
-        let app = buildApplication(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics, services: [worker])
+        let worker = buildWorker(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics, healthServer: false)
+        let app = buildApplication(config: runtime.config, client: client, logger: runtime.logger, metrics: metrics, services: worker.map(\.service))
         try await app.runService()
     }
 }

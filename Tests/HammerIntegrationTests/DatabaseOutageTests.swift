@@ -89,7 +89,7 @@ import Testing
                 defer { running.cancel() }
                 let outcomes = Outcomes()
                 let tasks = try await whileMessagesAreLocked(client) {
-                    let request = PublishBatcher.Request(topicID: "orders", contentType: "text/plain", dataBase64: "aGk=")
+                    let request = PublishRequest(topicID: "orders", contentType: "text/plain", dataBase64: "aGk=")
                     func publish() -> Task<Void, Never> {
                         Task {
                             do {

@@ -245,12 +245,11 @@ import Testing
             try await fixture.publish(topic: "orders")
             try await fixture.publish(topic: "orders")
             // A worker that claims and dies: the lease is 1s timeout + 1s margin.
-            let store = Store(client: fixture.client, logger: TestDatabase.logger)
-            let abandoned = try await store.claimDueDeliveries(limit: 10, leaseMargin: 1, maxInFlight: 10)
+            let abandoned = try await fixture.queue.claim(limit: 10, leaseMargin: .seconds(1), maxInFlight: 10)
             #expect(abandoned.count == 2)
             let claimedAt = Date()
 
-            let worker = try TestWorker.start(url, leaseMargin: 1)
+            let worker = try TestWorker.start(url, leaseMargin: .seconds(1))
             try await eventually("the abandoned deliveries to complete") { try await fixture.statuses() == ["completed": 2] }
             try await worker.stop()
             let arrivals = await receiver.log.requests

@@ -38,19 +38,19 @@ import Testing
 @Suite struct RecordIdempotenceTests {
     @Test func recordingTheSameOutcomesTwiceChangesNothingTheSecondTime() async throws {
         try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
-            let store = fixture.store
+            let queue = fixture.queue
             try await fixture.publish(topic: "orders")
-            let claimed = try await store.claimDueDeliveries(limit: 10, leaseMargin: 30, maxInFlight: 10)
+            let claimed = try await queue.claim(limit: 10, leaseMargin: .seconds(30), maxInFlight: 10)
             let outcomes = claimed.map { delivery in
-                Store.DeliveryOutcome(
+                DeliveryOutcome(
                     result: AttemptResult(
                         delivery: delivery, attemptID: ULID.make(), request: "POST / HTTP/1.1", response: "HTTP/1.1 200 OK",
                         statusCode: 200, durationMilliseconds: 1, success: true, error: ""),
-                    status: .completed, retryDelay: 0)
+                    status: .completed)
             }
-            try await store.recordOutcomes(outcomes)
+            try await queue.record(outcomes)
             // As if the first answer was lost and the worker wrote the batch again.
-            try await store.recordOutcomes(outcomes)
+            try await queue.record(outcomes)
             #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 1)
             #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 1)
             #expect(try await fixture.statuses() == ["completed": 1])
@@ -63,13 +63,13 @@ import Testing
     @Test func aClaimTakesNoMoreThanEachSubscriptionsFreeSlotsNorWhatTheWorkerHolds() async throws {
         try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
             for _ in 0..<5 { try await fixture.publish(topic: "orders") }
-            let store = fixture.store
-            let first = try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 3, inFlight: ["b": 2])
+            let queue = fixture.queue
+            let first = try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 3, inFlight: ["b": 2])
             #expect(Dictionary(grouping: first, by: \.subscriptionID).mapValues(\.count) == ["a": 3, "b": 1])
             // Leases that lapsed while this worker still holds the deliveries (an outage longer than the lease).
             try await fixture.client.query("UPDATE deliveries SET leased_until = now() - interval '1 second'")
-            let second = try await store.claimDueDeliveries(
-                limit: 100, leaseMargin: 30, maxInFlight: 10, held: first.map(\.id))
+            let second = try await queue.claim(
+                limit: 100, leaseMargin: .seconds(30), maxInFlight: 10, held: first.map(\.id))
             #expect(Set(second.map(\.id)).isDisjoint(with: first.map(\.id)))
             #expect(second.count == 6)
         }
@@ -79,10 +79,10 @@ import Testing
         try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
             // 1,000 bytes each: 1,336 bytes of base64.
             for _ in 0..<5 { try await fixture.publish(topic: "orders", data: String(repeating: "x", count: 1000)) }
-            let store = fixture.store
-            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10, maxBytes: 2500).count == 2)
-            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10, maxBytes: 1).count == 1)
-            #expect(try await store.claimDueDeliveries(limit: 100, leaseMargin: 30, maxInFlight: 10).count == 2)
+            let queue = fixture.queue
+            #expect(try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 10, maxBytes: 2500).count == 2)
+            #expect(try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 10, maxBytes: 1).count == 1)
+            #expect(try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 10).count == 2)
         }
     }
 }

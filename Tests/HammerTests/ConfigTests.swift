@@ -138,3 +138,14 @@ import Testing
         #expect(loaded["HAMMER_DATABASE_URL"] == "postgres://u@h/d")
     }
 }
+
+@Suite struct DurationTextTests {
+    @Test func readsNumbersWithUnitsAndBareSeconds() {
+        let cases: [(String, Duration?)] = [
+            ("500ms", .milliseconds(500)), ("45s", .seconds(45)), ("10m", .seconds(600)), ("12h", .seconds(43200)), ("30d", .seconds(2_592_000)),
+            ("2w", .seconds(1_209_600)), ("1.5s", .milliseconds(1500)), ("3", .seconds(3)), ("0", .zero), ("-1s", nil), ("soon", nil), ("", nil),
+            ("5x", nil), ("nan", nil), ("infs", nil),
+        ]
+        for (text, expected) in cases { #expect(DurationText.parse(text) == expected, "\(text)") }
+    }
+}

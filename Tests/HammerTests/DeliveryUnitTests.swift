@@ -22,28 +22,28 @@ import Testing
 
 @Suite struct RetryPolicyTests {
     @Test func exponentialWithJitter() {
-        let policy = RetryPolicy(maxDelay: 86400)
+        let policy = RetryPolicy(maxDelay: .seconds(86400))
         for attempt in 1...6 {
             let base = 10.0 * Double(1 << (attempt - 1))
             for _ in 0..<50 {
-                let delay = policy.delay(afterAttempt: attempt, base: 10)
+                let delay = policy.delay(afterAttempt: attempt, base: .seconds(10)).inSeconds
                 #expect(delay >= base * 0.8 && delay <= base * 1.2, "attempt \(attempt): \(delay)")
             }
         }
     }
 
     @Test func cappedAndRaisedByRetryAfter() {
-        let policy = RetryPolicy(maxDelay: 100)
-        #expect(policy.delay(afterAttempt: 100, base: 60) <= 100)
-        #expect(policy.delay(afterAttempt: 1, base: 1, retryAfter: 50) == 50)
-        #expect(policy.delay(afterAttempt: 1, base: 1, retryAfter: 5000) == 100)
+        let policy = RetryPolicy(maxDelay: .seconds(100))
+        #expect(policy.delay(afterAttempt: 100, base: .seconds(60)) <= .seconds(100))
+        #expect(policy.delay(afterAttempt: 1, base: .seconds(1), retryAfter: .seconds(50)) == .seconds(50))
+        #expect(policy.delay(afterAttempt: 1, base: .seconds(1), retryAfter: .seconds(5000)) == .seconds(100))
     }
 
     @Test func retryAfterHeaderForms() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
-        #expect(WebhookSender.retryAfterSeconds("120", now: now) == 120)
-        #expect(WebhookSender.retryAfterSeconds("Tue, 14 Nov 2023 22:15:20 GMT", now: now) == 120)
-        #expect(WebhookSender.retryAfterSeconds("soon", now: now) == nil)
+        #expect(WebhookSender.retryAfter("120", now: now) == .seconds(120))
+        #expect(WebhookSender.retryAfter("Tue, 14 Nov 2023 22:15:20 GMT", now: now) == .seconds(120))
+        #expect(WebhookSender.retryAfter("soon", now: now) == nil)
     }
 }
 

@@ -14,7 +14,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
-        services: [PostgresClientService(client: client), publisher] + services,
+        services: [client, publisher] + services,
         logger: logger)
     app.beforeServerStarts {
         try await Migrator(client: client, logger: logger).requireCurrentSchema()
@@ -26,7 +26,9 @@ public func buildApplication(
 public func buildWorkerHealthApplication(config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     let routes = RouteTableBox()
-    router.add(middleware: ErrorMiddleware(metrics: metrics, routes: routes))
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMiddleware(routes: routes))
     HealthController(store: Store(client: client, logger: logger), metrics: metrics).addRoutes(to: router)
     routes.set(router)
     return Application(
@@ -39,7 +41,9 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let routes = RouteTableBox()
-    router.add(middleware: ErrorMiddleware(metrics: metrics, routes: routes))
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMiddleware(routes: routes))
     HealthController(store: store, metrics: metrics).addRoutes(to: router)
 
     let v1 = router.group("v1")

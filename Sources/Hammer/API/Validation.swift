@@ -1,6 +1,6 @@
 import Foundation
 
-/// Field rules shared by the resources (SPEC §4).
+/// Field rules shared by the resources.
 enum Validation {
     /// `^[\w.+-]{1,255}$` with ASCII word characters, as hammer checks ids.
     static func isValidID(_ id: String) -> Bool {

@@ -24,9 +24,12 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var body = ByteBuffer()
     private var maxBodyBytes = 0
     private var receivedAny = false
+    /// Why the connection ended, when it ended between requests (a TLS handshake refused before the first one).
+    private var ended: (any Error)?
 
     /// Expects the response to a request about to be written.
     func start(_ promise: EventLoopPromise<WebhookResponse>, maxBodyBytes: Int) {
+        if let ended { return promise.fail(ended) }
         self.promise = promise
         self.maxBodyBytes = maxBodyBytes
         head = nil
@@ -63,11 +66,14 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(ConnectionClosedEarly(receivedAny: receivedAny))
+        let error = ConnectionClosedEarly(receivedAny: receivedAny)
+        if ended == nil { ended = error }
+        fail(error)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if ended == nil { ended = error }
         fail(error)
         context.close(promise: nil)
     }

@@ -70,7 +70,7 @@ public final class WebhookSender: Sendable {
                 result.errorKind = .httpStatus
                 result.error = "unexpected status \(status.code) \(status.reasonPhrase)"
                 if status.code == 429 || status.code == 503 {
-                    result.retryAfter = response.head.headers.first(name: "Retry-After").flatMap { Self.retryAfterSeconds($0, now: now) }
+                    result.retryAfter = response.head.headers.first(name: "Retry-After").flatMap { Self.retryAfter($0, now: now) }
                 }
             }
         }
@@ -137,16 +137,16 @@ public final class WebhookSender: Sendable {
         return key
     }
 
-    /// Seconds from a `Retry-After` value: delta-seconds or an HTTP date.
-    static func retryAfterSeconds(_ value: String, now: Date) -> Double? {
+    /// The wait a `Retry-After` value asks for: delta-seconds or an HTTP date.
+    static func retryAfter(_ value: String, now: Date) -> Duration? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int(trimmed) { return Double(max(seconds, 0)) }
+        if let seconds = Int(trimmed) { return .seconds(max(seconds, 0)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: trimmed) else { return nil }
-        return max(date.timeIntervalSince(now), 0)
+        return .milliseconds(Int64((max(date.timeIntervalSince(now), 0) * 1000).rounded()))
     }
 
     /// A bounded kind and a human description for a failed request.

@@ -1,20 +1,36 @@
 import NIOConcurrencyHelpers
 
-/// The worker's shared bookkeeping: sends in flight, leases held, outcomes waiting to be written.
+/// The worker's shared bookkeeping: sends in flight (per subscription too), deliveries held, outcomes waiting to be
+/// written, alarms for due retries, and whether the claim loop waits for something a send or a write frees.
 final class WorkerState: Sendable {
+    /// What a finished send or a written batch means for the claim loop.
+    enum ClaimLoopWake: Equatable {
+        /// The loop waits for the capacity or the slot this freed, or for sends to end at shutdown: wake it.
+        case wake
+        /// The loop does not wait for this.
+        case none
+    }
+
+    /// What the claim loop does after a claim that found nothing.
+    enum AfterEmptyClaim: Equatable {
+        /// A subscription at its cap freed a slot while the claim ran: claim again.
+        case claimAgain
+        /// Wait for a wake-up; the next send to end at a cap gives one.
+        case wait
+    }
+
     private struct Values {
         var stopping = false
         var inFlight = 0
         var leased: [String: ClaimedDelivery] = [:]
         /// Sends in flight per subscription, for its fair share of the slots; subscriptions with none are absent.
         var inFlightBySubscription: [String: Int] = [:]
-        var outcomes: [Store.DeliveryOutcome] = []
-        /// The claim loop stopped for want of capacity: a finished send or a written result must ring it.
+        var outcomes: [DeliveryOutcome] = []
+        /// The claim loop stopped for want of capacity: a finished send or a written result must wake it.
         var waitingForCapacity = false
         /// Sends finished by subscriptions that were at their cap, so a claim that skipped them can tell it is stale.
         var slotsFreedAtCap = 0
-        /// The claim loop waits after a claim that skipped subscriptions at their cap: a send of one of them that
-        /// finishes must ring it.
+        /// The claim loop waits after a claim that skipped subscriptions at their cap.
         var waitingForSubscriptionSlots = false
         /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
         var alarms: [ContinuousClock.Instant] = []
@@ -38,7 +54,7 @@ final class WorkerState: Sendable {
 
     /// How many more deliveries may be claimed: sends in flight stay under `concurrency` and deliveries held
     /// (in flight or waiting to be written) under twice that. When none, marks the claim loop as waiting for capacity,
-    /// in the same lock as the sends and writes that free it, so their ring cannot be missed.
+    /// in the same lock as the sends and writes that free it, so their wake-up cannot be missed.
     func capacity(concurrency: Int) -> Int {
         values.withLockedValue { state in
             let capacity = min(concurrency - state.inFlight, 2 * concurrency - state.leased.count)
@@ -63,21 +79,17 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// Whether the claim loop may wait after a claim that found nothing more, given `slotsFreedAtCap` as it was
-    /// before that claim: no when a subscription at its cap freed a slot since (claim again), else it waits, and
-    /// the next send to end at a cap rings it.
-    func waitForSubscriptionSlots(since slotsFreedAtCap: Int, maxInFlight: Int) -> Bool {
+    /// After a claim that found nothing, given `slotsFreedAtCap` as it was before that claim.
+    func afterEmptyClaim(since slotsFreedAtCap: Int, maxInFlight: Int) -> AfterEmptyClaim {
         values.withLockedValue { state in
-            guard state.slotsFreedAtCap == slotsFreedAtCap else { return false }
+            guard state.slotsFreedAtCap == slotsFreedAtCap else { return .claimAgain }
             state.waitingForSubscriptionSlots = state.inFlightBySubscription.values.contains { $0 >= maxInFlight }
-            return true
+            return .wait
         }
     }
 
-    /// A send to `delivery` ended; its outcome waits for the recorder unless it was cut short by shutdown.
-    /// True when the claim loop waits for this: for the capacity or the subscription slot it freed, or, shutting
-    /// down, for sends to end.
-    func finished(_ delivery: ClaimedDelivery, _ outcome: Store.DeliveryOutcome?, maxInFlight: Int) -> Bool {
+    /// A send to `delivery` ended; its outcome waits for the recorder unless shutdown cut it short (`nil`).
+    func finished(_ delivery: ClaimedDelivery, _ outcome: DeliveryOutcome?, maxInFlight: Int) -> ClaimLoopWake {
         values.withLockedValue { state in
             state.inFlight -= 1
             let sends = state.inFlightBySubscription[delivery.subscriptionID, default: 1]
@@ -89,22 +101,22 @@ final class WorkerState: Sendable {
                 freedAwaitedSlot = state.waitingForSubscriptionSlots
                 state.waitingForSubscriptionSlots = false
             }
-            return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping
+            return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping ? .wake : .none
         }
     }
 
-    func takeOutcomes() -> [Store.DeliveryOutcome] {
+    func takeOutcomes() -> [DeliveryOutcome] {
         values.withLockedValue { state in
             defer { state.outcomes.removeAll(keepingCapacity: true) }
             return state.outcomes
         }
     }
 
-    /// Results written; true when the claim loop waits for the capacity this freed.
-    func recorded(_ ids: [String]) -> Bool {
+    /// The results of `ids` were written: they are no longer held.
+    func recorded(_ ids: [String]) -> ClaimLoopWake {
         values.withLockedValue { state in
             for id in ids { state.leased[id] = nil }
-            return state.takeWaitingForCapacity()
+            return state.takeWaitingForCapacity() ? .wake : .none
         }
     }
 
@@ -123,7 +135,7 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// Removes the alarms due by `now`; true when there were any.
+    /// Removes the alarms due by `now`; whether there were any.
     func takeDueAlarms(_ now: ContinuousClock.Instant) -> Bool {
         values.withLockedValue { state in
             guard let first = state.alarms.first, first <= now else { return false }

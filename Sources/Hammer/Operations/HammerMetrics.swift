@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Prometheus
 
-/// The Prometheus series of SPEC §6, on a registry served at `GET /metrics`. Labels are bounded: route
+/// The Prometheus series hammer exports, on a registry served at `GET /metrics`. Labels are bounded: route
 /// template, method, status class, delivery outcome, error kind.
 public final class HammerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

@@ -8,21 +8,9 @@ import ServiceLifecycle
 /// and each is answered only after that transaction commits. Batches form while the previous one is being
 /// written, so a lone request is not delayed.
 public final class PublishBatcher: Service, Sendable {
-    /// One message to publish: topic, content type, and its bytes in base64.
-    public struct Request: Sendable {
-        public var topicID: String
-        public var contentType: String
-        public var dataBase64: String
-        public init(topicID: String, contentType: String, dataBase64: String) {
-            self.topicID = topicID
-            self.contentType = contentType
-            self.dataBase64 = dataBase64
-        }
-    }
-
     private struct Waiting {
         let id: String
-        let request: Request
+        let request: PublishRequest
         let continuation: CheckedContinuation<Message, any Error>
         let enqueuedAt: ContinuousClock.Instant
         var bytes: Int { request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count }
@@ -65,7 +53,7 @@ public final class PublishBatcher: Service, Sendable {
     }
 
     /// Publishes one message; returns once it and its deliveries are committed.
-    public func publish(_ request: Request) async throws -> Message {
+    public func publish(_ request: PublishRequest) async throws -> Message {
         let id = ULID.make()
         return try await withCheckedThrowingContinuation { continuation in
             let waiting = Waiting(id: id, request: request, continuation: continuation, enqueuedAt: .now)

@@ -16,13 +16,13 @@ extension Store {
     /// Inserts the messages whose topic exists and one pending delivery per subscription of each, then notifies
     /// workers: one CALL of `hammer_publish` (migration 2), which commits before it answers, so nothing is acknowledged
     /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
-    func publishBatch(_ messages: [(id: String, request: PublishBatcher.Request)]) async throws -> [String: Date] {
+    func publishBatch(_ messages: [(id: String, request: PublishRequest)]) async throws -> [String: Date] {
         guard let (ids, dates) = try await execute(PublishStatement(messages: messages)).first else { return [:] }
         return Dictionary(uniqueKeysWithValues: zip(ids ?? [], dates ?? []))
     }
 
     /// Publishes one message on its own (no batching); throws `topic_does_not_exists` for an unknown topic.
-    public func publish(_ request: PublishBatcher.Request) async throws -> Message {
+    public func publish(_ request: PublishRequest) async throws -> Message {
         let id = ULID.make()
         guard let createdAt = try await publishBatch([(id, request)])[id] else { throw HammerError.doesNotExist("topic", id: request.topicID) }
         return Message(id: id, topicID: request.topicID, contentType: request.contentType, data: request.dataBase64, createdAt: createdAt)
@@ -50,7 +50,7 @@ struct PublishStatement: PostgresPreparedStatement {
 
     static let sql = "CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], NULL, NULL)"
 
-    let messages: [(id: String, request: PublishBatcher.Request)]
+    let messages: [(id: String, request: PublishRequest)]
 
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 4)

@@ -8,18 +8,15 @@ struct TestWorker {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start(_ url: DatabaseURL, environment: [String: String] = [:], leaseMargin: Int = 30) throws -> TestWorker {
+    static func start(_ url: DatabaseURL, environment: [String: String] = [:], leaseMargin: Duration = .seconds(30)) throws -> TestWorker {
         var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_WORKER_POLL_INTERVAL": "100ms", "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
         env.merge(environment) { _, override in override }
         let config = try Config(environment: env)
         let client = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)
-        let worker = DeliveryWorker(config: config, store: Store(client: client, logger: TestDatabase.logger), logger: TestDatabase.logger, leaseMargin: leaseMargin)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: PostgresClientService(client: client)),
-                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
+                services: [.init(service: client)]
+                    + buildWorker(config: config, client: client, logger: TestDatabase.logger, healthServer: false, leaseMargin: leaseMargin),
                 logger: TestDatabase.logger))
         return TestWorker(group: group, task: Task { try await group.run() })
     }
@@ -36,6 +33,7 @@ struct Fixture {
     let client: PostgresClient
 
     var store: Store { Store(client: client, logger: TestDatabase.logger) }
+    var queue: DeliveryQueue { DeliveryQueue(client: client, logger: TestDatabase.logger) }
 
     /// A fresh migrated database with topic `orders` and, for each id in `subscriptions`, a subscription to it.
     static func withOrders(subscriptions: [String], _ body: (Fixture) async throws -> Void) async throws {

@@ -1,43 +1,14 @@
 import Foundation
+import Logging
 import PostgresNIO
 
-extension Store {
-    /// Claims up to `limit` due deliveries in one statement: subscriptions in the order of their oldest due
-    /// delivery, each up to its free send slots (`maxInFlight` less what this worker has in flight to it, from
-    /// `inFlight`), oldest `scheduled_at` first within each. Rows are locked with SKIP LOCKED, leased until
-    /// `timeout + leaseMargin` seconds from now (`leased_until`), and the statement commits at once, so no lock or
-    /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
-    /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery.
-    public func claimDueDeliveries(
-        limit: Int, leaseMargin: Int, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = [],
-        maxBytes: Int = Store.claimBatchBytes
-    ) async throws -> [ClaimedDelivery] {
-        try await execute(
-            ClaimStatement(limit: limit, leaseMargin: leaseMargin, maxInFlight: maxInFlight, inFlight: inFlight, held: held, maxBytes: maxBytes))
-    }
+/// The worker's view of the database: claim due deliveries, record outcomes, hand leases back, and hear about
+/// publishes. The worker reaches PostgreSQL through this alone.
+public struct DeliveryQueue: Sendable {
+    let store: Store
 
-    /// The state a delivery moves to after an attempt.
-    public struct DeliveryOutcome: Sendable {
-        public var result: AttemptResult
-        public var status: Delivery.Status
-        /// Seconds until the next attempt when `status` is pending.
-        public var retryDelay: Double
-
-        public init(result: AttemptResult, status: Delivery.Status, retryDelay: Double) {
-            self.result = result
-            self.status = status
-            self.retryDelay = retryDelay
-        }
-
-        /// The outcome with its dumps replaced by a note, for an attempt PostgreSQL would not store as it was.
-        func strippedForRecording(_ sqlState: String?) -> DeliveryOutcome {
-            var copy = self
-            let note = "[not recorded: PostgreSQL refused this attempt's record (SQLSTATE \(sqlState ?? "unknown"))]"
-            copy.result.request = note
-            copy.result.response = copy.result.statusCode > 0 ? note : ""
-            copy.result.error = String(copy.result.error.unicodeScalars.filter { $0 != "\0" }.prefix(1000).map(Character.init))
-            return copy
-        }
+    public init(client: PostgresClient, logger: Logger) {
+        self.store = Store(client: client, logger: logger)
     }
 
     /// Message data (base64) one claim returns at most, beyond its first delivery: a claim of 100 large messages
@@ -49,13 +20,34 @@ extension Store {
     static let recordBatchRows = 500
     static let recordBatchBytes = 16 << 20
 
+    /// Throws unless the schema is the one this build needs.
+    public func requireCurrentSchema() async throws {
+        try await Migrator(client: store.client, logger: store.logger).requireCurrentSchema()
+    }
+
+    /// Claims up to `limit` due deliveries in one statement: subscriptions in the order of their oldest due
+    /// delivery, each up to its free send slots (`maxInFlight` less what this worker has in flight to it, from
+    /// `inFlight`), oldest `scheduled_at` first within each. Rows are locked with SKIP LOCKED, leased until
+    /// `timeout + leaseMargin` from now (`leased_until`), and the statement commits at once, so no lock or
+    /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
+    /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery.
+    public func claim(
+        limit: Int, leaseMargin: Duration, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = [],
+        maxBytes: Int = DeliveryQueue.claimBatchBytes
+    ) async throws -> [ClaimedDelivery] {
+        try await store.execute(
+            ClaimStatement(
+                limit: limit, leaseMarginSeconds: Int(leaseMargin.components.seconds), maxInFlight: maxInFlight, inFlight: inFlight, held: held,
+                maxBytes: maxBytes))
+    }
+
     /// Records attempts and their deliveries' new states, many per statement (one transaction each).
     /// A delivery whose lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
     /// A batch PostgreSQL refuses for what it holds (not for being unreachable) is split until the refused outcome
     /// is alone; that one is recorded without its request and response dumps, and its delivery id returned, so one
     /// bad row never stops the others. Throws only when the database is unavailable.
     @discardableResult
-    public func recordOutcomes(_ outcomes: [DeliveryOutcome]) async throws -> [String] {
+    public func record(_ outcomes: [DeliveryOutcome]) async throws -> [String] {
         var setAside: [String] = []
         var start = 0
         while start < outcomes.count {
@@ -75,15 +67,15 @@ extension Store {
 
     private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>) async throws -> [String] {
         do {
-            _ = try await execute(RecordStatement(outcomes: Array(outcomes)))
+            _ = try await store.execute(RecordStatement(outcomes: Array(outcomes)))
             return []
         } catch where !PostgresErrorMapping.isUnavailable(error) && !(error is HammerError) {
             guard outcomes.count > 1 else {
                 let outcome = outcomes[outcomes.startIndex]
-                logger.error(
+                store.logger.error(
                     "an attempt could not be recorded as it is; recording it without its dumps",
                     metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(String(reflecting: error))"])
-                _ = try await execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
+                _ = try await store.execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
                 return [outcome.result.delivery.id]
             }
             let middle = outcomes.startIndex + outcomes.count / 2
@@ -92,14 +84,46 @@ extension Store {
     }
 
     /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).
-    public func releaseLeases(_ deliveries: [ClaimedDelivery]) async throws {
+    public func release(_ deliveries: [ClaimedDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         let query: PostgresQuery = """
             UPDATE deliveries d SET leased_until = NULL
             FROM unnest(\(deliveries.map(\.id))::text[], \(deliveries.map(\.lease))::bigint[]) AS r(id, lease)
             WHERE d.id = r.id AND d.status = 'pending' AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = r.lease
             """
-        try await client.query(query, logger: logger)
+        try await store.client.query(query, logger: store.logger)
+    }
+
+    /// Calls `onPublish` for every publish notification, and once after each (re)connection to catch up on what
+    /// was published meanwhile; reconnects after failures until the calling task is cancelled.
+    public func listenForPublishes(_ onPublish: @escaping @Sendable () -> Void) async {
+        let logger = store.logger
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: Store.deliveriesChannel) { notifications in
+                        onPublish()
+                        for try await _ in notifications { onPublish() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+extension DeliveryOutcome {
+    /// The outcome with its dumps replaced by a note, for an attempt PostgreSQL would not store as it was.
+    func strippedForRecording(_ sqlState: String?) -> DeliveryOutcome {
+        var copy = self
+        let note = "[not recorded: PostgreSQL refused this attempt's record (SQLSTATE \(sqlState ?? "unknown"))]"
+        copy.result.request = note
+        copy.result.response = copy.result.statusCode > 0 ? note : ""
+        copy.result.error = String(copy.result.error.unicodeScalars.filter { $0 != "\0" }.prefix(1000).map(Character.init))
+        return copy
     }
 }
 
@@ -155,7 +179,7 @@ struct ClaimStatement: PostgresPreparedStatement {
         """
 
     let limit: Int
-    let leaseMargin: Int
+    let leaseMarginSeconds: Int
     let maxInFlight: Int
     let inFlight: [String: Int]
     let held: [String]
@@ -164,7 +188,7 @@ struct ClaimStatement: PostgresPreparedStatement {
     func makeBindings() throws -> PostgresBindings {
         var bindings = PostgresBindings(capacity: 7)
         bindings.append(limit)
-        bindings.append(leaseMargin)
+        bindings.append(leaseMarginSeconds)
         bindings.append(Array(inFlight.keys))
         bindings.append(inFlight.values.map { Int32(clamping: $0) })
         bindings.append(maxInFlight)
@@ -214,7 +238,7 @@ struct RecordStatement: PostgresPreparedStatement {
         SELECT count(*)::int FROM updated
         """
 
-    let outcomes: [Store.DeliveryOutcome]
+    let outcomes: [DeliveryOutcome]
 
     func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
@@ -229,7 +253,7 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(results.map(\.error))
         bindings.append(results.map { $0.errorKind?.rawValue ?? "" })
         bindings.append(outcomes.map(\.status.rawValue))
-        bindings.append(outcomes.map { Int64(($0.retryDelay * 1000).rounded()) })
+        bindings.append(outcomes.map { $0.retryDelay.wholeMilliseconds })
         bindings.append(results.map(\.delivery.lease))
         return bindings
     }

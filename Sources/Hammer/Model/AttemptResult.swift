@@ -26,12 +26,12 @@ public struct AttemptResult: Sendable {
     public var success: Bool
     public var error: String
     public var errorKind: ErrorKind?
-    /// Seconds from a `Retry-After` header on 429/503.
-    public var retryAfter: Double?
+    /// From a `Retry-After` header on 429/503.
+    public var retryAfter: Duration?
 
     public init(
         delivery: ClaimedDelivery, attemptID: String, request: String, response: String, statusCode: Int, durationMilliseconds: Int,
-        success: Bool, error: String, errorKind: ErrorKind? = nil, retryAfter: Double? = nil
+        success: Bool, error: String, errorKind: ErrorKind? = nil, retryAfter: Duration? = nil
     ) {
         self.delivery = delivery
         self.attemptID = attemptID

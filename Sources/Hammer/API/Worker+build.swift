@@ -1,0 +1,22 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The services of a worker process after its `PostgresClient`: the health and metrics server on
+/// `HAMMER_HEALTH_CHECK_PORT` (unless `healthServer` is false, as in `hammer all`, whose API serves both) and the
+/// `DeliveryWorker`, whose end ends the group. Used by `hammer worker`, `hammer all` and the tests.
+public func buildWorker(
+    config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics = HammerMetrics(), healthServer: Bool = true,
+    sender: WebhookSender? = nil, leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
+) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+    let worker = DeliveryWorker(
+        config: config, queue: DeliveryQueue(client: client, logger: logger),
+        sender: sender ?? WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets),
+        logger: logger, metrics: metrics, leaseMargin: leaseMargin)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+    if healthServer {
+        services.append(.init(service: buildWorkerHealthApplication(config: config, client: client, logger: logger, metrics: metrics)))
+    }
+    services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+    return services
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Durations as people write them in configuration and on the command line: a number and a unit (`500ms`, `45s`,
+/// `10m`, `12h`, `30d`, `2w`; decimals allowed), or a bare number of seconds. The one parser for both.
+public enum DurationText {
+    static let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)]
+
+    /// The duration `text` names, or nil when it is not one (negative and non-finite values included).
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var seconds = Double(trimmed)
+        if seconds == nil {
+            for unit in units where trimmed.hasSuffix(unit.suffix) {
+                if let number = Double(trimmed.dropLast(unit.suffix.count)) {
+                    seconds = number * unit.seconds
+                    break
+                }
+            }
+        }
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 1e12 else { return nil }
+        return .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}
