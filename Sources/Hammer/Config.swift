@@ -66,7 +66,10 @@ public struct Config: Sendable {
         self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
         self.subscriptionMaxInFlight = try reader.int(
-            "HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT", default: max(1, workerConcurrency / 4), in: 1...workerConcurrency)
+            "HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT",
+            default: max(1, workerConcurrency / 4),
+            in: 1...workerConcurrency
+        )
         self.workerBatchSize = try reader.int("HAMMER_WORKER_BATCH_SIZE", default: 100, in: 1...10000)
         self.workerPollInterval = try reader.duration("HAMMER_WORKER_POLL_INTERVAL", default: .seconds(1))
         self.workerShutdownTimeout = try reader.duration("HAMMER_WORKER_SHUTDOWN_TIMEOUT", default: .seconds(10))

@@ -44,7 +44,12 @@ struct Bench {
         results.databaseCeiling = try await databaseCeiling()
 
         let sink = try ChildProcess(
-            name: "sink", executable: "\(binaries)/hammer-bench", arguments: ["sink", "--port", "9100"], environment: [:], logPath: ".local/bench/sink.log")
+            name: "sink",
+            executable: "\(binaries)/hammer-bench",
+            arguments: ["sink", "--port", "9100"],
+            environment: [:],
+            logPath: ".local/bench/sink.log"
+        )
         defer { sink.stop() }
         try await waitReady(http, "\(sinkBase)/stats")
         nginx = NginxSink.start()
@@ -55,10 +60,17 @@ struct Bench {
         results.receiverCeiling = try await receiverCeiling(http)
 
         let server = try ChildProcess(
-            name: "server", executable: "\(binaries)/hammer", arguments: ["server"], environment: environment, logPath: ".local/bench/server.log")
+            name: "server",
+            executable: "\(binaries)/hammer",
+            arguments: ["server"],
+            environment: environment,
+            logPath: ".local/bench/server.log"
+        )
         defer { server.stop() }
         try await waitReady(http, "\(api)/readiness")
-        progress("publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…")
+        progress(
+            "publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…"
+        )
         var before = CPUSnapshot(children: [sink, server])
         results.publishAlone = try await publishAlone(http)
         results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
@@ -100,7 +112,12 @@ struct Bench {
             var env = environment
             env["HAMMER_HEALTH_CHECK_PORT"] = "\(9200 + index)"
             return try ChildProcess(
-                name: "worker\(index)", executable: "\(binaries)/hammer", arguments: ["worker"], environment: env, logPath: ".local/bench/worker\(index).log")
+                name: "worker\(index)",
+                executable: "\(binaries)/hammer",
+                arguments: ["worker"],
+                environment: env,
+                logPath: ".local/bench/worker\(index).log"
+            )
         }
     }
 
@@ -133,7 +150,8 @@ struct Bench {
         let created = try await post(http, "/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
         guard created.status == 200 else { throw BenchError("creating topic: \(created.body)") }
         for index in 0..<settings.subscriptions {
-            let body = #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(url)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
+            let body =
+                #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(url)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
             let subscription = try await post(http, "/v1/subscriptions", body)
             guard subscription.status == 200 else { throw BenchError("creating subscription: \(subscription.body)") }
         }
@@ -146,17 +164,23 @@ struct Bench {
     /// Inserts `deliveries` pending deliveries for `topic` straight into the database.
     private func insertPending(topic: String, deliveries: Int) async throws {
         let messages = max(1, deliveries / settings.subscriptions)
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO messages (id, topic_id, content_type, data)
             SELECT hammer_ulid(), \(topic), 'application/json', 'e30=' FROM generate_series(1, \(messages))
-            """, logger: logger)
-        try await client.query("""
+            """,
+            logger: logger
+        )
+        try await client.query(
+            """
             INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, secret_token, max_delivery_attempts,
                 delivery_attempt_delay, delivery_attempt_timeout, scheduled_at)
             SELECT hammer_ulid(), s.topic_id, s.id, m.id, s.url, s.secret_token, s.max_delivery_attempts,
                 s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at
             FROM messages m JOIN subscriptions s ON s.topic_id = m.topic_id WHERE m.topic_id = \(topic)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         try await client.query("ANALYZE deliveries", logger: logger)
     }
 
@@ -164,10 +188,13 @@ struct Bench {
         try await client.query("INSERT INTO topics (id, name) VALUES (\(topic), \(topic))", logger: logger)
         for index in 0..<settings.subscriptions {
             let id = "\(topic)-\(index)"
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
                 VALUES (\(id), \(topic), 's', \(url), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 5, 1, 10)
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         }
     }
 
@@ -186,10 +213,17 @@ struct Bench {
             if claimed.isEmpty { break }
             let outcomes = claimed.map { delivery in
                 let result = AttemptResult(
-                    delivery: delivery, attemptID: ULID.make(),
+                    delivery: delivery,
+                    attemptID: ULID.make(),
                     request: "POST /hook HTTP/1.1\r\nHost: 127.0.0.1:9100\r\nContent-Type: application/json\r\n\r\n" + delivery.cloudEventBody,
-                    response: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", statusCode: 200, durationMilliseconds: 1, success: true, error: "",
-                    errorKind: nil, retryAfter: nil)
+                    response: "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+                    statusCode: 200,
+                    durationMilliseconds: 1,
+                    success: true,
+                    error: "",
+                    errorKind: nil,
+                    retryAfter: nil
+                )
                 return DeliveryOutcome(result: result, status: .completed)
             }
             try await queue.record(outcomes)
@@ -243,8 +277,11 @@ struct Bench {
         let publishing = try await publishConcurrently(http, topic: "bench")
         let completedAt = try await waitForCompleted(http, topic: "bench", expected: expected, timeout: .seconds(600))
         return .init(
-            publishRate: publishing.rate, publishP50: publishing.p50, publishP99: publishing.p99,
-            deliveryRate: Double(expected) / (completedAt - started).inSeconds)
+            publishRate: publishing.rate,
+            publishP50: publishing.p50,
+            publishP99: publishing.p99,
+            deliveryRate: Double(expected) / (completedAt - started).inSeconds
+        )
     }
 
     /// The throughput scenario's publishing with no worker running: what the API and the database allow for
@@ -265,7 +302,11 @@ struct Bench {
                     var latencies: [Double] = []
                     for _ in stride(from: clientIndex, to: settings.messages, by: settings.clients) {
                         let sent = ContinuousClock.now
-                        let response = try await post(http, "/v1/messages", #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#)
+                        let response = try await post(
+                            http,
+                            "/v1/messages",
+                            #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#
+                        )
                         guard response.status == 200 else { throw BenchError("publish failed: \(response.body)") }
                         latencies.append((ContinuousClock.now - sent).inSeconds * 1000)
                     }
@@ -275,7 +316,11 @@ struct Bench {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let sorted = latencies.sorted()
-        return .init(rate: Double(settings.messages) / (ContinuousClock.now - started).inSeconds, p50: sorted.quantile(0.5), p99: sorted.quantile(0.99))
+        return .init(
+            rate: Double(settings.messages) / (ContinuousClock.now - started).inSeconds,
+            p50: sorted.quantile(0.5),
+            p99: sorted.quantile(0.99)
+        )
     }
 
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
@@ -326,7 +371,11 @@ struct Bench {
                 group.addTask {
                     let now = Date().timeIntervalSince1970
                     let data = #"{\"t\":\#(Int64(now * 1_000_000))}"#
-                    let response = try await post(http, "/v1/messages", #"{"topic_id":"latency","content_type":"application/json","data":"\#(data)"}"#)
+                    let response = try await post(
+                        http,
+                        "/v1/messages",
+                        #"{"topic_id":"latency","content_type":"application/json","data":"\#(data)"}"#
+                    )
                     guard response.status == 200,
                         let object = try? JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any],
                         let id = object["id"] as? String
@@ -343,8 +392,12 @@ struct Bench {
         guard let nginx else {
             let stats = try await sinkStats(http)
             return .init(
-                deliveriesPerSecond: settings.rate * settings.subscriptions, samples: stats["latency_samples"] as? Int ?? 0,
-                p50: stats["p50_ms"] as? Double ?? 0, p99: stats["p99_ms"] as? Double ?? 0, max: stats["max_ms"] as? Double ?? 0)
+                deliveriesPerSecond: settings.rate * settings.subscriptions,
+                samples: stats["latency_samples"] as? Int ?? 0,
+                p50: stats["p50_ms"] as? Double ?? 0,
+                p99: stats["p99_ms"] as? Double ?? 0,
+                max: stats["max_ms"] as? Double ?? 0
+            )
         }
         var arrivals = nginx.latencyArrivals()
         let deadline = ContinuousClock.now + .seconds(5)
@@ -354,13 +407,18 @@ struct Bench {
         }
         let messageOf = Dictionary(
             uniqueKeysWithValues: try await client.query("SELECT id, message_id FROM deliveries WHERE topic_id = 'latency'", logger: logger)
-                .collect().map { try $0.decode((String, String).self) })
+                .collect().map { try $0.decode((String, String).self) }
+        )
         let latencies = arrivals.compactMap { arrival in
             messageOf[arrival.id].flatMap { published[$0] }.map { (arrival.seconds - $0) * 1000 }
         }.sorted()
         return .init(
-            deliveriesPerSecond: settings.rate * settings.subscriptions, samples: latencies.count,
-            p50: latencies.quantile(0.5), p99: latencies.quantile(0.99), max: latencies.last ?? 0)
+            deliveriesPerSecond: settings.rate * settings.subscriptions,
+            samples: latencies.count,
+            p50: latencies.quantile(0.5),
+            p99: latencies.quantile(0.99),
+            max: latencies.last ?? 0
+        )
     }
 
     private func prepareBacklog() async throws {

@@ -31,7 +31,10 @@ extension ChaosHarness {
             try await Task.sleep(until: started + .milliseconds(index * 20))
             if let id = try await publish("steady").id { steady.append(id) }
             if index % 10 == 0 {
-                backlogHeld = max(backlogHeld, try await count("SELECT count(*) FROM deliveries WHERE subscription_id = 'backlog' AND leased_until > now()"))
+                backlogHeld = max(
+                    backlogHeld,
+                    try await count("SELECT count(*) FROM deliveries WHERE subscription_id = 'backlog' AND leased_until > now()")
+                )
             }
         }
         try await waitUntil("every hostile delivery finished", timeout: .seconds(120)) {
@@ -52,12 +55,15 @@ extension ChaosHarness {
         let p99 = latencies.quantile(0.99)
         verdict.check(
             String(format: "steady deliveries kept flowing: %d delivered, publish→arrival p99 %.0f ms (bound 1,000 ms)", latencies.count, p99 * 1000),
-            latencies.count == steady.count * 2 && p99 < 1)
+            latencies.count == steady.count * 2 && p99 < 1
+        )
         let backlogTimeouts = try await count(
-            "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = 'backlog' AND a.error_kind = 'timeout'")
+            "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = 'backlog' AND a.error_kind = 'timeout'"
+        )
         verdict.check(
             "a \(backlogMessages)-deep backlog to an endpoint that never answers held at most \(backlogHeld) send slots (its share: \(share) of 64); \(backlogTimeouts) timed out",
-            backlogHeld <= share && backlogHeld > 0 && backlogTimeouts == backlogMessages)
+            backlogHeld <= share && backlogHeld > 0 && backlogTimeouts == backlogMessages
+        )
 
         let expectations: [(Behaviour, kind: String, status: Int, finalStatus: String, attempts: Int)] = [
             (.never, "timeout", 0, "failed", 3), (.slow, "timeout", 0, "failed", 3), (.stalled, "timeout", 0, "failed", 3),
@@ -72,16 +78,19 @@ extension ChaosHarness {
                     (extract(epoch FROM a.created_at) * 1000)::bigint
                 FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
                 WHERE d.subscription_id = \(behaviour.rawValue) ORDER BY d.id, a.created_at
-                """, logger: logger
+                """,
+                logger: logger
             ).collect()
             let attemptRows = try rows.map { try $0.decode((String, String, String, Int, Int, String, Int64).self) }
             let byDelivery = Dictionary(grouping: attemptRows, by: \.0)
             let kinds = Set(attemptRows.map(\.2))
             let statuses = Set(attemptRows.map(\.3))
-            var holds = byDelivery.count == hostileMessages
+            var holds =
+                byDelivery.count == hostileMessages
                 && byDelivery.values.allSatisfy { $0.count == attempts && $0.allSatisfy { $0.1 == finalStatus } }
                 && kinds == [kind] && statuses == [status]
-            var detail = "\(byDelivery.count) deliveries \(finalStatus) after \(attempts) attempt(s), kinds \(kinds.sorted()), status \(statuses.sorted())"
+            var detail =
+                "\(byDelivery.count) deliveries \(finalStatus) after \(attempts) attempt(s), kinds \(kinds.sorted()), status \(statuses.sorted())"
             // Attempt n + 1 is due delay × 2^(n-1) ± 20% after attempt n ends; Retry-After: 2 raises the first gap to 2 s.
             let minimumGaps: [Double] = behaviour == .ratelimit ? [2, 2] : [0.8, 1.6]
             for attempts in byDelivery.values where attempts.count > 1 {
@@ -100,7 +109,8 @@ extension ChaosHarness {
                 holds = holds && durations.allSatisfy { $0 >= 1900 && $0 < 4000 }
             case .huge:
                 let truncated = attemptRows.allSatisfy { $0.5.contains("[truncated") }
-                detail += ", body cut at the cap (\(truncated)), receiver wrote \(receiver.hugeBytesSent / 1024) KiB of \(ChaosReceiver.hugeBodyBytes >> 20) MiB"
+                detail +=
+                    ", body cut at the cap (\(truncated)), receiver wrote \(receiver.hugeBytesSent / 1024) KiB of \(ChaosReceiver.hugeBodyBytes >> 20) MiB"
                 holds = holds && truncated && receiver.hugeBytesSent < ChaosReceiver.hugeBodyBytes / 8
             case .redirect:
                 detail += ", redirect target hit \(receiver.count(.redirected)) times"
@@ -112,7 +122,10 @@ extension ChaosHarness {
         }
         try await tally(&verdict, acknowledged: steady)
         verdict.maxRSS = max(server.peakRSSMegabytes, worker.peakRSSMegabytes)
-        verdict.check(String(format: "worker peak RSS %.0f MB with a 1 GiB response in flight (bound 150 MB)", worker.peakRSSMegabytes), worker.peakRSSMegabytes < 150)
+        verdict.check(
+            String(format: "worker peak RSS %.0f MB with a 1 GiB response in flight (bound 150 MB)", worker.peakRSSMegabytes),
+            worker.peakRSSMegabytes < 150
+        )
         return verdict
     }
 }

@@ -60,10 +60,12 @@ extension ChaosHarness {
         verdict.check("a backlog built up (\(backlog) pending when publishing stopped)", backlog > 0)
         verdict.check(
             String(format: "server RSS flat while the backlog grew: %.0f MB early, %.0f MB late", early.server, late.server),
-            late.server <= early.server * 1.25 + 10)
+            late.server <= early.server * 1.25 + 10
+        )
         verdict.check(
             String(format: "worker RSS flat while the backlog grew: %.0f MB early, %.0f MB late", early.worker, late.worker),
-            late.worker <= early.worker * 1.25 + 10)
+            late.worker <= early.worker * 1.25 + 10
+        )
         verdict.check(String(format: "peak RSS %.0f MB (bound 150 MB)", verdict.maxRSS), verdict.maxRSS < 150)
         verdict.check(String(format: "backlog drained in %.1f s, nothing lost", drainSeconds), verdict.lost == 0)
         verdict.check("no duplicates", verdict.duplicates == 0)

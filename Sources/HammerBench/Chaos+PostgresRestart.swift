@@ -38,7 +38,10 @@ extension ChaosHarness {
             let down = log.snapshot()
             // Longer than the API's 10 s database deadline, so requests waiting for the database get their 503.
             try await Task.sleep(for: .seconds(12))
-            verdict.check("with PostgreSQL down (\(mode)) the API answered 503 (\(log.snapshot().unavailable - down.unavailable) times)", log.snapshot().unavailable > down.unavailable)
+            verdict.check(
+                "with PostgreSQL down (\(mode)) the API answered 503 (\(log.snapshot().unavailable - down.unavailable) times)",
+                log.snapshot().unavailable > down.unavailable
+            )
             try startPostgres()
             let upAt = Date()
             progress("  PostgreSQL started again")
@@ -70,10 +73,19 @@ extension ChaosHarness {
         verdict.check(String(format: "slowest answer while down %.1f s (bound 11 s)", summary.slowestUnavailable), summary.slowestUnavailable <= 11)
         for recovery in recoveries {
             verdict.check(
-                String(format: "after the %@ restart: API recovered in %.1f s, worker in %.1f s (bound 15 s)", recovery.mode, recovery.api, recovery.worker),
-                recovery.api >= 0 && recovery.api <= 15 && recovery.worker >= 0 && recovery.worker <= 15)
+                String(
+                    format: "after the %@ restart: API recovered in %.1f s, worker in %.1f s (bound 15 s)",
+                    recovery.mode,
+                    recovery.api,
+                    recovery.worker
+                ),
+                recovery.api >= 0 && recovery.api <= 15 && recovery.worker >= 0 && recovery.worker <= 15
+            )
         }
-        verdict.check(String(format: "LISTEN resumed: a new message arrived in %.2f s with a 60 s poll", probeLatency), probeLatency >= 0 && probeLatency < 5)
+        verdict.check(
+            String(format: "LISTEN resumed: a new message arrived in %.2f s with a 60 s poll", probeLatency),
+            probeLatency >= 0 && probeLatency < 5
+        )
         verdict.check("every acknowledged message's deliveries completed, every webhook-id received", verdict.lost == 0)
         verdict.notes.append("\(acknowledged.count) publishes acknowledged, \(summary.unavailable) answered 503 while the database was down")
         if let example = summary.otherErrors.first { verdict.notes.append("first other failure: \(example)") }

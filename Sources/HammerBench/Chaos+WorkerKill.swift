@@ -15,7 +15,10 @@ extension ChaosHarness {
         let server = try await startServer()
         var workers = [ChildProcess]()
         for index in 0..<3 { workers.append(try await startWorker(index)) }
-        try await createTopic("kill", subscriptions: (0..<subscriptions).map { SubscriptionSpec(id: "kill-\($0)", url: receiver.url(.ok), timeout: Self.killTimeout) })
+        try await createTopic(
+            "kill",
+            subscriptions: (0..<subscriptions).map { SubscriptionSpec(id: "kill-\($0)", url: receiver.url(.ok), timeout: Self.killTimeout) }
+        )
 
         var peakRSS = 0.0
         async let published = publishAll("kill", count: messages, clients: 8)
@@ -51,7 +54,9 @@ extension ChaosHarness {
         let failedAttempts = try await count("SELECT count(*) FROM delivery_attempts WHERE NOT success")
         verdict.check("duplicates (\(verdict.duplicates)) ≤ deliveries the killed workers held when killed (\(held))", verdict.duplicates <= held)
         verdict.check("no attempt failed (\(failedAttempts)): every duplicate comes from a kill", failedAttempts == 0)
-        verdict.notes.append("\(settings.kills) kills; the killed workers held \(held) deliveries (claimed, not recorded): in flight or sent and awaiting their write")
+        verdict.notes.append(
+            "\(settings.kills) kills; the killed workers held \(held) deliveries (claimed, not recorded): in flight or sent and awaiting their write"
+        )
         peakRSS = max(peakRSS, server.peakRSSMegabytes, workers.map(\.peakRSSMegabytes).max() ?? 0)
         verdict.maxRSS = peakRSS
         return verdict
@@ -78,7 +83,8 @@ extension ChaosHarness {
                 SELECT d.id || '@' || h.lease FROM deliveries d
                 JOIN unnest(\(leases.map(\.0))::text[], \(leases.map(\.1))::bigint[]) AS h(id, lease) ON h.id = d.id
                 WHERE (extract(epoch FROM d.leased_until) * 1000000)::bigint = h.lease
-                """, logger: logger
+                """,
+                logger: logger
             ).collect()
             return try untouched.map { try $0.decode(String.self) }
         }

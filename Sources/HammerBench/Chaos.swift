@@ -6,7 +6,8 @@ import Logging
 struct Chaos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fault injection: kill -9 workers, restart PostgreSQL, hostile receivers, overload; prints a verdict table.",
-        discussion: "Exits 1 when any scenario fails. Everything runs on 127.0.0.1 with a private PostgreSQL (fsync on).")
+        discussion: "Exits 1 when any scenario fails. Everything runs on 127.0.0.1 with a private PostgreSQL (fsync on)."
+    )
 
     enum Scenario: String, CaseIterable, ExpressibleByArgument {
         case workerKill = "worker-kill"
@@ -98,13 +99,18 @@ struct ChaosVerdict {
     }
 
     static func table(_ verdicts: [ChaosVerdict]) -> String {
-        func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
-        var lines = [pad("scenario", 20) + pad("deliveries", 12) + pad("lost", 6) + pad("duplicates", 12) + pad("max RSS MB", 12) + "verdict",
-            String(repeating: "-", count: 70)]
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+        }
+        var lines = [
+            pad("scenario", 20) + pad("deliveries", 12) + pad("lost", 6) + pad("duplicates", 12) + pad("max RSS MB", 12) + "verdict",
+            String(repeating: "-", count: 70),
+        ]
         for verdict in verdicts {
             lines.append(
                 pad(verdict.scenario, 20) + pad("\(verdict.deliveries)", 12) + pad("\(verdict.lost)", 6) + pad("\(verdict.duplicates)", 12)
-                    + pad(String(format: "%.1f", verdict.maxRSS), 12) + (verdict.passed ? "PASS" : "FAIL"))
+                    + pad(String(format: "%.1f", verdict.maxRSS), 12) + (verdict.passed ? "PASS" : "FAIL")
+            )
         }
         // Each scenario's checks were printed as it ended; the failed ones are repeated under the table.
         for verdict in verdicts where !verdict.passed {

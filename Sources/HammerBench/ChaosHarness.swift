@@ -23,7 +23,15 @@ final class ChaosHarness: Sendable {
     var api: String { "http://127.0.0.1:\(Self.apiPort)" }
     var databaseURL: DatabaseURL { (try? DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/hammer_chaos?sslmode=disable"))! }
 
-    private init(binaries: String, pgPort: Int, http: HTTPClient, db: PostgresClient, dbTask: Task<Void, Never>, receiver: ChaosReceiver, logger: Logger) {
+    private init(
+        binaries: String,
+        pgPort: Int,
+        http: HTTPClient,
+        db: PostgresClient,
+        dbTask: Task<Void, Never>,
+        receiver: ChaosReceiver,
+        logger: Logger
+    ) {
         self.binaries = binaries
         self.pgPort = pgPort
         self.http = http
@@ -39,15 +47,25 @@ final class ChaosHarness: Sendable {
         logger.logLevel = .critical
         try shell("scripts/postgres.sh start chaos \(pgPort)")
         try shell(
-            "PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p \(pgPort) -U hammer -d postgres -qc 'DROP DATABASE IF EXISTS hammer_chaos WITH (FORCE)' -c 'CREATE DATABASE hammer_chaos' >/dev/null")
+            "PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p \(pgPort) -U hammer -d postgres -qc 'DROP DATABASE IF EXISTS hammer_chaos WITH (FORCE)' -c 'CREATE DATABASE hammer_chaos' >/dev/null"
+        )
         let url = try DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/hammer_chaos?sslmode=disable")
         try shell("LOG_LEVEL=warning HAMMER_DATABASE_URL='\(url.urlString)' HAMMER_MIGRATIONS_PATH=migrations \(binaries)/hammer migrate >/dev/null")
         let db = PostgresClient(configuration: url.clientConfiguration(maxConnections: 4), backgroundLogger: logger)
         let dbTask = Task { await db.run() }
         let http = HTTPClient(
             eventLoopGroupProvider: .singleton,
-            configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30))))
-        return ChaosHarness(binaries: binaries, pgPort: pgPort, http: http, db: db, dbTask: dbTask, receiver: try await ChaosReceiver.start(), logger: logger)
+            configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        )
+        return ChaosHarness(
+            binaries: binaries,
+            pgPort: pgPort,
+            http: http,
+            db: db,
+            dbTask: dbTask,
+            receiver: try await ChaosReceiver.start(),
+            logger: logger
+        )
     }
 
     /// Stops every process and empties the database and the receiver, for the next scenario.
@@ -79,8 +97,12 @@ final class ChaosHarness: Sendable {
 
     func startServer(_ extra: [String: String] = [:]) async throws -> ChildProcess {
         let server = try ChildProcess(
-            name: "server", executable: "\(binaries)/hammer", arguments: ["server"], environment: environment(extra),
-            logPath: ".local/chaos/server.log")
+            name: "server",
+            executable: "\(binaries)/hammer",
+            arguments: ["server"],
+            environment: environment(extra),
+            logPath: ".local/chaos/server.log"
+        )
         children.withLockedValue { $0.append(server) }
         try await waitReady("\(api)/readiness")
         return server
@@ -91,8 +113,13 @@ final class ChaosHarness: Sendable {
         var env = environment(extra)
         env["HAMMER_HEALTH_CHECK_PORT"] = "\(Self.healthPortBase + index)"
         let worker = try ChildProcess(
-            name: "worker\(index)", executable: "\(binaries)/hammer", arguments: ["worker"], environment: env,
-            logPath: ".local/chaos/worker\(index).log", append: true)
+            name: "worker\(index)",
+            executable: "\(binaries)/hammer",
+            arguments: ["worker"],
+            environment: env,
+            logPath: ".local/chaos/worker\(index).log",
+            append: true
+        )
         children.withLockedValue { $0.append(worker) }
         try await waitReady("http://127.0.0.1:\(Self.healthPortBase + index)/readiness")
         return worker
@@ -195,7 +222,8 @@ final class ChaosHarness: Sendable {
     /// Deliveries of the acknowledged `messages` that are not `completed`: lost, if the scenario is over.
     func notCompleted(messages: [String]) async throws -> Int {
         let rows = try await db.query(
-            "SELECT count(*) FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished)", logger: logger
+            "SELECT count(*) FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished)",
+            logger: logger
         ).collect()
         return try rows.first?.decode(Int.self) ?? 0
     }
@@ -210,14 +238,17 @@ final class ChaosHarness: Sendable {
                 SELECT m.id, d.id, d.status, d.delivery_attempts,
                     extract(epoch FROM d.scheduled_at - now())::float8, extract(epoch FROM d.leased_until - now())::float8
                 FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished) ORDER BY d.scheduled_at LIMIT 5
-                """, logger: logger
+                """,
+                logger: logger
             ).collect().map { try $0.decode((String, String?, String?, Int?, Double?, Double?).self) }
             let described = rows.map { row in
                 guard let delivery = row.1 else { return "message \(row.0) has no deliveries" }
                 return "delivery \(delivery) \(row.2 ?? "") attempts \(row.3 ?? 0), due in \(String(format: "%.1f", row.4 ?? 0)) s, "
                     + (row.5.map { String(format: "leased for %.1f s more", $0) } ?? "not leased")
             }
-            throw BenchError("\(error); still not completed: \(try await notCompleted(messages: messages)), e.g. \(described.joined(separator: "; "))")
+            throw BenchError(
+                "\(error); still not completed: \(try await notCompleted(messages: messages)), e.g. \(described.joined(separator: "; "))"
+            )
         }
     }
 

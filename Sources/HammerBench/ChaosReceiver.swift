@@ -164,7 +164,8 @@ private final class ChaosConnection: ChannelInboundHandler {
         case .reset:
             busy = true
             // SO_LINGER 0: close sends RST instead of FIN.
-            let lingerSet = (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)) ?? channel.eventLoop.makeSucceededVoidFuture()
+            let lingerSet =
+                (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)) ?? channel.eventLoop.makeSucceededVoidFuture()
             lingerSet.whenComplete { _ in channel.close(promise: nil) }
         case .huge:
             busy = true

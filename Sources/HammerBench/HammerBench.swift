@@ -7,7 +7,8 @@ struct HammerBench: AsyncParsableCommand {
         commandName: "hammer-bench",
         abstract: "Benchmarks (make bench) and fault injection (make chaos) for hammer, on this machine.",
         subcommands: [Run.self, Sink.self, Chaos.self],
-        defaultSubcommand: Run.self)
+        defaultSubcommand: Run.self
+    )
 }
 
 /// Progress lines reach a pipe or file at once.

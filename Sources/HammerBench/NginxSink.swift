@@ -16,7 +16,9 @@ final class NginxSink: Sendable {
     /// Starts nginx (installing it from apt when missing and running as root); nil when it cannot.
     static func start() -> NginxSink? {
         if capture("command -v nginx") == nil {
-            guard getuid() == 0, (try? shell("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null 2>&1")) != nil else { return nil }
+            guard getuid() == 0, (try? shell("DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null 2>&1")) != nil else {
+                return nil
+            }
         }
         guard let nginx = capture("command -v nginx")?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
         let directory = FileManager.default.currentDirectoryPath + "/.local/bench"
@@ -41,7 +43,13 @@ final class NginxSink: Sendable {
         try? FileManager.default.removeItem(atPath: arrivalsPath)
         let path = "\(directory)/nginx.conf"
         guard (try? config.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
-            let process = try? ChildProcess(name: "nginx", executable: nginx, arguments: ["-c", path], environment: [:], logPath: "\(directory)/nginx.log")
+            let process = try? ChildProcess(
+                name: "nginx",
+                executable: nginx,
+                arguments: ["-c", path],
+                environment: [:],
+                logPath: "\(directory)/nginx.log"
+            )
         else { return nil }
         return NginxSink(process: process)
     }

@@ -78,7 +78,7 @@ private func spawnAndWait(_ arguments: [String], captureTo path: String?) -> Int
     if let path { posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
     var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for argument in argv { free(argument) } }
     guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1, errno == EINTR {}

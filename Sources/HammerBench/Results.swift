@@ -2,11 +2,21 @@ import Foundation
 
 /// The benchmark's figures, printed as a table against the targets and written as JSON.
 struct Results {
-    struct Ceiling { var rate: Double; var method: String }
+    struct Ceiling {
+        var rate: Double
+        var method: String
+    }
     struct Throughput { var publishRate, publishP50, publishP99, deliveryRate: Double }
     struct Publishing { var rate, p50, p99: Double }
-    struct Latency { var deliveriesPerSecond, samples: Int; var p50, p99, max: Double }
-    struct Backlog { var deliveries: Int; var overallRate: Double; var windowRates: [Double] }
+    struct Latency {
+        var deliveriesPerSecond, samples: Int
+        var p50, p99, max: Double
+    }
+    struct Backlog {
+        var deliveries: Int
+        var overallRate: Double
+        var windowRates: [Double]
+    }
 
     let settings: BenchSettings
     var databaseCeiling = 0.0
@@ -33,7 +43,10 @@ struct Results {
         let f = { (value: Double) in String(format: "%.1f", value) }
         return [
             ("end-to-end deliveries/s", f(throughput.deliveryRate), "≥ 5000", throughput.deliveryRate >= 5000),
-            ("  as share of ceiling", String(format: "%.0f%%", 100 * throughput.deliveryRate / max(ceiling, 1)), "≥ 50%", throughput.deliveryRate >= 0.5 * ceiling),
+            (
+                "  as share of ceiling", String(format: "%.0f%%", 100 * throughput.deliveryRate / max(ceiling, 1)), "≥ 50%",
+                throughput.deliveryRate >= 0.5 * ceiling
+            ),
             ("publish requests/s (\(settings.clients) clients)", f(throughput.publishRate), "≥ 2000", throughput.publishRate >= 2000),
             ("publish p50 / p99 ms", "\(f(throughput.publishP50)) / \(f(throughput.publishP99))", "p99 < 20", throughput.publishP99 < 20),
             ("  same, no worker running: requests/s", f(publishAlone.rate), "≥ 2000", publishAlone.rate >= 2000),
@@ -51,7 +64,8 @@ struct Results {
     }
 
     func table() -> String {
-        let header = "S=\(settings.subscriptions) M=\(settings.messages) C=\(settings.clients) N=\(settings.workers) rate=\(settings.rate)/s×\(settings.duration)s backlog=\(settings.backlog)\(settings.quick ? " (quick)" : "")"
+        let header =
+            "S=\(settings.subscriptions) M=\(settings.messages) C=\(settings.clients) N=\(settings.workers) rate=\(settings.rate)/s×\(settings.duration)s backlog=\(settings.backlog)\(settings.quick ? " (quick)" : "")"
         var lines = [header, "", pad("metric", 48) + pad("value", 34) + pad("target", 10) + "verdict", String(repeating: "-", count: 100)]
         for (name, value, target, met) in rows {
             lines.append(pad(name, 48) + pad(value, 34) + pad(target, 10) + (met.map { $0 ? "met" : "NOT MET" } ?? ""))
@@ -79,8 +93,14 @@ struct Results {
                 "deliveries_per_s": throughput.deliveryRate, "share_of_ceiling": throughput.deliveryRate / max(ceiling, 1),
             ],
             "publish_alone": ["publish_per_s": publishAlone.rate, "publish_p50_ms": publishAlone.p50, "publish_p99_ms": publishAlone.p99],
-            "latency": ["deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99, "max_ms": latency.max],
-            "backlog": ["deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates, "last_to_first": backlogLastToFirst],
+            "latency": [
+                "deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99,
+                "max_ms": latency.max,
+            ],
+            "backlog": [
+                "deliveries": backlog.deliveries, "deliveries_per_s": backlog.overallRate, "window_rates": backlog.windowRates,
+                "last_to_first": backlogLastToFirst,
+            ],
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
             "receiver": bulkReceiver,
             "rss_mb": ["server": serverRSS, "worker": workerRSS],

@@ -35,8 +35,17 @@ struct Run: AsyncParsableCommand {
         var logger = Logger(label: "hammer-bench")
         logger.logLevel = .warning
         let settings = BenchSettings(
-            subscriptions: subscriptions, messages: messages, clients: clients, workers: workers, rate: rate, duration: duration,
-            backlog: backlog, concurrency: concurrency, batchSize: batchSize, quick: quick)
+            subscriptions: subscriptions,
+            messages: messages,
+            clients: clients,
+            workers: workers,
+            rate: rate,
+            duration: duration,
+            backlog: backlog,
+            concurrency: concurrency,
+            batchSize: batchSize,
+            quick: quick
+        )
         try shell("scripts/postgres.sh start bench \(pgPort)")
         let admin = try DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/postgres?sslmode=disable")
         let url = admin.with(database: "hammer_bench")

@@ -10,7 +10,8 @@ struct HammerCommand: AsyncParsableCommand {
         abstract: "Webhook delivery server: topics, subscriptions, signed deliveries with retries.",
         discussion: "Configuration comes from HAMMER_* environment variables and .env in the working directory (see README).",
         version: HammerVersion.current,
-        subcommands: [Migrate.self, Server.self, Worker.self, All.self, Redeliver.self, Subscriptions.self, Cleanup.self, Monitor.self])
+        subcommands: [Migrate.self, Server.self, Worker.self, All.self, Redeliver.self, Subscriptions.self, Cleanup.self, Monitor.self]
+    )
 }
 
 /// Loads the configuration and installs logging; shared by every subcommand.
@@ -33,7 +34,8 @@ struct Runtime {
         background.logLevel = max(logger.logLevel, .error)
         return PostgresClient(
             configuration: config.database.clientConfiguration(maxConnections: config.databaseMaxOpenConns),
-            backgroundLogger: background)
+            backgroundLogger: background
+        )
     }
 
     /// Runs `body` with a started client, then stops it.

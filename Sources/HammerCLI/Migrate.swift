@@ -5,7 +5,8 @@ struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply database migrations (idempotent: exits 0 when none are pending).",
         subcommands: [Up.self, Down.self, Status.self],
-        defaultSubcommand: Up.self)
+        defaultSubcommand: Up.self
+    )
 
     struct Options: ParsableArguments {
         @Option(help: "Directory of NNNNNN_name.up.sql/.down.sql files (default: HAMMER_MIGRATIONS_PATH or ./migrations).")
@@ -22,7 +23,10 @@ struct Migrate: AsyncParsableCommand {
             let applied = try await runtime.withClient { client in
                 try await Migrator(client: client, logger: runtime.logger).up(migrations)
             }
-            print(applied.isEmpty ? "no pending migrations" : "applied \(applied.count) migration(s): \(applied.map(String.init).joined(separator: ", "))")
+            print(
+                applied.isEmpty
+                    ? "no pending migrations" : "applied \(applied.count) migration(s): \(applied.map(String.init).joined(separator: ", "))"
+            )
         }
     }
 
@@ -41,7 +45,10 @@ struct Migrate: AsyncParsableCommand {
             let reverted = try await runtime.withClient { [steps] client in
                 try await Migrator(client: client, logger: runtime.logger).down(migrations, steps: steps)
             }
-            print(reverted.isEmpty ? "nothing to revert" : "reverted \(reverted.count) migration(s): \(reverted.map(String.init).joined(separator: ", "))")
+            print(
+                reverted.isEmpty
+                    ? "nothing to revert" : "reverted \(reverted.count) migration(s): \(reverted.map(String.init).joined(separator: ", "))"
+            )
         }
     }
 

@@ -16,7 +16,8 @@ struct Age: ExpressibleByArgument {
 
 struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches.")
+        abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches."
+    )
 
     @Option(help: "Age of the oldest message kept, e.g. 30d, 12h.") var olderThan: Age
     @Option(help: "Messages deleted per transaction.") var batchSize: Int = 1000
@@ -48,7 +49,8 @@ struct Cleanup: AsyncParsableCommand {
 
 struct Monitor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Exit 1 when more than --max deliveries reached --status within --since (for cron and alerting).")
+        abstract: "Exit 1 when more than --max deliveries reached --status within --since (for cron and alerting)."
+    )
 
     @Option(help: "Delivery status to count: pending, completed or failed.") var status: String = "failed"
     @Option(help: "Window, e.g. 10m, 1h.") var since: Age

@@ -27,7 +27,8 @@ struct Redeliver: AsyncParsableCommand {
             every delivery matching the filter is, in batches. The count is printed before anything changes. Each redelivered \
             delivery becomes pending now with the subscription's current URL, secret and retry settings; its earlier attempts stay \
             in the attempt log.
-            """)
+            """
+    )
 
     @Argument(help: "Delivery ids. Without ids, the options below choose the deliveries.") var ids: [String] = []
     @Option(help: "Only deliveries of this subscription.") var subscription: String?
@@ -56,7 +57,12 @@ struct Redeliver: AsyncParsableCommand {
             }
         // Never past now: redelivered rows get a newer updated_at and so leave the filter between batches.
         let filter = RedeliveryFilter(
-            ids: ids, subscriptionID: subscription, statuses: statuses, since: since?.date, until: min(until?.date ?? now, now))
+            ids: ids,
+            subscriptionID: subscription,
+            statuses: statuses,
+            since: since?.date,
+            until: min(until?.date ?? now, now)
+        )
         let description = describe(filter)
         try await runtime.withClient { [batchSize, dryRun] client in
             let store = Store(client: client, logger: runtime.logger)

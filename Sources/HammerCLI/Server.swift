@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the REST API, /liveness, /readiness, /metrics on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT.")
+        abstract: "Serve the REST API, /liveness, /readiness, /metrics on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT."
+    )
 
     func run() async throws {
         let runtime = try Runtime()
@@ -17,7 +18,9 @@ struct Server: AsyncParsableCommand {
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deliver pending deliveries; /liveness, /readiness, /metrics on HAMMER_HEALTH_CHECK_PORT.",
-        discussion: "Any number of workers may run against one database. SIGTERM/SIGINT stop claiming, let in-flight sends finish within HAMMER_WORKER_SHUTDOWN_TIMEOUT, and hand unfinished deliveries back.")
+        discussion:
+            "Any number of workers may run against one database. SIGTERM/SIGINT stop claiming, let in-flight sends finish within HAMMER_WORKER_SHUTDOWN_TIMEOUT, and hand unfinished deliveries back."
+    )
 
     func run() async throws {
         let runtime = try Runtime()
@@ -26,14 +29,17 @@ struct Worker: AsyncParsableCommand {
             configuration: .init(
                 services: [.init(service: client)] + buildWorker(config: runtime.config, client: client, logger: runtime.logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: runtime.logger))
+                logger: runtime.logger
+            )
+        )
         try await group.run()
     }
 }
 
 struct All: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server and the worker in one process (development, small installs).")
+        abstract: "Run the server and the worker in one process (development, small installs)."
+    )
 
     func run() async throws {
         let runtime = try Runtime()

@@ -4,7 +4,8 @@ import Hammer
 struct Subscriptions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Subscription tools: send a test event.",
-        subcommands: [SubscriptionsTest.self])
+        subcommands: [SubscriptionsTest.self]
+    )
 }
 
 struct SubscriptionsTest: AsyncParsableCommand {
@@ -14,7 +15,8 @@ struct SubscriptionsTest: AsyncParsableCommand {
         discussion: """
             The event is signed with the subscription's secret and sent to its URL with its timeout, like a delivery, \
             with CloudEvents type hammer.subscription.test. Nothing is stored. HAMMER_ALLOW_PRIVATE_TARGETS applies.
-            """)
+            """
+    )
 
     @Argument(help: "Subscription id.") var id: String
     @Flag(help: "Also print the request sent and the response received.") var verbose = false

@@ -9,13 +9,22 @@ import Testing
     static let bodies: [(String, String)] = [
         ("malformed", #"{"id": "#),
         ("not an object", "[1, 2, 3]"),
-        ("wrong types", #"{"id": 12, "topic_id": ["x"], "name": {"a": 1}, "url": true, "content_type": 5, "data": null, "max_delivery_attempts": "many"}"#),
-        ("huge number", #"{"id": "x", "topic_id": "orders", "name": "n", "url": "http://example.com", "max_delivery_attempts": 1e309, "delivery_attempt_delay": 99999999999999999999999, "delivery_attempt_timeout": -1}"#),
+        (
+            "wrong types",
+            #"{"id": 12, "topic_id": ["x"], "name": {"a": 1}, "url": true, "content_type": 5, "data": null, "max_delivery_attempts": "many"}"#
+        ),
+        (
+            "huge number",
+            #"{"id": "x", "topic_id": "orders", "name": "n", "url": "http://example.com", "max_delivery_attempts": 1e309, "delivery_attempt_delay": 99999999999999999999999, "delivery_attempt_timeout": -1}"#
+        ),
         ("huge string id", #"{"id": "\#(String(repeating: "a", count: 100_000))", "topic_id": "orders", "name": "n"}"#),
         ("sql in id", #"{"id": "x'; DROP TABLE topics; --", "topic_id": "orders'--", "name": "n", "content_type": "t", "data": "d"}"#),
         ("path traversal id", #"{"id": "../../etc/passwd", "topic_id": "..", "name": "n"}"#),
         ("empty", ""),
-        ("NUL characters", #"{"id": "nul", "topic_id": "orders", "name": "a\u0000b", "url": "http://example.com", "content_type": "t\u0000", "data": "d", "secret_token": "s\u0000", "max_delivery_attempts": 1, "delivery_attempt_delay": 1, "delivery_attempt_timeout": 1}"#),
+        (
+            "NUL characters",
+            #"{"id": "nul", "topic_id": "orders", "name": "a\u0000b", "url": "http://example.com", "content_type": "t\u0000", "data": "d", "secret_token": "s\u0000", "max_delivery_attempts": 1, "delivery_attempt_delay": 1, "delivery_attempt_timeout": 1}"#
+        ),
         ("wrapper not an object", #"{"topic": [null], "subscription": 1, "message": "x", "name": "n"}"#),
     ]
 
@@ -53,7 +62,9 @@ import Testing
             try await client.createTopic("orders")
             let before = try await Self.snapshot(store.client)
             for id in ["..%2F..%2Fetc%2Fpasswd", "x'%3B%20DROP%20TABLE%20topics%3B--", "%00", String(repeating: "a", count: 5000), "%FF%FE"] {
-                for path in ["/v1/topics/\(id)", "/v1/subscriptions/\(id)", "/v1/messages/\(id)", "/v1/deliveries/\(id)", "/v1/delivery-attempts/\(id)"] {
+                for path in [
+                    "/v1/topics/\(id)", "/v1/subscriptions/\(id)", "/v1/messages/\(id)", "/v1/deliveries/\(id)", "/v1/delivery-attempts/\(id)",
+                ] {
                     let get = try await client.send(.get, path)
                     #expect(get.status == .notFound, "GET \(path)")
                     if !path.hasPrefix("/v1/deliver") {
@@ -70,10 +81,12 @@ import Testing
 
     /// Row counts of every table and the max updated_at: equal snapshots mean nothing changed.
     static func snapshot(_ client: PostgresClient) async throws -> [String] {
-        try await client.query("""
+        try await client.query(
+            """
             SELECT concat_ws(',', (SELECT count(*) FROM topics), (SELECT count(*) FROM subscriptions), (SELECT count(*) FROM messages),
                 (SELECT count(*) FROM deliveries), (SELECT max(updated_at) FROM topics), (SELECT max(updated_at) FROM subscriptions),
                 (SELECT string_agg(secret_token || url || name, ',') FROM subscriptions))
-            """).collect().map { try $0.decode(String.self) }
+            """
+        ).collect().map { try $0.decode(String.self) }
     }
 }

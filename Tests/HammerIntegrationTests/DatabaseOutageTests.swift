@@ -16,7 +16,8 @@ import Testing
                 var blocked: [Int32] = []
                 try await eventually("the publish to wait for the lock") {
                     blocked = try await store.client.query(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", logger: logger
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                        logger: logger
                     ).collect().map { try $0.decode(Int32.self) }
                     return !blocked.isEmpty
                 }
@@ -40,12 +41,15 @@ import Testing
             let logger = TestDatabase.logger
             try await store.client.query(
                 "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
-                logger: logger)
+                logger: logger
+            )
             try await store.client.query(
                 """
                 CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON messages DEFERRABLE INITIALLY DEFERRED
                 FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             let response = try await client.publish(topic: "orders")
             #expect(response.status == .internalServerError)
             #expect(try await client.send(.get, "/v1/messages").list("messages").isEmpty)

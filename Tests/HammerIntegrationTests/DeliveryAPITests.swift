@@ -45,10 +45,12 @@ import Testing
             #expect(fetched["subscription_id"] as? String == "a")
 
             for (index, success) in [false, true].enumerated() {
-                try await store.client.query("""
+                try await store.client.query(
+                    """
                     INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, created_at)
                     VALUES (\("att\(index)"), \(id), 'POST /hook HTTP/1.1', 'HTTP/1.1 200 OK', \(success ? 200 : 500), \(10 + index), \(success), \(success ? "" : "status 500"), now() + make_interval(secs => \(index)))
-                    """)
+                    """
+                )
             }
             let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(id)").list("delivery_attempts")
             #expect(attempts.compactMap { $0["id"] as? String } == ["att0", "att1"])
@@ -85,10 +87,12 @@ import Testing
             let message = try await client.publish(topic: "orders")["id"] as! String
             try await client.publish(topic: "orders")
             try await client.publish(topic: "users")
-            try await store.client.query("""
+            try await store.client.query(
+                """
                 INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
                 SELECT hammer_ulid(), id, '', '', 200, 1, true FROM deliveries
-                """)
+                """
+            )
             #expect(try await count("deliveries") == 5)
             #expect(try await count("delivery_attempts") == 5)
 

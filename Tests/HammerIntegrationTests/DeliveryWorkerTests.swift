@@ -10,10 +10,10 @@ import Testing
 
     /// Runs `body` with a migrated database, a fixture, and a receiver answering with `reply`.
     func scenario(
-        reply: @escaping @Sendable (Int) -> WebhookReceiver.Reply = { _ in .init() },
+        replies: WebhookReceiver.Replies = .always(.init()),
         _ body: @escaping @Sendable (DatabaseURL, Fixture, WebhookReceiver) async throws -> Void
     ) async throws {
-        let receiver = try await WebhookReceiver.start(reply: reply)
+        let receiver = try await WebhookReceiver.start(reply: replies.reply)
         defer { receiver.stop() }
         try await TestDatabase.withDatabase { url in
             try await TestDatabase.withClient(url) { client in
@@ -61,9 +61,11 @@ import Testing
             #expect(event["secrettoken"] == nil)
             #expect(String(decoding: request.body, as: UTF8.self).hasPrefix(#"{"specversion":"1.0","type":"hammer.message.created","source":"#))
 
-            let attempt = try #require(try await fixture.client.query(
-                "SELECT request, response, response_status_code, success, error, execution_duration, delivery_attempts, status FROM delivery_attempts JOIN deliveries ON deliveries.id = delivery_id"
-            ).collect().first)
+            let attempt = try #require(
+                try await fixture.client.query(
+                    "SELECT request, response, response_status_code, success, error, execution_duration, delivery_attempts, status FROM delivery_attempts JOIN deliveries ON deliveries.id = delivery_id"
+                ).collect().first
+            )
             let (requestDump, responseDump, code, success, error, duration, attempts, status) =
                 try attempt.decode((String, String, Int, Bool, String, Int, Int, String).self)
             #expect(requestDump.hasPrefix("POST /hook HTTP/1.1\r\nHost: 127.0.0.1:\(receiver.port)\r\n"))
@@ -81,7 +83,7 @@ import Testing
     }
 
     @Test func retriesWithGrowingGapsUntilSuccess() async throws {
-        try await scenario(reply: { number in number <= 3 ? .init(status: .internalServerError) : .init() }) { url, fixture, receiver in
+        try await scenario(replies: .first(3, .init(status: .internalServerError))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 10, delay: 1)
             let worker = try TestWorker.start(url)
@@ -98,7 +100,8 @@ import Testing
                 #expect(gap >= base * 0.8 - 0.05 && gap <= base * 1.2 + 1.0, "gap \(gap) for base \(base)")
             }
             let attempts = try await fixture.client.query(
-                "SELECT success, response_status_code, error, error_kind FROM delivery_attempts ORDER BY created_at").collect()
+                "SELECT success, response_status_code, error, error_kind FROM delivery_attempts ORDER BY created_at"
+            ).collect()
                 .map { try $0.decode((Bool, Int, String, String).self) }
             #expect(attempts.map(\.0) == [false, false, false, true])
             #expect(attempts.map(\.1) == [500, 500, 500, 200])
@@ -109,7 +112,7 @@ import Testing
     }
 
     @Test func retriesOnTimeWhateverThePollInterval() async throws {
-        try await scenario(reply: { number in number == 1 ? .init(status: .serviceUnavailable) : .init() }) { url, fixture, receiver in
+        try await scenario(replies: .first(1, .init(status: .serviceUnavailable))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 3, delay: 1)
             // Only the publish notification and the retry's own alarm can wake this worker in time.
@@ -125,7 +128,7 @@ import Testing
     }
 
     @Test func failsAfterTheMaximumAttempts() async throws {
-        try await scenario(reply: { _ in .init(status: .badRequest) }) { url, fixture, receiver in
+        try await scenario(replies: .always(.init(status: .badRequest))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 2, delay: 1)
             let worker = try TestWorker.start(url)
@@ -139,7 +142,10 @@ import Testing
     }
 
     @Test func respectsRetryAfterOn429() async throws {
-        try await scenario(reply: { number in number == 1 ? .init(status: .tooManyRequests, headers: [("Retry-After", "3")]) : .init() }) { url, fixture, receiver in
+        try await scenario(replies: .first(1, .init(status: .tooManyRequests, headers: [("Retry-After", "3")]))) {
+            url,
+            fixture,
+            receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 3, delay: 1)
             let worker = try TestWorker.start(url)
@@ -153,7 +159,7 @@ import Testing
     }
 
     @Test func recordsTimeoutsRefusalsRedirectsAndSuccessVariants() async throws {
-        try await scenario(reply: { _ in .init() }) { url, fixture, receiver in
+        try await scenario(replies: .always(.init())) { url, fixture, receiver in
             let slow = try await WebhookReceiver.start(reply: { _ in .init(delay: .seconds(5)) })
             defer { slow.stop() }
             let redirect = try await WebhookReceiver.start(reply: { _ in .init(status: .found, headers: [("Location", receiver.url)]) })
@@ -171,14 +177,18 @@ import Testing
             try await fixture.subscription("no-content", topic: "orders", url: noContent.url, maxAttempts: 1)
             let worker = try TestWorker.start(url)
             try await fixture.publish(topic: "orders")
-            try await eventually("every delivery to finish") { try await fixture.count("SELECT count(*) FROM deliveries WHERE status <> 'pending'") == 5 }
+            try await eventually("every delivery to finish") {
+                try await fixture.count("SELECT count(*) FROM deliveries WHERE status <> 'pending'") == 5
+            }
             try await worker.stop()
 
             var outcomes: [String: (status: String, code: Int, kind: String, error: String, duration: Int)] = [:]
-            for row in try await fixture.client.query("""
+            for row in try await fixture.client.query(
+                """
                 SELECT d.subscription_id, d.status, a.response_status_code, a.error_kind, a.error, a.execution_duration
                 FROM deliveries d JOIN delivery_attempts a ON a.delivery_id = d.id
-                """).collect() {
+                """
+            ).collect() {
                 let (subscription, status, code, kind, error, duration) = try row.decode((String, String, Int, String, String, Int).self)
                 outcomes[subscription] = (status, code, kind, error, duration)
             }
@@ -201,7 +211,7 @@ import Testing
 
     @Test func truncatesOversizedResponses() async throws {
         let big = String(repeating: "x", count: 5000)
-        try await scenario(reply: { _ in .init(body: big) }) { url, fixture, receiver in
+        try await scenario(replies: .always(.init(body: big))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             let worker = try TestWorker.start(url, environment: ["HAMMER_MAX_RESPONSE_BODY_BYTES": "100"])
@@ -264,9 +274,11 @@ import Testing
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             for _ in 0..<20 { try await fixture.publish(topic: "orders") }
             // Claims work, but no result can be written (as with a full disk or a broken attempts table).
-            try await fixture.client.query("""
+            try await fixture.client.query(
+                """
                 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$
-                """)
+                """
+            )
             try await fixture.client.query("CREATE TRIGGER refuse BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse()")
             let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_CONCURRENCY": "4", "HAMMER_WORKER_BATCH_SIZE": "4"])
             try await eventually("twice the concurrency to be sent") { await receiver.log.count >= 8 }
@@ -283,7 +295,7 @@ import Testing
     }
 
     @Test func gracefulShutdownHandsLeasesBack() async throws {
-        try await scenario(reply: { _ in .init(delay: .seconds(30)) }) { url, fixture, receiver in
+        try await scenario(replies: .always(.init(delay: .seconds(30)))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, timeout: 60)
             try await fixture.publish(topic: "orders")
@@ -293,7 +305,11 @@ import Testing
             #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE leased_until > now() + interval '60 seconds'") == 2)
             try await worker.stop()
 
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND scheduled_at <= now() AND leased_until IS NULL AND delivery_attempts = 0") == 2)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND scheduled_at <= now() AND leased_until IS NULL AND delivery_attempts = 0"
+                ) == 2
+            )
             #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 0)
         }
     }

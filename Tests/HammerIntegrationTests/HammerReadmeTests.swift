@@ -14,7 +14,8 @@ import Testing
             #expect(topic["id"] as? String == "person")
             // http POST http://localhost:8000/v1/subscriptions subscription:='{…}'
             let subscription = try await client.send(
-                .post, "/v1/subscriptions",
+                .post,
+                "/v1/subscriptions",
                 #"{"subscription": {"id": "httpbin-post", "topic_id": "person", "name": "Httpbin Post", "url": "https://httpbin.org/post", "secret_token": "my-super-secret-token", "max_delivery_attempts": 5, "delivery_attempt_delay": 60, "delivery_attempt_timeout": 5}}"#
             )
             #expect(subscription.status == .ok, "\(subscription.text)")
@@ -43,13 +44,16 @@ import Testing
             let topic = try await client.send(.post, "/v1/topics", "{\n  \"topic\": {\n    \"id\": \"topic\",\n    \"name\": \"Topic\"\n  }\n}")
             #expect(topic.status == .ok, "\(topic.text)")
             let subscription = try await client.send(
-                .post, "/v1/subscriptions",
+                .post,
+                "/v1/subscriptions",
                 "{\n\t\"subscription\": {\n\t\t\"id\": \"httpbin-post\",\n\t\t\"topic_id\": \"topic\",\n\t\t\"name\": \"Httpbin Post\",\n\t\t\"url\": \"https://httpbin.org/post\",\n\t\t\"secret_token\": \"my-super-secret-token\",\n\t\t\"max_delivery_attempts\": 5,\n\t\t\"delivery_attempt_delay\": 60,\n\t\t\"delivery_attempt_timeout\": 5\n\t}\n}"
             )
             #expect(subscription.status == .ok, "\(subscription.text)")
             let message = try await client.send(
-                .post, "/v1/messages",
-                "{\n\t\"message\": {\n\t\t\"topic_id\": \"topic\",\n\t\t\"content_type\": \"application/json\",\n\t\t\"data\": \"{\\\"name\\\": \\\"Allisson\\\"}\"\n\t}\n}")
+                .post,
+                "/v1/messages",
+                "{\n\t\"message\": {\n\t\t\"topic_id\": \"topic\",\n\t\t\"content_type\": \"application/json\",\n\t\t\"data\": \"{\\\"name\\\": \\\"Allisson\\\"}\"\n\t}\n}"
+            )
             #expect(message.status == .ok, "\(message.text)")
             #expect(message["data"] as? String == "eyJuYW1lIjogIkFsbGlzc29uIn0=")
             let topics = try await client.send(.get, "/v1/topics")

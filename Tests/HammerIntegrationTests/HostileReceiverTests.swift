@@ -21,8 +21,10 @@ import Testing
                 try await worker.stop()
 
                 #expect(receiver.requestCount == 2)
-                let attempts = try await client.query("SELECT error_kind, error, execution_duration, success FROM delivery_attempts ORDER BY created_at")
-                    .collect().map { try $0.decode((String, String, Int, Bool).self) }
+                let attempts = try await client.query(
+                    "SELECT error_kind, error, execution_duration, success FROM delivery_attempts ORDER BY created_at"
+                )
+                .collect().map { try $0.decode((String, String, Int, Bool).self) }
                 #expect(attempts.count == 2)
                 for (kind, error, duration, success) in attempts {
                     #expect(kind == "timeout")
@@ -71,7 +73,9 @@ import Testing
                 try await fixture.subscription("healthy", topic: "healthy", url: healthy.url)
                 for _ in 0..<200 { try await fixture.publish(topic: "slow") }
                 let worker = try TestWorker.start(
-                    url, environment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_SHUTDOWN_TIMEOUT": "100ms"])
+                    url,
+                    environment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_SHUTDOWN_TIMEOUT": "100ms"]
+                )
                 try await eventually("the slow endpoint to hold its share") { await slow.log.count >= 2 }
                 let published = Date()
                 try await fixture.publish(topic: "healthy")
@@ -102,8 +106,11 @@ import Testing
                     """
                     CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
                     BEGIN IF NEW.request LIKE '%cG9pc29u%' THEN RAISE EXCEPTION 'poison row'; END IF; RETURN NEW; END $$
-                    """)
-                try await client.query("CREATE TRIGGER refuse_poison BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse_poison()")
+                    """
+                )
+                try await client.query(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+                )
                 // Published before the worker starts, so one claim and one record batch hold them all.
                 for index in 0..<7 { try await fixture.publish(topic: "orders", data: index == 3 ? "poison" : "fine \(index)") }
                 let worker = try TestWorker.start(url)

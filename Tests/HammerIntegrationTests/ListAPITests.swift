@@ -23,7 +23,9 @@ import Testing
     @Test func createdAtFilters() async throws {
         try await TestApp.run { client, store in
             for index in 0..<4 { try await client.createTopic("t\(index)") }
-            try await store.client.query("UPDATE topics SET created_at = '2024-01-01T00:00:00Z'::timestamptz + make_interval(days => substr(id, 2)::int)")
+            try await store.client.query(
+                "UPDATE topics SET created_at = '2024-01-01T00:00:00Z'::timestamptz + make_interval(days => substr(id, 2)::int)"
+            )
             func ids(_ query: String) async throws -> [String] {
                 try await client.send(.get, "/v1/topics?\(query)").list("topics").compactMap { $0["id"] as? String }
             }

@@ -63,12 +63,19 @@ import Testing
                 // The claim's per-subscription probe is an index range scan on the partial pending index.
                 let plan = try await client.withConnection { connection in
                     try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
-                    return try await connection.query("""
+                    return try await connection.query(
+                        """
                         EXPLAIN SELECT scheduled_at FROM deliveries
                         WHERE subscription_id = 'billing' AND status = 'pending' AND scheduled_at <= now() ORDER BY scheduled_at LIMIT 1
-                        """, logger: TestDatabase.logger).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
+                        """,
+                        logger: TestDatabase.logger
+                    ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
                 }
-                #expect(plan.contains("Scan using deliveries_pending_subscription_id_scheduled_at_idx") && plan.contains("Index Cond: ((subscription_id = "), "\(plan)")
+                #expect(
+                    plan.contains("Scan using deliveries_pending_subscription_id_scheduled_at_idx")
+                        && plan.contains("Index Cond: ((subscription_id = "),
+                    "\(plan)"
+                )
             }
         }
     }

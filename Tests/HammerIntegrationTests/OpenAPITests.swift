@@ -37,10 +37,12 @@ import Testing
             let subscription = try await client.createSubscription("billing", topic: "orders")
             let message = try await client.publish(topic: "orders")
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first)
-            try await store.client.query("""
+            try await store.client.query(
+                """
                 INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
                 SELECT 'a1', id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true FROM deliveries
-                """)
+                """
+            )
             @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
                 try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE id = \(id)")
                 return try await client.send(.post, "/v1/deliveries/\(id)/redeliver").json

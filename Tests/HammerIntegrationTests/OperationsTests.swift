@@ -9,7 +9,9 @@ import Testing
         try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
             let store = fixture.store
             for _ in 0..<5 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 3)")
+            try await fixture.client.query(
+                "UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 3)"
+            )
             let cutoff = Date().addingTimeInterval(-30 * 86400)
             #expect(try await store.countMessages(olderThan: cutoff) == 3)
             #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 2)
@@ -25,7 +27,9 @@ import Testing
             let store = fixture.store
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE subscription_id = 'a'")
-            try await fixture.client.query("UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')")
+            try await fixture.client.query(
+                "UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
+            )
             let tenMinutesAgo = Date().addingTimeInterval(-600)
             #expect(try await store.countDeliveries(status: .failed, since: tenMinutesAgo) == 2)
             #expect(try await store.countDeliveries(status: .failed, since: Date().addingTimeInterval(-3 * 3600)) == 3)
@@ -44,9 +48,17 @@ import Testing
             let outcomes = claimed.map { delivery in
                 DeliveryOutcome(
                     result: AttemptResult(
-                        delivery: delivery, attemptID: ULID.make(), request: "POST / HTTP/1.1", response: "HTTP/1.1 200 OK",
-                        statusCode: 200, durationMilliseconds: 1, success: true, error: ""),
-                    status: .completed)
+                        delivery: delivery,
+                        attemptID: ULID.make(),
+                        request: "POST / HTTP/1.1",
+                        response: "HTTP/1.1 200 OK",
+                        statusCode: 200,
+                        durationMilliseconds: 1,
+                        success: true,
+                        error: ""
+                    ),
+                    status: .completed
+                )
             }
             try await queue.record(outcomes)
             // As if the first answer was lost and the worker wrote the batch again.
@@ -69,7 +81,11 @@ import Testing
             // Leases that lapsed while this worker still holds the deliveries (an outage longer than the lease).
             try await fixture.client.query("UPDATE deliveries SET leased_until = now() - interval '1 second'")
             let second = try await queue.claim(
-                limit: 100, leaseMargin: .seconds(30), maxInFlight: 10, held: first.map(\.id))
+                limit: 100,
+                leaseMargin: .seconds(30),
+                maxInFlight: 10,
+                held: first.map(\.id)
+            )
             #expect(Set(second.map(\.id)).isDisjoint(with: first.map(\.id)))
             #expect(second.count == 6)
         }

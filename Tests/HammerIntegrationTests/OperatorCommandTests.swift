@@ -33,10 +33,16 @@ import Testing
             #expect(run.output.contains("3 failed delivery(ies) of subscription a changed before"), "\(run.output)")
             #expect(run.output.contains("redelivered 2/3"))
             #expect(run.output.contains("done: 3 delivery(ies) pending again"))
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0") == 3)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0"
+                ) == 3
+            )
             #expect(try await fixture.statuses() == ["pending": 3, "failed": 3])
 
-            let oneOfB = try await fixture.client.query("SELECT min(id) FROM deliveries WHERE subscription_id = 'b'").collect().first!.decode(String.self)
+            let oneOfB = try await fixture.client.query("SELECT min(id) FROM deliveries WHERE subscription_id = 'b'").collect().first!.decode(
+                String.self
+            )
             let byID = try await HammerProcess.run(["redeliver", oneOfB], database: database)
             #expect(byID.status == 0, "\(byID.output)")
             #expect(byID.output.contains("1 failed or completed delivery(ies) of the 1 id(s) given"), "\(byID.output)")
@@ -60,14 +66,22 @@ import Testing
         let receiver = try await WebhookReceiver.start()
         defer { receiver.stop() }
         try await scenario(url: receiver.url) { database, fixture in
-            let ok = try await HammerProcess.run(["subscriptions", "test", "a"], database: database, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "true"])
+            let ok = try await HammerProcess.run(
+                ["subscriptions", "test", "a"],
+                database: database,
+                environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
+            )
             #expect(ok.status == 0, "\(ok.output)")
             #expect(ok.output.contains("to \(receiver.url): status 200 in"), "\(ok.output)")
             #expect(await receiver.log.count == 1)
             #expect(await receiver.log.requests.first?.json["type"] as? String == "hammer.subscription.test")
 
             // The production default refuses loopback targets at send time too.
-            let blocked = try await HammerProcess.run(["subscriptions", "test", "a"], database: database, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"])
+            let blocked = try await HammerProcess.run(
+                ["subscriptions", "test", "a"],
+                database: database,
+                environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"]
+            )
             #expect(blocked.status == 1, "\(blocked.output)")
             #expect(blocked.output.contains("FAILED (blocked_target)"), "\(blocked.output)")
             #expect(await receiver.log.count == 1)
@@ -95,7 +109,9 @@ import Testing
     @Test func cleanupDeletesOldMessagesAndDryRunDeletesNothing() async throws {
         try await scenario { database, fixture in
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 2)")
+            try await fixture.client.query(
+                "UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 2)"
+            )
             let dryRun = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--dry-run"], database: database)
             #expect(dryRun.status == 0)
             #expect(dryRun.output.contains("2 message(s) created before"), "\(dryRun.output)")

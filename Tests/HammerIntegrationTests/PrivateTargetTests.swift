@@ -65,7 +65,9 @@ import Testing
                 try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
                 try await worker.stop()
                 #expect(await receiver.log.count == 0)
-                let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode((String, String).self)
+                let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode(
+                    (String, String).self
+                )
                 #expect(kind == "blocked_target")
                 #expect(error.contains("private"))
             }

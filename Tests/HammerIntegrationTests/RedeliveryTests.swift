@@ -80,15 +80,23 @@ import Testing
             for _ in 0..<5 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5, updated_at = now() - interval '1 hour'")
             // One of a's failures is old, one of b's deliveries completed.
-            try await fixture.client.query("UPDATE deliveries SET updated_at = now() - interval '3 days' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')")
-            try await fixture.client.query("UPDATE deliveries SET status = 'completed' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'b')")
+            try await fixture.client.query(
+                "UPDATE deliveries SET updated_at = now() - interval '3 days' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
+            )
+            try await fixture.client.query(
+                "UPDATE deliveries SET status = 'completed' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'b')"
+            )
 
             let filter = RedeliveryFilter(subscriptionID: "a", statuses: [.failed], since: Date().addingTimeInterval(-86400), until: Date())
             #expect(try await store.countRedeliverable(filter) == 4)
             #expect(try await store.redeliver(filter, limit: 3) == 3)
             #expect(try await store.redeliver(filter, limit: 3) == 1)
             #expect(try await store.redeliver(filter, limit: 3) == 0)
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0") == 4)
+            #expect(
+                try await fixture.count(
+                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0"
+                ) == 4
+            )
             #expect(try await fixture.statuses() == ["pending": 4, "failed": 5, "completed": 1])
 
             let completed = RedeliveryFilter(statuses: [.completed], until: Date())

@@ -48,7 +48,8 @@ import Testing
             #expect(
                 empty.detailFields == [
                     "id", "topic_id", "name", "url", "max_delivery_attempts", "delivery_attempt_delay", "delivery_attempt_timeout",
-                ])
+                ]
+            )
 
             let bad: [String: Any] = [
                 "id": "ok", "topic_id": "orders", "name": "x", "url": "ftp://example.com",
@@ -59,10 +60,12 @@ import Testing
             #expect(
                 Set(response.detailFields) == [
                     "url", "max_delivery_attempts", "delivery_attempt_delay", "delivery_attempt_timeout", "secret_token",
-                ])
+                ]
+            )
 
             let types = try await client.send(
-                .post, "/v1/subscriptions",
+                .post,
+                "/v1/subscriptions",
                 #"{"id": "ok", "topic_id": "orders", "name": "x", "url": "http://example.com", "max_delivery_attempts": "5", "delivery_attempt_delay": 1.5, "delivery_attempt_timeout": 99999999999999999999}"#
             )
             #expect(Set(types.detailFields) == ["max_delivery_attempts", "delivery_attempt_delay", "delivery_attempt_timeout"])
@@ -95,7 +98,10 @@ import Testing
             let created = try await client.createSubscription("billing", topic: "orders", extra: ["secret_token": "keep-me"])
 
             let patched = try await client.send(
-                .patch, "/v1/subscriptions/billing", #"{"subscription": {"url": "https://example.com/new", "max_delivery_attempts": 9}}"#)
+                .patch,
+                "/v1/subscriptions/billing",
+                #"{"subscription": {"url": "https://example.com/new", "max_delivery_attempts": 9}}"#
+            )
             #expect(patched.status == .ok)
             #expect(patched["url"] as? String == "https://example.com/new")
             #expect(patched["max_delivery_attempts"] as? Int == 9)
@@ -111,7 +117,11 @@ import Testing
             #expect(moved["topic_id"] as? String == "other")
             #expect(moved["secret_token"] as? String == "rotated")
 
-            let bad = try await client.send(.patch, "/v1/subscriptions/billing", #"{"delivery_attempt_timeout": 0, "url": "nope", "secret_token": ""}"#)
+            let bad = try await client.send(
+                .patch,
+                "/v1/subscriptions/billing",
+                #"{"delivery_attempt_timeout": 0, "url": "nope", "secret_token": ""}"#
+            )
             #expect(bad.status == .badRequest)
             #expect(Set(bad.detailFields) == ["delivery_attempt_timeout", "url", "secret_token"])
             #expect(try await client.send(.get, "/v1/subscriptions/billing")["url"] as? String == "https://example.com/new")

@@ -12,7 +12,11 @@ import Testing
         try await TestApp.run { client, store in
             try await client.createTopic("orders")
             try await client.createSubscription(
-                "billing", topic: "orders", url: receiver.url, extra: ["secret_token": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+                "billing",
+                topic: "orders",
+                url: receiver.url,
+                extra: ["secret_token": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+            )
 
             let test = try await client.send(.post, "/v1/subscriptions/billing/test")
             #expect(test.status == .ok)
@@ -29,7 +33,9 @@ import Testing
             let timestamp = try #require(request.header("webhook-timestamp"))
             let key = SymmetricKey(data: Data(base64Encoded: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!)
             let signed = Data("\(webhookID).\(timestamp).".utf8) + request.body
-            #expect(request.header("webhook-signature") == "v1," + Data(HMAC<SHA256>.authenticationCode(for: signed, using: key)).base64EncodedString())
+            #expect(
+                request.header("webhook-signature") == "v1," + Data(HMAC<SHA256>.authenticationCode(for: signed, using: key)).base64EncodedString()
+            )
             #expect(request.json["type"] as? String == "hammer.subscription.test")
             #expect(request.json["source"] as? String == "/v1/subscriptions/billing/test")
 

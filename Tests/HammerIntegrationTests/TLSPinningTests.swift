@@ -12,9 +12,21 @@ import Testing
 
     static func delivery(_ url: String) -> ClaimedDelivery {
         ClaimedDelivery(
-            id: ULID.make(), topicID: "t", subscriptionID: "s", messageID: ULID.make(), contentType: "application/json", dataBase64: "e30=",
-            publishedAt: Date(), url: url, secretToken: "secret", maxDeliveryAttempts: 1, deliveryAttemptDelay: 1, deliveryAttemptTimeout: 5,
-            deliveryAttempts: 0, lease: 0)
+            id: ULID.make(),
+            topicID: "t",
+            subscriptionID: "s",
+            messageID: ULID.make(),
+            contentType: "application/json",
+            dataBase64: "e30=",
+            publishedAt: Date(),
+            url: url,
+            secretToken: "secret",
+            maxDeliveryAttempts: 1,
+            deliveryAttemptDelay: 1,
+            deliveryAttemptTimeout: 5,
+            deliveryAttempts: 0,
+            lease: 0
+        )
     }
 
     static func sender(trusting receiver: TLSReceiver, allowPrivateTargets: Bool) -> WebhookSender {

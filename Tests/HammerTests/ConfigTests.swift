@@ -116,7 +116,8 @@ import Testing
 
 @Suite struct DotEnvTests {
     @Test func parsesCommentsQuotesAndExport() {
-        let values = DotEnv.parse("""
+        let values = DotEnv.parse(
+            """
             # comment
             HAMMER_HTTP_PORT=8001
             export HAMMER_LOG_FORMAT=text
@@ -125,7 +126,8 @@ import Testing
             TRAILING=value # note
 
             NOEQUALS
-            """)
+            """
+        )
         #expect(values == ["HAMMER_HTTP_PORT": "8001", "HAMMER_LOG_FORMAT": "text", "QUOTED": "a b # c", "SINGLE": "x=y", "TRAILING": "value"])
     }
 

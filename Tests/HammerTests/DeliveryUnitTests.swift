@@ -6,15 +6,22 @@ import Testing
 @Suite struct WebhookSignatureTests {
     @Test func standardWebhooksTestVector() {
         let signature = WebhookSignature.sign(
-            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
-            body: Data(#"{"test": 2432232314}"#.utf8))
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            timestamp: 1_614_265_330,
+            body: Data(#"{"test": 2432232314}"#.utf8)
+        )
         #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     }
 
     @Test func secretsWithoutPrefixUseTheirBytes() {
         let plain = WebhookSignature.sign(secret: "my-super-secret-token", id: "a", timestamp: 1, body: Data("b".utf8))
         let encoded = WebhookSignature.sign(
-            secret: "whsec_" + Data("my-super-secret-token".utf8).base64EncodedString(), id: "a", timestamp: 1, body: Data("b".utf8))
+            secret: "whsec_" + Data("my-super-secret-token".utf8).base64EncodedString(),
+            id: "a",
+            timestamp: 1,
+            body: Data("b".utf8)
+        )
         #expect(plain == encoded)
         #expect(plain.hasPrefix("v1,"))
     }
@@ -50,9 +57,21 @@ import Testing
 @Suite struct CloudEventTests {
     @Test func bodyIsHammersEnvelopeInOrder() {
         let delivery = ClaimedDelivery(
-            id: "D1", topicID: "t\"q", subscriptionID: "s", messageID: "M1", contentType: "application/json", dataBase64: "eyJ9",
-            publishedAt: Date(timeIntervalSince1970: 1_589_546_785.789143), url: "http://x", secretToken: "k", maxDeliveryAttempts: 1,
-            deliveryAttemptDelay: 1, deliveryAttemptTimeout: 1, deliveryAttempts: 0, lease: 0)
+            id: "D1",
+            topicID: "t\"q",
+            subscriptionID: "s",
+            messageID: "M1",
+            contentType: "application/json",
+            dataBase64: "eyJ9",
+            publishedAt: Date(timeIntervalSince1970: 1_589_546_785.789143),
+            url: "http://x",
+            secretToken: "k",
+            maxDeliveryAttempts: 1,
+            deliveryAttemptDelay: 1,
+            deliveryAttemptTimeout: 1,
+            deliveryAttempts: 0,
+            lease: 0
+        )
         #expect(
             delivery.cloudEventBody
                 == #"{"specversion":"1.0","type":"hammer.message.created","source":"/v1/messages/M1","id":"D1","time":"2020-05-15T12:46:25.789143Z","messageid":"M1","subscriptionid":"s","topicid":"t\"q","datacontenttype":"application/json","data_base64":"eyJ9"}"#
@@ -63,10 +82,14 @@ import Testing
 @Suite struct AttemptDumpTests {
     @Test func requestDumpHasTargetAndHost() {
         let headers = [("Content-Type", "application/json")]
-        #expect(WebhookSender.requestDump(url: "https://example.com:8443/a/b?c=d#frag", headers: headers, body: "{}")
-            == "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n\r\n{}")
-        #expect(WebhookSender.requestDump(url: "http://user:pw@example.com", headers: [], body: "")
-            == "POST / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        #expect(
+            WebhookSender.requestDump(url: "https://example.com:8443/a/b?c=d#frag", headers: headers, body: "{}")
+                == "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n\r\n{}"
+        )
+        #expect(
+            WebhookSender.requestDump(url: "http://user:pw@example.com", headers: [], body: "")
+                == "POST / HTTP/1.1\r\nHost: example.com\r\n\r\n"
+        )
         #expect(WebhookSender.requestDump(url: "http://example.com?x=1", headers: [], body: "").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
     }
 }

@@ -7,17 +7,37 @@ import Testing
 @Suite struct WorkerStateTests {
     static func delivery(_ id: String, subscription: String = "s") -> ClaimedDelivery {
         ClaimedDelivery(
-            id: id, topicID: "t", subscriptionID: subscription, messageID: id, contentType: "application/json", dataBase64: "", publishedAt: Date(),
-            url: "http://x", secretToken: "k", maxDeliveryAttempts: 1, deliveryAttemptDelay: 1, deliveryAttemptTimeout: 1, deliveryAttempts: 0,
-            lease: 0)
+            id: id,
+            topicID: "t",
+            subscriptionID: subscription,
+            messageID: id,
+            contentType: "application/json",
+            dataBase64: "",
+            publishedAt: Date(),
+            url: "http://x",
+            secretToken: "k",
+            maxDeliveryAttempts: 1,
+            deliveryAttemptDelay: 1,
+            deliveryAttemptTimeout: 1,
+            deliveryAttempts: 0,
+            lease: 0
+        )
     }
 
     static func outcome(_ delivery: ClaimedDelivery) -> DeliveryOutcome {
         DeliveryOutcome(
             result: AttemptResult(
-                delivery: delivery, attemptID: delivery.id, request: "", response: "", statusCode: 200, durationMilliseconds: 1, success: true,
-                error: ""),
-            status: .completed)
+                delivery: delivery,
+                attemptID: delivery.id,
+                request: "",
+                response: "",
+                statusCode: 200,
+                durationMilliseconds: 1,
+                success: true,
+                error: ""
+            ),
+            status: .completed
+        )
     }
 
     @Test func capacityCountsSendsAndUnwrittenResults() {

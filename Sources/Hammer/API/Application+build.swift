@@ -6,7 +6,11 @@ import ServiceLifecycle
 /// Builds the REST API application on `client`, which it runs as a service along with `services`
 /// (the worker, for `hammer all`).
 public func buildApplication(
-    config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics = HammerMetrics(), services: [any Service] = []
+    config: Config,
+    client: PostgresClient,
+    logger: Logger,
+    metrics: HammerMetrics = HammerMetrics(),
+    services: [any Service] = []
 ) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
     let publisher = PublishBatcher(store: store, metrics: metrics)
@@ -15,7 +19,8 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
         services: [client, publisher] + services,
-        logger: logger)
+        logger: logger
+    )
     app.beforeServerStarts {
         try await Migrator(client: client, logger: logger).requireCurrentSchema()
     }
@@ -34,7 +39,8 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.healthCheckPort), serverName: nil),
-        logger: logger)
+        logger: logger
+    )
 }
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
@@ -53,7 +59,10 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
     let listQuery = ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit)
     TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     SubscriptionController(
-        store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery, allowPrivateTargets: config.allowPrivateTargets,
+        store: store,
+        maxBodyBytes: config.maxMessageBytes,
+        listQuery: listQuery,
+        allowPrivateTargets: config.allowPrivateTargets,
         sender: WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
     ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)

@@ -19,7 +19,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var response = HammerError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)").response()
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
-        } catch where PostgresErrorMapping.isUnavailable(error) {
+        } catch  where PostgresErrorMapping.isUnavailable(error) {
             context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return HammerError.databaseUnavailable.response()
         } catch {

@@ -19,7 +19,8 @@ enum JSONResponse {
         return Response(
             status: status,
             headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     /// `{"<key>": [...]}`, the list envelope; an empty list stays `[]`.

@@ -26,7 +26,12 @@ struct MessageController {
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
         try reader.check("message")
         let message = try await publisher.publish(
-            .init(topicID: topicID!, contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType, dataBase64: Data(data!.utf8).base64EncodedString()))
+            .init(
+                topicID: topicID!,
+                contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType,
+                dataBase64: Data(data!.utf8).base64EncodedString()
+            )
+        )
         return try JSONResponse.make(message)
     }
 

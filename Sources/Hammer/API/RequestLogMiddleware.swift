@@ -17,7 +17,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 "http.path": "\(request.uri.path)",
                 "http.status": "\(response.status.code)",
                 "http.duration_ms": "\(Int((elapsed.inSeconds * 1000).rounded()))",
-            ])
+            ]
+        )
         return response
     }
 }

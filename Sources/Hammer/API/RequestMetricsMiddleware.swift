@@ -8,8 +8,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         metrics.request(
-            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: Int(response.status.code),
-            duration: ContinuousClock.now - started)
+            route: context.endpointPath ?? "unmatched",
+            method: request.method.rawValue,
+            status: Int(response.status.code),
+            duration: ContinuousClock.now - started
+        )
         return response
     }
 }

@@ -57,7 +57,8 @@ struct SubscriptionController {
     @Sendable func test(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let subscription = try await store.subscription(id: try context.parameters.require("id"))
         return try JSONResponse.make(
-            await SubscriptionTest.run(subscription, sender: sender))
+            await SubscriptionTest.run(subscription, sender: sender)
+        )
     }
 
     /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set; a host that

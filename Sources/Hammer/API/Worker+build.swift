@@ -6,17 +6,28 @@ import ServiceLifecycle
 /// `HAMMER_HEALTH_CHECK_PORT` (unless `healthServer` is false, as in `hammer all`, whose API serves both) and the
 /// `DeliveryWorker`, whose end ends the group. Used by `hammer worker`, `hammer all` and the tests.
 public func buildWorker(
-    config: Config, client: PostgresClient, logger: Logger, metrics: HammerMetrics = HammerMetrics(), healthServer: Bool = true,
-    sender: WebhookSender? = nil, leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
+    config: Config,
+    client: PostgresClient,
+    logger: Logger,
+    metrics: HammerMetrics = HammerMetrics(),
+    healthServer: Bool = true,
+    sender: WebhookSender? = nil,
+    leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
 ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
     let worker = DeliveryWorker(
-        config: config, queue: DeliveryQueue(client: client, logger: logger),
+        config: config,
+        queue: DeliveryQueue(client: client, logger: logger),
         sender: sender ?? WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets),
-        logger: logger, metrics: metrics, leaseMargin: leaseMargin)
+        logger: logger,
+        metrics: metrics,
+        leaseMargin: leaseMargin
+    )
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
     if healthServer {
         services.append(.init(service: buildWorkerHealthApplication(config: config, client: client, logger: logger, metrics: metrics)))
     }
-    services.append(.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+    services.append(
+        .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+    )
     return services
 }

@@ -26,7 +26,11 @@ public final class DeliveryWorker: Service, Sendable {
     let state = WorkerState()
 
     public init(
-        config: Config, queue: DeliveryQueue, sender: WebhookSender, logger: Logger, metrics: HammerMetrics = HammerMetrics(),
+        config: Config,
+        queue: DeliveryQueue,
+        sender: WebhookSender,
+        logger: Logger,
+        metrics: HammerMetrics = HammerMetrics(),
         leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
     ) {
         self.metrics = metrics
@@ -85,7 +89,9 @@ public final class DeliveryWorker: Service, Sendable {
     /// Claims while there is capacity, claiming again at once after a claim that found something; otherwise waits
     /// for a wake-up.
     private func claimAndSend(
-        wakeups: AsyncStream<Void>, wakeClaimLoop: AsyncStream<Void>.Continuation, wakeRecorder: AsyncStream<Void>.Continuation
+        wakeups: AsyncStream<Void>,
+        wakeClaimLoop: AsyncStream<Void>.Continuation,
+        wakeRecorder: AsyncStream<Void>.Continuation
     ) async {
         var wakeup = wakeups.makeAsyncIterator()
         await withDiscardingTaskGroup { sends in
@@ -99,7 +105,12 @@ public final class DeliveryWorker: Service, Sendable {
                     let (inFlight, held, slotsFreedAtCap) = state.claimInput()
                     do {
                         let claimed = try await queue.claim(
-                            limit: limit, leaseMargin: leaseMargin, maxInFlight: subscriptionMaxInFlight, inFlight: inFlight, held: held)
+                            limit: limit,
+                            leaseMargin: leaseMargin,
+                            maxInFlight: subscriptionMaxInFlight,
+                            inFlight: inFlight,
+                            held: held
+                        )
                         state.claimed(claimed)
                         for delivery in claimed {
                             sends.addTask {
@@ -152,13 +163,18 @@ public final class DeliveryWorker: Service, Sendable {
             outcome = .init(result: result, status: .failed)
         } else {
             let delay = retryPolicy.delay(
-                afterAttempt: attemptNumber, base: .seconds(delivery.deliveryAttemptDelay), retryAfter: result.retryAfter)
+                afterAttempt: attemptNumber,
+                base: .seconds(delivery.deliveryAttemptDelay),
+                retryAfter: result.retryAfter
+            )
             outcome = .init(result: result, status: .pending, retryDelay: delay)
         }
         log(outcome, attempt: attemptNumber)
         metrics.attempt(
-            outcome: outcome.status == .pending ? "retry" : outcome.status.rawValue, errorKind: result.errorKind?.rawValue ?? "none",
-            duration: .milliseconds(result.durationMilliseconds))
+            outcome: outcome.status == .pending ? "retry" : outcome.status.rawValue,
+            errorKind: result.errorKind?.rawValue ?? "none",
+            duration: .milliseconds(result.durationMilliseconds)
+        )
         return outcome
     }
 
@@ -220,7 +236,8 @@ public final class DeliveryWorker: Service, Sendable {
                 failures += 1
                 logger.error(
                     "recording delivery outcomes failed; retrying",
-                    metadata: ["error": "\(String(reflecting: error))", "hammer.deliveries": "\(outcomes.count)"])
+                    metadata: ["error": "\(String(reflecting: error))", "hammer.deliveries": "\(outcomes.count)"]
+                )
                 if state.stopping, failures >= 3 { return .none }
                 try? await Task.sleep(for: .milliseconds(min(200 * (1 << min(failures, 5)), 5000)))
             }

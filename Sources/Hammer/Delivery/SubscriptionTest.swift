@@ -35,14 +35,35 @@ public struct SubscriptionTest: Sendable, Encodable {
         let id = ULID.make(date: now)
         let data = #"{"message":"hammer test event","subscription_id":"# + JSONText.quoted(subscription.id) + "}"
         let delivery = ClaimedDelivery(
-            id: id, topicID: subscription.topicID, subscriptionID: subscription.id, messageID: id, contentType: "application/json",
-            dataBase64: Data(data.utf8).base64EncodedString(), publishedAt: now, url: subscription.url,
-            secretToken: subscription.secretToken ?? "", maxDeliveryAttempts: 1, deliveryAttemptDelay: 0,
-            deliveryAttemptTimeout: subscription.deliveryAttemptTimeout, deliveryAttempts: 0, lease: 0, isTest: true)
+            id: id,
+            topicID: subscription.topicID,
+            subscriptionID: subscription.id,
+            messageID: id,
+            contentType: "application/json",
+            dataBase64: Data(data.utf8).base64EncodedString(),
+            publishedAt: now,
+            url: subscription.url,
+            secretToken: subscription.secretToken ?? "",
+            maxDeliveryAttempts: 1,
+            deliveryAttemptDelay: 0,
+            deliveryAttemptTimeout: subscription.deliveryAttemptTimeout,
+            deliveryAttempts: 0,
+            lease: 0,
+            isTest: true
+        )
         let result = await sender.send(delivery, now: now)
         return SubscriptionTest(
-            subscriptionID: subscription.id, webhookID: id, url: subscription.url, request: result.request, response: result.response,
-            responseStatusCode: result.statusCode, executionDuration: result.durationMilliseconds, success: result.success,
-            error: result.error, errorKind: result.errorKind?.rawValue, createdAt: now)
+            subscriptionID: subscription.id,
+            webhookID: id,
+            url: subscription.url,
+            request: result.request,
+            response: result.response,
+            responseStatusCode: result.statusCode,
+            executionDuration: result.durationMilliseconds,
+            success: result.success,
+            error: result.error,
+            errorKind: result.errorKind?.rawValue,
+            createdAt: now
+        )
     }
 }

@@ -35,7 +35,8 @@ public enum TargetAddress {
                 if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return true }  // link-local fe80::/10
                 if b[0] == 0xFE && b[1] & 0xC0 == 0xC0 { return true }  // deprecated site-local fec0::/10
                 if b[0] == 0xFF { return true }  // multicast
-                if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return Address.v4(Array(b[12..<16])).isPrivate }  // v4-mapped
+                // v4-mapped ::ffff:0:0/96
+                if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF { return Address.v4(Array(b[12..<16])).isPrivate }
                 if b[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return Address.v4(Array(b[12..<16])).isPrivate }  // NAT64
                 if b[0..<6] == [0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01] { return true }  // NAT64 local-use 64:ff9b:1::/48
                 if b[0] == 0x20 && b[1] == 0x02 { return Address.v4(Array(b[2..<6])).isPrivate }  // 6to4 2002::/16

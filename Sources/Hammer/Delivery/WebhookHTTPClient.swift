@@ -35,7 +35,12 @@ final class WebhookHTTPClient: Sendable {
 
     /// Sends one request to `address` and reads its response. Cancelling the calling task closes the connection.
     func execute(
-        _ url: WebhookURL, address: SocketAddress, head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int, connectTimeout: TimeAmount
+        _ url: WebhookURL,
+        address: SocketAddress,
+        head: HTTPRequestHead,
+        body: ByteBuffer,
+        maxBodyBytes: Int,
+        connectTimeout: TimeAmount
     ) async throws -> WebhookResponse {
         let key = "\(url.isHTTPS ? "https" : "http")|\(url.host)|\(address)"
         var retried = false
@@ -72,7 +77,8 @@ final class WebhookHTTPClient: Sendable {
         for connection in all { connection.close() }
     }
 
-    private func connection(key: String, url: WebhookURL, address: SocketAddress, connectTimeout: TimeAmount) async throws -> (PooledConnection, Bool) {
+    private func connection(key: String, url: WebhookURL, address: SocketAddress, connectTimeout: TimeAmount) async throws -> (PooledConnection, Bool)
+    {
         while let pooled = idle.withLockedValue({ $0[key]?.popLast() }) {
             if pooled.channel.isActive { return (pooled, true) }
         }
@@ -143,7 +149,12 @@ final class PooledConnection: Sendable {
     /// Counts the times the connection went idle, so an idle timer knows whether it is still the current one.
     var idleGeneration: Int { generation.withLockedValue { $0 } }
 
-    func markIdle() -> Int { generation.withLockedValue { $0 += 1; return $0 } }
+    func markIdle() -> Int {
+        generation.withLockedValue {
+            $0 += 1
+            return $0
+        }
+    }
 
     func close() { channel.close(promise: nil) }
 

@@ -19,7 +19,9 @@ public final class WebhookSender: Sendable {
 
     /// A sender; `tlsConfiguration` replaces the system's trust (tests trust their own certificate authority).
     public init(
-        maxResponseBodyBytes: Int, allowPrivateTargets: Bool, resolver: HostResolver = .shared,
+        maxResponseBodyBytes: Int,
+        allowPrivateTargets: Bool,
+        resolver: HostResolver = .shared,
         tlsConfiguration: TLSConfiguration = .makeClientConfiguration()
     ) {
         self.allowPrivateTargets = allowPrivateTargets
@@ -43,19 +45,34 @@ public final class WebhookSender: Sendable {
             ("User-Agent", userAgent),
             ("webhook-id", delivery.id),
             ("webhook-timestamp", String(timestamp)),
-            ("webhook-signature", WebhookSignature.sign(key: signingKey(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: Array(body.utf8))),
+            (
+                "webhook-signature",
+                WebhookSignature.sign(key: signingKey(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: Array(body.utf8))
+            ),
         ]
         var result = AttemptResult(
-            delivery: delivery, attemptID: ULID.make(date: now), request: Self.requestDump(url: delivery.url, headers: headers, body: body),
-            response: "", statusCode: 0, durationMilliseconds: 0, success: false, error: "", errorKind: nil, retryAfter: nil)
+            delivery: delivery,
+            attemptID: ULID.make(date: now),
+            request: Self.requestDump(url: delivery.url, headers: headers, body: body),
+            response: "",
+            statusCode: 0,
+            durationMilliseconds: 0,
+            success: false,
+            error: "",
+            errorKind: nil,
+            retryAfter: nil
+        )
 
         let started = ContinuousClock.now
         let timeout = Int64(delivery.deliveryAttemptTimeout)
         let deadline = started + .seconds(timeout)
+        let timedOut = Exchange.failed(.timeout, "timeout after \(timeout)s")
         let exchange =
-            (try? await DeadlineRace.run(until: deadline, onDeadline: { .success(.failed(.timeout, "timeout after \(timeout)s")) }) {
-                await self.exchange(url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout)
-            }) ?? .failed(.cancelled, "cancelled")
+            (try? await DeadlineRace.run(
+                until: deadline,
+                onDeadline: { .success(timedOut) },
+                { await self.exchange(url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout) }
+            )) ?? .failed(.cancelled, "cancelled")
         result.durationMilliseconds = Self.milliseconds(since: started)
         switch exchange {
         case .failed(let kind, let error):
@@ -86,7 +103,8 @@ public final class WebhookSender: Sendable {
     /// The target check, the request and the whole response, within `deadline` (the caller also cuts it off there).
     /// The host is resolved once (cached briefly) and the connection made to that address: with private targets
     /// refused, the address that passed the check is the one called, for http and https alike.
-    private func exchange(url: String, headers: [(String, String)], body: String, deadline: ContinuousClock.Instant, timeout: Int64) async -> Exchange {
+    private func exchange(url: String, headers: [(String, String)], body: String, deadline: ContinuousClock.Instant, timeout: Int64) async -> Exchange
+    {
         guard let target = WebhookURL(url) else { return .failed(.invalidURL, "invalid URL: \(url)") }
         let addresses: [TargetAddress.Address]
         switch await resolver.resolve(target.host, deadline: deadline) {
@@ -112,15 +130,21 @@ public final class WebhookSender: Sendable {
                 let socketAddress = try SocketAddress(ipAddress: address.description, port: target.port)
                 let remaining = deadline - ContinuousClock.now
                 let response = try await client.execute(
-                    target, address: socketAddress, head: head, body: payload, maxBodyBytes: maxResponseBodyBytes,
-                    connectTimeout: .nanoseconds(max(remaining.wholeNanoseconds, 1)))
+                    target,
+                    address: socketAddress,
+                    head: head,
+                    body: payload,
+                    maxBodyBytes: maxResponseBodyBytes,
+                    connectTimeout: .nanoseconds(max(remaining.wholeNanoseconds, 1))
+                )
                 return .answered(response)
             } catch {
                 // Cancelled (shutdown, or the deadline): the connection was closed under the request on purpose.
                 if Task.isCancelled { return .failed(.cancelled, "cancelled") }
                 let (kind, text) = Self.classify(error, timeout: timeout)
                 failure = .failed(kind, text)
-                let couldNotConnect = kind == .connectionRefused || (error as? IOError).map { [ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) } == true
+                let couldNotConnect =
+                    kind == .connectionRefused || (error as? IOError).map { [ENETUNREACH, EHOSTUNREACH].contains($0.errnoCode) } == true
                 guard couldNotConnect, index + 1 < ordered.count else { break }
             }
         }
@@ -181,9 +205,10 @@ public final class WebhookSender: Sendable {
 
     static func requestDump(url: String, headers: [(String, String)], body: String) -> String {
         // scheme://authority/path?query → the request target and Host, without a URL parser per attempt.
-        let afterScheme = url.firstIndex(of: ":").flatMap { colon in
-            url[colon...].hasPrefix("://") ? url[url.index(colon, offsetBy: 3)...] : nil
-        } ?? url[...]
+        let afterScheme =
+            url.firstIndex(of: ":").flatMap { colon in
+                url[colon...].hasPrefix("://") ? url[url.index(colon, offsetBy: 3)...] : nil
+            } ?? url[...]
         let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
         var authority = afterScheme[..<slash]
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }

@@ -30,8 +30,16 @@ public struct AttemptResult: Sendable {
     public var retryAfter: Duration?
 
     public init(
-        delivery: ClaimedDelivery, attemptID: String, request: String, response: String, statusCode: Int, durationMilliseconds: Int,
-        success: Bool, error: String, errorKind: ErrorKind? = nil, retryAfter: Duration? = nil
+        delivery: ClaimedDelivery,
+        attemptID: String,
+        request: String,
+        response: String,
+        statusCode: Int,
+        durationMilliseconds: Int,
+        success: Bool,
+        error: String,
+        errorKind: ErrorKind? = nil,
+        retryAfter: Duration? = nil
     ) {
         self.delivery = delivery
         self.attemptID = attemptID

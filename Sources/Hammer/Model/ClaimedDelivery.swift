@@ -24,7 +24,10 @@ public struct ClaimedDelivery: Sendable, Equatable {
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret).
     public var cloudEventBody: String {
         var body = #"{"specversion":"1.0","type":"#
-        body += isTest ? #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test" : #""hammer.message.created","source":"/v1/messages/"# + messageID
+        body +=
+            isTest
+            ? #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test"
+            : #""hammer.message.created","source":"/v1/messages/"# + messageID
         body += #"","id":"# + JSONText.quoted(id)
         body += #","time":"# + JSONText.quoted(Timestamp.format(publishedAt))
         body += #","messageid":"# + JSONText.quoted(messageID)

@@ -45,9 +45,10 @@ enum DeadlineRace {
 
     /// `operation`'s value, or `nil` at `deadline`.
     static func value<T: Sendable>(
-        until deadline: ContinuousClock.Instant, _ operation: @escaping @Sendable () async -> T
+        until deadline: ContinuousClock.Instant,
+        _ operation: @escaping @Sendable () async -> T
     ) async -> T? {
-        (try? await run(until: deadline, onDeadline: { .success(nil) }) { Optional(await operation()) }) ?? nil
+        (try? await run(until: deadline, onDeadline: { .success(nil) }, { Optional(await operation()) })) ?? nil
     }
 }
 

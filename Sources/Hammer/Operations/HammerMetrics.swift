@@ -20,18 +20,51 @@ public final class HammerMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        inFlight = registry.makeGauge(descriptor: .init(metricName: "hammer_deliveries_in_flight", unitName: "", helpText: "Webhook requests being sent by this process."))
-        pending = registry.makeGauge(descriptor: .init(metricName: "hammer_deliveries_pending", unitName: "", helpText: "Deliveries waiting to be delivered (refreshed at most every 5s)."))
-        oldestPendingAge = registry.makeGauge(descriptor: .init(metricName: "hammer_deliveries_oldest_pending_age_seconds", unitName: "", helpText: "Age of the oldest due pending delivery (refreshed at most every 5s)."))
-        published = registry.makeCounter(descriptor: .init(metricName: "hammer_messages_published_total", unitName: "", helpText: "Messages published."))
-        setAside = registry.makeCounter(descriptor: .init(metricName: "hammer_attempt_records_set_aside_total", unitName: "", helpText: "Attempts PostgreSQL refused to store as they were, recorded without their request and response dumps."))
+        inFlight = registry.makeGauge(
+            descriptor: .init(metricName: "hammer_deliveries_in_flight", unitName: "", helpText: "Webhook requests being sent by this process.")
+        )
+        pending = registry.makeGauge(
+            descriptor: .init(
+                metricName: "hammer_deliveries_pending",
+                unitName: "",
+                helpText: "Deliveries waiting to be delivered (refreshed at most every 5s)."
+            )
+        )
+        oldestPendingAge = registry.makeGauge(
+            descriptor: .init(
+                metricName: "hammer_deliveries_oldest_pending_age_seconds",
+                unitName: "",
+                helpText: "Age of the oldest due pending delivery (refreshed at most every 5s)."
+            )
+        )
+        published = registry.makeCounter(
+            descriptor: .init(metricName: "hammer_messages_published_total", unitName: "", helpText: "Messages published.")
+        )
+        setAside = registry.makeCounter(
+            descriptor: .init(
+                metricName: "hammer_attempt_records_set_aside_total",
+                unitName: "",
+                helpText: "Attempts PostgreSQL refused to store as they were, recorded without their request and response dumps."
+            )
+        )
     }
 
     /// One HTTP request answered by the server.
     func request(route: String, method: String, status: Int, duration: Duration) {
         let statusClass = "\(status / 100)xx"
-        registry.makeCounter(descriptor: .init(metricName: "hammer_http_requests_total", unitName: "", helpText: "HTTP requests answered, by route template, method and status class."), labels: [("route", route), ("method", method), ("status", statusClass)]).increment()
-        registry.makeDurationHistogram(descriptor: .init(metricName: "hammer_http_request_duration_seconds", unitName: "", helpText: "HTTP request durations."), labels: [("route", route), ("method", method)], buckets: Self.durationBuckets).record(duration)
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "hammer_http_requests_total",
+                unitName: "",
+                helpText: "HTTP requests answered, by route template, method and status class."
+            ),
+            labels: [("route", route), ("method", method), ("status", statusClass)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(metricName: "hammer_http_request_duration_seconds", unitName: "", helpText: "HTTP request durations."),
+            labels: [("route", route), ("method", method)],
+            buckets: Self.durationBuckets
+        ).record(duration)
     }
 
     func messagesPublished(_ count: Int) { published.increment(by: Int64(count)) }
@@ -40,8 +73,23 @@ public final class HammerMetrics: Sendable {
 
     /// One delivery attempt: its outcome (`completed`, `retry`, `failed`) and error kind, and how long it took.
     func attempt(outcome: String, errorKind: String, duration: Duration) {
-        registry.makeCounter(descriptor: .init(metricName: "hammer_deliveries_total", unitName: "", helpText: "Delivery attempts by outcome (completed, retry, failed) and error kind."), labels: [("outcome", outcome), ("error_kind", errorKind)]).increment()
-        registry.makeDurationHistogram(descriptor: .init(metricName: "hammer_delivery_attempt_duration_seconds", unitName: "", helpText: "Webhook request durations, until the response body was read."), labels: [], buckets: Self.durationBuckets).record(duration)
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "hammer_deliveries_total",
+                unitName: "",
+                helpText: "Delivery attempts by outcome (completed, retry, failed) and error kind."
+            ),
+            labels: [("outcome", outcome), ("error_kind", errorKind)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "hammer_delivery_attempt_duration_seconds",
+                unitName: "",
+                helpText: "Webhook request durations, until the response body was read."
+            ),
+            labels: [],
+            buckets: Self.durationBuckets
+        ).record(duration)
     }
 
     /// Prometheus text format, refreshing the pending gauges first when they are older than 5 seconds.

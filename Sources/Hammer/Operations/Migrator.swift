@@ -65,7 +65,8 @@ public struct Migrator: Sendable {
 
     /// The recorded schema version, or `nil` when nothing was ever applied.
     public func state() async throws -> SchemaState {
-        let exists = try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+        let exists =
+            try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
             .collect().first?.decode(Bool.self) ?? false
         guard exists else { return SchemaState(version: nil, dirty: false) }
         let rows = try await client.query("SELECT version, dirty FROM schema_migrations LIMIT 1", logger: logger).collect()
@@ -78,7 +79,9 @@ public struct Migrator: Sendable {
     public func requireCurrentSchema() async throws {
         let state = try await state()
         if state.dirty {
-            throw MigrationError(description: "schema_migrations is dirty at version \(state.version ?? 0): fix the database, then run `hammer migrate`")
+            throw MigrationError(
+                description: "schema_migrations is dirty at version \(state.version ?? 0): fix the database, then run `hammer migrate`"
+            )
         }
         guard let version = state.version, version >= Self.requiredVersion else {
             let found = state.version.map { "version \($0)" } ?? "no migrations"
@@ -94,7 +97,10 @@ public struct Migrator: Sendable {
             var applied: [Int64] = []
             for migration in migrations where migration.version > (current ?? 0) {
                 try await self.apply(migration.up, recording: migration.version, on: connection)
-                self.logger.info("migration applied", metadata: ["hammer.migration.version": "\(migration.version)", "hammer.migration.name": "\(migration.name)"])
+                self.logger.info(
+                    "migration applied",
+                    metadata: ["hammer.migration.version": "\(migration.version)", "hammer.migration.name": "\(migration.name)"]
+                )
                 applied.append(migration.version)
             }
             return applied
@@ -136,13 +142,15 @@ public struct Migrator: Sendable {
     }
 
     private func locked<Value: Sendable>(
-        _ connection: PostgresConnection, _ body: @Sendable (PostgresConnection) async throws -> Value
+        _ connection: PostgresConnection,
+        _ body: @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
         try await connection.query("SELECT pg_advisory_lock(\(Self.lockID))", logger: self.logger)
         do {
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
-                logger: self.logger)
+                logger: self.logger
+            )
             let result = try await body(connection)
             try await connection.query("SELECT pg_advisory_unlock(\(Self.lockID))", logger: self.logger)
             return result

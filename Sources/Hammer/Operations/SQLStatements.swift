@@ -20,7 +20,10 @@ enum SQLStatements {
             let next: Unicode.Scalar? = index + 1 < chars.count ? chars[index + 1] : nil
             switch char {
             case "-" where next == "-":
-                while index < chars.count, chars[index] != "\n" { current.append(chars[index]); index += 1 }
+                while index < chars.count, chars[index] != "\n" {
+                    current.append(chars[index])
+                    index += 1
+                }
                 continue
             case "/" where next == "*":
                 let start = index

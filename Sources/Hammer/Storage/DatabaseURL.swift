@@ -4,7 +4,11 @@ import PostgresNIO
 
 /// A parsed `postgres://` URL: TCP host and port, or a unix socket directory given by `?host=/path`.
 public struct DatabaseURL: Sendable, Equatable {
-    public enum SSLMode: String, Sendable { case disable, allow, prefer, require, verifyCA = "verify-ca", verifyFull = "verify-full" }
+    public enum SSLMode: String, Sendable {
+        case disable, allow, prefer, require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
 
     public var host: String
     public var port: Int
@@ -69,7 +73,11 @@ public struct DatabaseURL: Sendable, Equatable {
         var configuration: PostgresClient.Configuration
         if let directory = unixSocketDirectory {
             configuration = .init(
-                unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+                unixSocketPath: "\(directory)/.s.PGSQL.\(port)",
+                username: username,
+                password: password,
+                database: database
+            )
         } else {
             configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
         }

@@ -32,13 +32,23 @@ public struct DeliveryQueue: Sendable {
     /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
     /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery.
     public func claim(
-        limit: Int, leaseMargin: Duration, maxInFlight: Int, inFlight: [String: Int] = [:], held: [String] = [],
+        limit: Int,
+        leaseMargin: Duration,
+        maxInFlight: Int,
+        inFlight: [String: Int] = [:],
+        held: [String] = [],
         maxBytes: Int = DeliveryQueue.claimBatchBytes
     ) async throws -> [ClaimedDelivery] {
         try await store.execute(
             ClaimStatement(
-                limit: limit, leaseMarginSeconds: Int(leaseMargin.components.seconds), maxInFlight: maxInFlight, inFlight: inFlight, held: held,
-                maxBytes: maxBytes))
+                limit: limit,
+                leaseMarginSeconds: Int(leaseMargin.components.seconds),
+                maxInFlight: maxInFlight,
+                inFlight: inFlight,
+                held: held,
+                maxBytes: maxBytes
+            )
+        )
     }
 
     /// Records attempts and their deliveries' new states, many per statement (one transaction each).
@@ -69,12 +79,13 @@ public struct DeliveryQueue: Sendable {
         do {
             _ = try await store.execute(RecordStatement(outcomes: Array(outcomes)))
             return []
-        } catch where !PostgresErrorMapping.isUnavailable(error) && !(error is HammerError) {
+        } catch  where !PostgresErrorMapping.isUnavailable(error) && !(error is HammerError) {
             guard outcomes.count > 1 else {
                 let outcome = outcomes[outcomes.startIndex]
                 store.logger.error(
                     "an attempt could not be recorded as it is; recording it without its dumps",
-                    metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(String(reflecting: error))"])
+                    metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(String(reflecting: error))"]
+                )
                 _ = try await store.execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
                 return [outcome.result.delivery.id]
             }
@@ -201,9 +212,21 @@ struct ClaimStatement: PostgresPreparedStatement {
         let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease) =
             try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64).self)
         return ClaimedDelivery(
-            id: id, topicID: topicID, subscriptionID: subscriptionID, messageID: messageID, contentType: contentType, dataBase64: data,
-            publishedAt: publishedAt, url: url, secretToken: secret, maxDeliveryAttempts: maxAttempts, deliveryAttemptDelay: delay,
-            deliveryAttemptTimeout: timeout, deliveryAttempts: attempts, lease: lease)
+            id: id,
+            topicID: topicID,
+            subscriptionID: subscriptionID,
+            messageID: messageID,
+            contentType: contentType,
+            dataBase64: data,
+            publishedAt: publishedAt,
+            url: url,
+            secretToken: secret,
+            maxDeliveryAttempts: maxAttempts,
+            deliveryAttemptDelay: delay,
+            deliveryAttemptTimeout: timeout,
+            deliveryAttempts: attempts,
+            lease: lease
+        )
     }
 }
 

@@ -35,7 +35,8 @@ public struct ListFilter: Sendable {
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         bindings.append(limit)
         bindings.append(offset)
-        let sql = "SELECT \(columns) FROM \(from)\(whereClause) ORDER BY \(prefix)created_at, \(prefix)id LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)"
+        let sql =
+            "SELECT \(columns) FROM \(from)\(whereClause) ORDER BY \(prefix)created_at, \(prefix)id LIMIT $\(bindings.count - 1) OFFSET $\(bindings.count)"
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 }

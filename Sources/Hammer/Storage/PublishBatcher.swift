@@ -126,8 +126,13 @@ public final class PublishBatcher: Service, Sendable {
                 if let createdAt = created[waiting.id] {
                     waiting.continuation.resume(
                         returning: Message(
-                            id: waiting.id, topicID: waiting.request.topicID, contentType: waiting.request.contentType,
-                            data: waiting.request.dataBase64, createdAt: createdAt))
+                            id: waiting.id,
+                            topicID: waiting.request.topicID,
+                            contentType: waiting.request.contentType,
+                            data: waiting.request.dataBase64,
+                            createdAt: createdAt
+                        )
+                    )
                 } else {
                     waiting.continuation.resume(throwing: HammerError.doesNotExist("topic", id: waiting.request.topicID))
                 }

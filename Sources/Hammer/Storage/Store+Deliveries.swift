@@ -9,12 +9,27 @@ extension Store {
     private static let deliveryFrom = "deliveries d JOIN messages m ON m.id = d.message_id"
 
     private static func delivery(_ row: PostgresRow) throws -> Delivery {
-        let (id, topicID, subscriptionID, messageID, contentType, data, url, attempts, delay, timeout, scheduledAt, made, status, createdAt, updatedAt) =
+        let (
+            id, topicID, subscriptionID, messageID, contentType, data, url, attempts, delay, timeout, scheduledAt, made, status, createdAt, updatedAt
+        ) =
             try row.decode((String, String, String, String, String, String, String, Int, Int, Int, Date, Int, String, Date, Date).self)
         return Delivery(
-            id: id, topicID: topicID, subscriptionID: subscriptionID, messageID: messageID, contentType: contentType, data: data, url: url,
-            maxDeliveryAttempts: attempts, deliveryAttemptDelay: delay, deliveryAttemptTimeout: timeout, scheduledAt: scheduledAt,
-            deliveryAttempts: made, status: Delivery.Status(rawValue: status) ?? .pending, createdAt: createdAt, updatedAt: updatedAt)
+            id: id,
+            topicID: topicID,
+            subscriptionID: subscriptionID,
+            messageID: messageID,
+            contentType: contentType,
+            data: data,
+            url: url,
+            maxDeliveryAttempts: attempts,
+            deliveryAttemptDelay: delay,
+            deliveryAttemptTimeout: timeout,
+            scheduledAt: scheduledAt,
+            deliveryAttempts: made,
+            status: Delivery.Status(rawValue: status) ?? .pending,
+            createdAt: createdAt,
+            updatedAt: updatedAt
+        )
     }
 
     public func delivery(id: String) async throws -> Delivery {

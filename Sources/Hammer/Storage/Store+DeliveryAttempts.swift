@@ -8,8 +8,16 @@ extension Store {
         let (id, deliveryID, request, response, statusCode, duration, success, error, createdAt) =
             try row.decode((String, String, String, String, Int, Int, Bool, String, Date).self)
         return DeliveryAttempt(
-            id: id, deliveryID: deliveryID, request: request, response: response, responseStatusCode: statusCode,
-            executionDuration: duration, success: success, error: error, createdAt: createdAt)
+            id: id,
+            deliveryID: deliveryID,
+            request: request,
+            response: response,
+            responseStatusCode: statusCode,
+            executionDuration: duration,
+            success: success,
+            error: error,
+            createdAt: createdAt
+        )
     }
 
     public func deliveryAttempt(id: String) async throws -> DeliveryAttempt {

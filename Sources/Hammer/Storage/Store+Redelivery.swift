@@ -50,8 +50,10 @@ extension Store {
         if try await redeliver(RedeliveryFilter(ids: [id], statuses: [.failed, .completed]), limit: 1) == 0 {
             let current = try await delivery(id: id)
             throw HammerError(
-                .failedPrecondition, "delivery_is_pending",
-                "delivery \"\(current.id)\" is pending: attempt \(current.deliveryAttempts + 1) is due at \(Timestamp.format(current.scheduledAt))")
+                .failedPrecondition,
+                "delivery_is_pending",
+                "delivery \"\(current.id)\" is pending: attempt \(current.deliveryAttempts + 1) is due at \(Timestamp.format(current.scheduledAt))"
+            )
         }
         return try await delivery(id: id)
     }

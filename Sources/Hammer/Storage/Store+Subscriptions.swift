@@ -12,8 +12,13 @@ public struct SubscriptionFields: Sendable, Equatable {
     public var deliveryAttemptTimeout: Int?
 
     public init(
-        topicID: String? = nil, name: String? = nil, url: String? = nil, secretToken: String? = nil,
-        maxDeliveryAttempts: Int? = nil, deliveryAttemptDelay: Int? = nil, deliveryAttemptTimeout: Int? = nil
+        topicID: String? = nil,
+        name: String? = nil,
+        url: String? = nil,
+        secretToken: String? = nil,
+        maxDeliveryAttempts: Int? = nil,
+        deliveryAttemptDelay: Int? = nil,
+        deliveryAttemptTimeout: Int? = nil
     ) {
         self.topicID = topicID
         self.name = name
@@ -33,10 +38,20 @@ extension Store {
 
     private static func subscription(_ row: PostgresRow) throws -> Subscription {
         let (id, topicID, name, url, secret, attempts, delay, timeout, createdAt, updatedAt) = try row.decode(
-            (String, String, String, String, String, Int, Int, Int, Date, Date).self)
+            (String, String, String, String, String, Int, Int, Int, Date, Date).self
+        )
         return Subscription(
-            id: id, topicID: topicID, name: name, url: url, secretToken: secret, maxDeliveryAttempts: attempts,
-            deliveryAttemptDelay: delay, deliveryAttemptTimeout: timeout, createdAt: createdAt, updatedAt: updatedAt)
+            id: id,
+            topicID: topicID,
+            name: name,
+            url: url,
+            secretToken: secret,
+            maxDeliveryAttempts: attempts,
+            deliveryAttemptDelay: delay,
+            deliveryAttemptTimeout: timeout,
+            createdAt: createdAt,
+            updatedAt: updatedAt
+        )
     }
 
     /// Creates a subscription; every field of `fields` must be set (the API validates that).

@@ -29,7 +29,10 @@ public struct Store: Sendable {
     /// (seen after an immediate PostgreSQL restart), and waiting for it would stall the caller for good.
     func bounded<T: Sendable>(_ operation: @escaping @Sendable (MovableDeadline) async throws -> T) async throws -> T {
         try await DeadlineRace.run(
-            until: MovableDeadline(.now + Self.connectionDeadline), onDeadline: { .failure(HammerError.databaseUnavailable) }, operation)
+            until: MovableDeadline(.now + Self.connectionDeadline),
+            onDeadline: { .failure(HammerError.databaseUnavailable) },
+            operation
+        )
     }
 
     /// Runs `query` and decodes every row as `Row`; `committed` for writes a caller acknowledges (see `onConnection`).
@@ -85,7 +88,11 @@ public struct Store: Sendable {
 
     /// Runs `query` and decodes its first row; throws `<resource>_does_not_exists` when there is none.
     func one<Row: Sendable>(
-        _ query: PostgresQuery, committed: Bool = false, resource: String, id: String, decode: (PostgresRow) throws -> Row
+        _ query: PostgresQuery,
+        committed: Bool = false,
+        resource: String,
+        id: String,
+        decode: (PostgresRow) throws -> Row
     ) async throws -> Row {
         guard let row = try await first(query, committed: committed, decode: decode) else { throw HammerError.doesNotExist(resource, id: id) }
         return row

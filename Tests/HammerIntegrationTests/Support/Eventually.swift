@@ -7,7 +7,9 @@ struct TimedOut: Error, CustomStringConvertible {
 /// Re-checks `condition` until it holds, failing after `timeout`: for state that changes in another process
 /// or task (the database, a worker), awaited rather than slept for.
 func eventually(
-    timeout: Duration = .seconds(20), _ what: String = "condition", _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(20),
+    _ what: String = "condition",
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while true {
@@ -16,4 +18,3 @@ func eventually(
         try await Task.sleep(for: .milliseconds(20))
     }
 }
-

@@ -27,7 +27,9 @@ enum HammerProcess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HAMMER_DATABASE_URL": database.urlString, "LOG_LEVEL": "error"]
+        var env = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HAMMER_DATABASE_URL": database.urlString, "LOG_LEVEL": "error",
+        ]
         env.merge(environment) { _, override in override }
         process.environment = env
         process.standardOutput = output

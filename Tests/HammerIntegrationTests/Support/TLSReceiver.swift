@@ -44,7 +44,9 @@ final class TLSReceiver: Sendable {
         guard openssl.terminationStatus == 0 else { throw TestDatabase.SetupError("openssl could not make a certificate") }
         guard let certificate = try NIOSSLCertificate.fromPEMFile(cert).first else { throw TestDatabase.SetupError("no certificate in \(cert)") }
         let configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(certificate)], privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            certificateChain: [.certificate(certificate)],
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        )
         let context = try NIOSSLContext(configuration: configuration)
 
         let box = NIOLockedValueBox<TLSReceiver?>(nil)
@@ -55,7 +57,9 @@ final class TLSReceiver: Sendable {
                     box.withLockedValue { $0 }?.connections.withLockedValue { $0 += 1 }
                     try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                     try child.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try child.pipeline.syncOperations.addHandler(Responder { host in box.withLockedValue { $0 }?.hosts.withLockedValue { $0.append(host) } })
+                    try child.pipeline.syncOperations.addHandler(
+                        Responder { host in box.withLockedValue { $0 }?.hosts.withLockedValue { $0.append(host) } }
+                    )
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()

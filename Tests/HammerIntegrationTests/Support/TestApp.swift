@@ -73,7 +73,12 @@ extension TestClientProtocol {
     }
 
     @discardableResult
-    func createSubscription(_ id: String, topic: String, url: String = "http://127.0.0.1:1/hook", extra: [String: Any] = [:]) async throws -> JSONResponse {
+    func createSubscription(
+        _ id: String,
+        topic: String,
+        url: String = "http://127.0.0.1:1/hook",
+        extra: [String: Any] = [:]
+    ) async throws -> JSONResponse {
         var body: [String: Any] = [
             "id": id, "topic_id": topic, "name": "Subscription \(id)", "url": url,
             "max_delivery_attempts": 5, "delivery_attempt_delay": 60, "delivery_attempt_timeout": 5,

@@ -17,7 +17,9 @@ struct TestWorker {
             configuration: .init(
                 services: [.init(service: client)]
                     + buildWorker(config: config, client: client, logger: TestDatabase.logger, healthServer: false, leaseMargin: leaseMargin),
-                logger: TestDatabase.logger))
+                logger: TestDatabase.logger
+            )
+        )
         return TestWorker(group: group, task: Task { try await group.run() })
     }
 
@@ -52,13 +54,20 @@ struct Fixture {
     }
 
     func subscription(
-        _ id: String, topic: String, url: String, secret: String = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        maxAttempts: Int = 5, delay: Int = 1, timeout: Int = 5
+        _ id: String,
+        topic: String,
+        url: String,
+        secret: String = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        maxAttempts: Int = 5,
+        delay: Int = 1,
+        timeout: Int = 5
     ) async throws {
-        try await client.query("""
+        try await client.query(
+            """
             INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
             VALUES (\(id), \(topic), \(id), \(url), \(secret), \(maxAttempts), \(delay), \(timeout))
-            """)
+            """
+        )
     }
 
     @discardableResult

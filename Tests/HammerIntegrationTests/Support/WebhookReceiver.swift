@@ -13,6 +13,18 @@ final class WebhookReceiver: Sendable {
         var headers: [(String, String)] = []
     }
 
+    /// What the receiver answers to its 1-based request number.
+    struct Replies: Sendable {
+        let reply: @Sendable (Int) -> Reply
+
+        static func always(_ reply: Reply) -> Replies { Replies { _ in reply } }
+
+        /// `reply` to the first `count` requests, then `later`.
+        static func first(_ count: Int, _ reply: Reply, then later: Reply = Reply()) -> Replies {
+            Replies { number in number <= count ? reply : later }
+        }
+    }
+
     struct Received: Sendable {
         let path: String
         let headers: HTTPFields
@@ -50,7 +62,8 @@ final class WebhookReceiver: Sendable {
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
             },
-            logger: TestDatabase.logger)
+            logger: TestDatabase.logger
+        )
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw TestDatabase.SetupError("receiver did not start") }
