@@ -14,15 +14,18 @@ enum DeadlineRace {
         try await run(until: MovableDeadline(deadline), onDeadline: onDeadline) { _ in try await operation() }
     }
 
-    /// As `run(until:)`, with a deadline the operation may move (a new budget once it holds a connection).
+    /// As `run(until:)`, with a deadline the operation may move (a new budget once it holds a connection);
+    /// `settled` is called when the operation itself has ended, which may be after the caller was answered.
     static func run<T: Sendable>(
         until deadline: MovableDeadline,
         onDeadline: @escaping @Sendable () -> Result<T, any Error>,
+        settled: (@Sendable () -> Void)? = nil,
         _ operation: @escaping @Sendable (MovableDeadline) async throws -> T
     ) async throws -> T {
         let race = FirstResult<T>()
         let work = Task {
             do { race.finish(.success(try await operation(deadline))) } catch { race.finish(.failure(error)) }
+            settled?()
         }
         let timer = Task {
             var instant = deadline.instant

@@ -35,6 +35,8 @@ public final class PublishBatcher: Service, Sendable {
     /// Publishes waiting for a batch, at most; past either bound a publish is answered 503 at once.
     let maxQueued: Int
     let maxQueuedBytes: Int
+    /// How long a batch's slot stays taken after its CALL was answered, waiting for the CALL itself to end.
+    static let settleGrace: Duration = .seconds(20)
     /// How long a publish may wait for a batch to take it; then it is answered 503 and never written.
     static let maxQueueWait: Duration = .seconds(10)
 
@@ -100,7 +102,12 @@ public final class PublishBatcher: Service, Sendable {
                         if batch.isEmpty { break }
                         active.withLockedValue { $0 += 1 }
                         group.addTask {
-                            await self.write(batch)
+                            // A CALL answered 503 at its deadline may still hold its connection: the batch's slot is
+                            // free once the CALL has ended (PostgreSQL's statement_timeout ends it), or after a grace
+                            // for a connection that died under it, so stuck batches never pile up.
+                            let (ended, markEnded) = AsyncStream.makeStream(of: Void.self)
+                            await self.write(batch, settled: { markEnded.finish() })
+                            _ = await DeadlineRace.value(until: .now + Self.settleGrace) { for await _ in ended {} }
                             active.withLockedValue { $0 -= 1 }
                             self.bell.yield()
                         }
@@ -118,9 +125,9 @@ public final class PublishBatcher: Service, Sendable {
         if !leftover.isEmpty { await write(leftover) }
     }
 
-    private func write(_ batch: [Waiting]) async {
+    private func write(_ batch: [Waiting], settled: (@Sendable () -> Void)? = nil) async {
         do {
-            let created = try await store.publishBatch(batch.map { ($0.id, $0.request) })
+            let created = try await store.publishBatch(batch.map { ($0.id, $0.request) }, settled: settled)
             metrics.messagesPublished(created.count)
             for waiting in batch {
                 if let createdAt = created[waiting.id] {

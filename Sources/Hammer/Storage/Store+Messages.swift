@@ -16,8 +16,12 @@ extension Store {
     /// Inserts the messages whose topic exists and one pending delivery per subscription of each, then notifies
     /// workers: one CALL of `hammer_publish` (migration 2), which commits before it answers, so nothing is acknowledged
     /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
-    func publishBatch(_ messages: [(id: String, request: PublishRequest)]) async throws -> [String: Date] {
-        guard let (ids, dates) = try await execute(PublishStatement(messages: messages)).first else { return [:] }
+    /// `settled` is called once the CALL has ended on its connection, which may be after this answered 503.
+    func publishBatch(
+        _ messages: [(id: String, request: PublishRequest)],
+        settled: (@Sendable () -> Void)? = nil
+    ) async throws -> [String: Date] {
+        guard let (ids, dates) = try await execute(PublishStatement(messages: messages), settled: settled).first else { return [:] }
         return Dictionary(uniqueKeysWithValues: zip(ids ?? [], dates ?? []))
     }
 

@@ -27,10 +27,14 @@ public struct Store: Sendable {
     /// statements did not answer within `statementDeadline` of getting one. The operation runs in its own task and
     /// is not awaited past the deadline: a query on a connection that died mid-flight can stay pending forever
     /// (seen after an immediate PostgreSQL restart), and waiting for it would stall the caller for good.
-    func bounded<T: Sendable>(_ operation: @escaping @Sendable (MovableDeadline) async throws -> T) async throws -> T {
+    func bounded<T: Sendable>(
+        settled: (@Sendable () -> Void)? = nil,
+        _ operation: @escaping @Sendable (MovableDeadline) async throws -> T
+    ) async throws -> T {
         try await DeadlineRace.run(
             until: MovableDeadline(.now + Self.connectionDeadline),
             onDeadline: { .failure(HammerError.databaseUnavailable) },
+            settled: settled,
             operation
         )
     }
@@ -42,11 +46,16 @@ public struct Store: Sendable {
         return try rows.map(decode)
     }
 
-    /// Runs a prepared statement and collects its rows, within `deadline`; `committed` as for `all`.
-    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, committed: Bool = false) async throws -> [Statement.Row]
+    /// Runs a prepared statement and collects its rows, within `deadline`; `committed` as for `all`; `settled` as
+    /// for `bounded`.
+    func execute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement,
+        committed: Bool = false,
+        settled: (@Sendable () -> Void)? = nil
+    ) async throws -> [Statement.Row]
     where Statement.Row: Sendable {
         let logger = self.logger
-        return try await onConnection(committed: committed) { connection in
+        return try await onConnection(committed: committed, settled: settled) { connection in
             var rows: [Statement.Row] = []
             for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
             return rows
@@ -58,10 +67,14 @@ public struct Store: Sendable {
     /// commits at the Sync after the statement's result: a connection killed in between (a fast or immediate
     /// shutdown) leaves the caller holding rows of a transaction that never committed. Seen in the chaos test as an
     /// acknowledged publish that was gone after the restart.
-    private func onConnection<T: Sendable>(committed: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    private func onConnection<T: Sendable>(
+        committed: Bool,
+        settled: (@Sendable () -> Void)? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let client = self.client
         let logger = self.logger
-        return try await bounded { deadline in
+        return try await bounded(settled: settled) { deadline in
             try await client.withConnection { connection in
                 deadline.move(to: .now + Self.statementDeadline)
                 guard committed else { return try await body(connection) }
