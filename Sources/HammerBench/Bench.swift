@@ -125,36 +125,17 @@ struct Bench {
         for index in 0..<settings.workers { try await waitReady(http, "http://127.0.0.1:\(9200 + index)/readiness") }
     }
 
-    private func waitReady(_ http: HTTPClient, _ url: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status.code < 300 { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw BenchError("\(url) did not become ready; see .local/bench/*.log")
-    }
-
     // MARK: setup
 
-    private func post(_ http: HTTPClient, _ path: String, _ json: String) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: api + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: json))
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: body))
+    private func createTopic(_ http: HTTPClient, _ topic: String, url: String) async throws {
+        let subscriptions = (0..<settings.subscriptions).map {
+            HammerAPI.SubscriptionSpec(id: "\(topic)-\($0)", url: url, maxAttempts: 5, delay: 1, timeout: 10)
+        }
+        try await HammerAPI(http: http, base: api).createTopic(topic, subscriptions: subscriptions)
     }
 
-    private func createTopic(_ http: HTTPClient, _ topic: String, url: String) async throws {
-        let created = try await post(http, "/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
-        guard created.status == 200 else { throw BenchError("creating topic: \(created.body)") }
-        for index in 0..<settings.subscriptions {
-            let body =
-                #"{"id":"\#(topic)-\#(index)","topic_id":"\#(topic)","name":"s","url":"\#(url)","max_delivery_attempts":5,"delivery_attempt_delay":1,"delivery_attempt_timeout":10}"#
-            let subscription = try await post(http, "/v1/subscriptions", body)
-            guard subscription.status == 200 else { throw BenchError("creating subscription: \(subscription.body)") }
-        }
+    private func waitReady(_ http: HTTPClient, _ url: String) async throws {
+        try await HammerAPI(http: http, base: api).waitReady(url, logs: ".local/bench/*.log")
     }
 
     private func count(_ sql: String) async throws -> Int {
@@ -302,8 +283,7 @@ struct Bench {
                     var latencies: [Double] = []
                     for _ in stride(from: clientIndex, to: settings.messages, by: settings.clients) {
                         let sent = ContinuousClock.now
-                        let response = try await post(
-                            http,
+                        let response = try await HammerAPI(http: http, base: api).post(
                             "/v1/messages",
                             #"{"topic_id":"\#(topic)","content_type":"application/json","data":"{}"}"#
                         )
@@ -371,8 +351,7 @@ struct Bench {
                 group.addTask {
                     let now = Date().timeIntervalSince1970
                     let data = #"{\"t\":\#(Int64(now * 1_000_000))}"#
-                    let response = try await post(
-                        http,
+                    let response = try await HammerAPI(http: http, base: api).post(
                         "/v1/messages",
                         #"{"topic_id":"latency","content_type":"application/json","data":"\#(data)"}"#
                     )

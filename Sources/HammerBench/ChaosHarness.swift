@@ -134,10 +134,7 @@ final class ChaosHarness: Sendable {
     }
 
     func waitReady(_ url: String, timeout: Duration = .seconds(60)) async throws {
-        try await waitUntil("\(url) to answer", timeout: timeout) {
-            guard let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)) else { return false }
-            return response.status.code < 300
-        }
+        try await hammerAPI.waitReady(url, timeout: timeout, logs: ".local/chaos/*.log")
     }
 
     /// Stops PostgreSQL with `mode` (`fast` or `immediate`).
@@ -146,42 +143,17 @@ final class ChaosHarness: Sendable {
 
     // MARK: API
 
-    struct Answer: Sendable {
-        let status: Int
-        let body: String
-        let seconds: Double
-    }
+    typealias Answer = HammerAPI.Answer
+    typealias SubscriptionSpec = HammerAPI.SubscriptionSpec
+
+    var hammerAPI: HammerAPI { HammerAPI(http: http, base: api) }
 
     func post(_ path: String, _ json: String, timeout: Int64 = 30) async throws -> Answer {
-        var request = HTTPClientRequest(url: api + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: json))
-        let started = ContinuousClock.now
-        let response = try await http.execute(request, timeout: .seconds(timeout))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), body: String(buffer: body), seconds: (ContinuousClock.now - started).inSeconds)
-    }
-
-    struct SubscriptionSpec: Sendable {
-        var id: String
-        var url: String
-        var maxAttempts = 10
-        var delay = 1
-        var timeout = 2
+        try await hammerAPI.post(path, json, timeout: timeout)
     }
 
     func createTopic(_ topic: String, subscriptions: [SubscriptionSpec]) async throws {
-        let created = try await post("/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
-        guard created.status == 200 else { throw BenchError("creating topic \(topic): \(created.body)") }
-        for spec in subscriptions {
-            let body = """
-                {"id":"\(spec.id)","topic_id":"\(topic)","name":"\(spec.id)","url":"\(spec.url)","max_delivery_attempts":\(spec.maxAttempts),\
-                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout)}
-                """
-            let answer = try await post("/v1/subscriptions", body)
-            guard answer.status == 200 else { throw BenchError("creating subscription \(spec.id): \(answer.body)") }
-        }
+        try await hammerAPI.createTopic(topic, subscriptions: subscriptions)
     }
 
     /// Publishes one message; the id when the server acknowledged it (200), with the answer either way.

@@ -79,7 +79,10 @@ final class WebhookHTTPClient: Sendable {
 
     private func connection(key: String, url: WebhookURL, address: SocketAddress, connectTimeout: TimeAmount) async throws -> (PooledConnection, Bool)
     {
-        while let pooled = idle.withLockedValue({ $0[key]?.popLast() }) {
+        while let pooled = idle.withLockedValue({ idle -> PooledConnection? in
+            defer { if idle[key]?.isEmpty == true { idle[key] = nil } }
+            return idle[key]?.popLast()
+        }) {
             if pooled.channel.isActive { return (pooled, true) }
         }
         let tls: NIOSSLContext? = url.isHTTPS ? try self.tls() : nil
@@ -115,20 +118,21 @@ final class WebhookHTTPClient: Sendable {
         let generation = connection.markIdle()
         connection.channel.eventLoop.scheduleTask(in: Self.idleTimeout) { [weak self] in
             guard connection.idleGeneration == generation, let self else { return }
-            let wasIdle = self.idle.withLockedValue { idle in
-                guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return false }
-                idle[connection.key]?.remove(at: index)
-                return true
-            }
-            if wasIdle { connection.close() }
+            if self.takeIdle(connection) { connection.close() }
         }
     }
 
     private func forget(_ connection: PooledConnection) {
+        _ = takeIdle(connection)
+    }
+
+    /// Removes `connection` from the idle ones; whether it was idle.
+    private func takeIdle(_ connection: PooledConnection) -> Bool {
         idle.withLockedValue { idle in
-            guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return }
+            guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return false }
             idle[connection.key]?.remove(at: index)
             if idle[connection.key]?.isEmpty == true { idle[connection.key] = nil }
+            return true
         }
     }
 }
