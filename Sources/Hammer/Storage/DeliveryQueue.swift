@@ -166,19 +166,18 @@ struct ClaimStatement: PostgresPreparedStatement {
             SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
             FROM candidate
         ), due AS (
-            SELECT picked.id, picked.message_id FROM share CROSS JOIN LATERAL (
-                SELECT d.id, d.message_id FROM deliveries d
+            SELECT picked.* FROM share CROSS JOIN LATERAL (
+                -- octet_length reads a stored value's size without fetching or decompressing it.
+                SELECT d.id, m.content_type, m.data, m.created_at, octet_length(m.data) AS bytes
+                FROM deliveries d JOIN messages m ON m.id = d.message_id
                 WHERE d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
                     AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
                 ORDER BY d.scheduled_at
                 LIMIT greatest(share.take, 0)
-                FOR UPDATE SKIP LOCKED
+                FOR UPDATE OF d SKIP LOCKED
             ) picked
         ), sized AS (
-            -- octet_length reads a stored value's size without fetching or decompressing it.
-            SELECT due.id, m.content_type, m.data, m.created_at,
-                sum(octet_length(m.data)) OVER (ORDER BY due.id) - octet_length(m.data) AS bytes_before
-            FROM due JOIN messages m ON m.id = due.message_id
+            SELECT id, content_type, data, created_at, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
         )
         UPDATE deliveries d
         SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + $2)
