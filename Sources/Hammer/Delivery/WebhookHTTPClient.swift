@@ -18,10 +18,19 @@ final class WebhookHTTPClient: Sendable {
     /// Made at the first https request: loading the trust roots costs time that http-only senders need not spend.
     private let tlsContext = NIOLockedValueBox<NIOSSLContext?>(nil)
     private let idle = NIOLockedValueBox<[String: [PooledConnection]]>([:])
+    private let sweeper = NIOLockedValueBox<RepeatedTask?>(nil)
 
     init(tlsConfiguration: TLSConfiguration = .makeClientConfiguration(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.group = group
         self.tlsConfiguration = tlsConfiguration
+        let sweep = TimeAmount.nanoseconds(Self.idleTimeout.nanoseconds / 6)
+        sweeper.withLockedValue { task in
+            task = group.next().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { [weak self] _ in self?.closeIdleConnections() }
+        }
+    }
+
+    deinit {
+        sweeper.withLockedValue { $0?.cancel() }
     }
 
     private func tls() throws -> NIOSSLContext {
@@ -68,8 +77,12 @@ final class WebhookHTTPClient: Sendable {
         }
     }
 
-    /// Closes every idle connection.
+    /// Closes every idle connection and stops the idle sweep.
     func shutdown() {
+        sweeper.withLockedValue { task in
+            task?.cancel()
+            task = nil
+        }
         let all = idle.withLockedValue { idle in
             defer { idle.removeAll() }
             return idle.values.flatMap { $0 }
@@ -111,15 +124,30 @@ final class WebhookHTTPClient: Sendable {
     private func release(_ connection: PooledConnection) {
         let kept = idle.withLockedValue { idle -> Bool in
             guard connection.channel.isActive, idle[connection.key, default: []].count < Self.maxIdlePerTarget else { return false }
+            connection.idleSince = .now()
             idle[connection.key, default: []].append(connection)
             return true
         }
         guard kept else { return connection.close() }
-        let generation = connection.markIdle()
-        connection.channel.eventLoop.scheduleTask(in: Self.idleTimeout) { [weak self] in
-            guard connection.idleGeneration == generation, let self else { return }
-            if self.takeIdle(connection) { connection.close() }
+    }
+
+    /// Closes the connections idle for longer than `idleTimeout`. One sweep for all of them, every few seconds: a
+    /// timer per release (thousands a second) would hold every finished request in the event loop's schedule.
+    private func closeIdleConnections() {
+        let now = NIODeadline.now()
+        let expired = idle.withLockedValue { idle -> [PooledConnection] in
+            var expired: [PooledConnection] = []
+            for (key, connections) in idle {
+                let (old, fresh) = connections.reduce(into: ([PooledConnection](), [PooledConnection]())) { split, connection in
+                    if connection.idleSince + Self.idleTimeout <= now { split.0.append(connection) } else { split.1.append(connection) }
+                }
+                guard !old.isEmpty else { continue }
+                expired += old
+                idle[key] = fresh.isEmpty ? nil : fresh
+            }
+            return expired
         }
+        for connection in expired { connection.close() }
     }
 
     private func forget(_ connection: PooledConnection) {
@@ -142,7 +170,7 @@ final class PooledConnection: Sendable {
     let key: String
     let channel: any Channel
     private let handler: NIOLoopBound<HTTPExchangeHandler>
-    private let generation = NIOLockedValueBox(0)
+    private let lastUse = NIOLockedValueBox(NIODeadline.now())
 
     init(key: String, channel: any Channel, handler: NIOLoopBound<HTTPExchangeHandler>) {
         self.key = key
@@ -150,21 +178,16 @@ final class PooledConnection: Sendable {
         self.handler = handler
     }
 
-    /// Counts the times the connection went idle, so an idle timer knows whether it is still the current one.
-    var idleGeneration: Int { generation.withLockedValue { $0 } }
-
-    func markIdle() -> Int {
-        generation.withLockedValue {
-            $0 += 1
-            return $0
-        }
+    /// When the connection last went back to the pool.
+    var idleSince: NIODeadline {
+        get { lastUse.withLockedValue { $0 } }
+        set { lastUse.withLockedValue { $0 = newValue } }
     }
 
     func close() { channel.close(promise: nil) }
 
     /// Writes the request and waits for its response.
     func exchange(head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int) async throws -> WebhookResponse {
-        _ = markIdle()  // in use: any pending idle timer is stale
         let channel = self.channel
         let handler = self.handler
         return try await channel.eventLoop.flatSubmit {

@@ -1,4 +1,6 @@
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// Runs an operation in its own task and answers with its result or, at a deadline, with a fallback, whichever
 /// comes first. The operation is cancelled at the deadline but never awaited past it: a call that ignores
@@ -27,15 +29,7 @@ enum DeadlineRace {
             do { race.finish(.success(try await operation(deadline))) } catch { race.finish(.failure(error)) }
             settled?()
         }
-        let timer = Task {
-            var instant = deadline.instant
-            while true {
-                try? await Task.sleep(until: instant, clock: .continuous)
-                if Task.isCancelled { return }
-                let moved = deadline.instant
-                if moved <= instant { break }
-                instant = moved
-            }
+        let timer = DeadlineTimer(deadline) {
             if race.finish(onDeadline()) { work.cancel() }
         }
         defer { timer.cancel() }
@@ -52,6 +46,47 @@ enum DeadlineRace {
         _ operation: @escaping @Sendable () async -> T
     ) async -> T? {
         (try? await run(until: deadline, onDeadline: { .success(nil) }, { Optional(await operation()) })) ?? nil
+    }
+}
+
+/// Calls `fire` once `deadline` has passed (following it when it moves), unless cancelled first. An event loop's
+/// scheduled task, which cancelling removes at once: a cancelled `Task.sleep` keeps its timer allocated until the
+/// time it was for, and one per send held every send of the last `timeout` seconds in memory (70 MB at 7,000/s).
+final class DeadlineTimer: Sendable {
+    private struct State {
+        var scheduled: Scheduled<Void>?
+        var cancelled = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    init(_ deadline: MovableDeadline, fire: @escaping @Sendable () -> Void) {
+        schedule(deadline, fire: fire)
+    }
+
+    func cancel() {
+        state.withLockedValue { state in
+            state.cancelled = true
+            state.scheduled?.cancel()
+            state.scheduled = nil
+        }
+    }
+
+    private func schedule(_ deadline: MovableDeadline, fire: @escaping @Sendable () -> Void) {
+        let remaining = deadline.instant - ContinuousClock.now
+        let task = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(max(remaining.wholeNanoseconds, 0))) {
+            if deadline.instant > ContinuousClock.now {
+                self.schedule(deadline, fire: fire)
+            } else if !self.state.withLockedValue({ $0.cancelled }) {
+                fire()
+            }
+        }
+        let keep = state.withLockedValue { state -> Bool in
+            guard !state.cancelled else { return false }
+            state.scheduled = task
+            return true
+        }
+        if !keep { task.cancel() }
     }
 }
 
