@@ -190,7 +190,7 @@ struct Bench {
         let started = ContinuousClock.now
         var done = 0
         while true {
-            let claimed = try await queue.claim(limit: settings.batchSize, leaseMargin: .seconds(30), maxInFlight: settings.batchSize)
+            let claimed = try await queue.claim(limit: settings.batchSize, leaseMargin: .seconds(30), maxInFlight: settings.batchSize).deliveries
             if claimed.isEmpty { break }
             let outcomes = claimed.map { delivery in
                 let result = AttemptResult(

@@ -255,7 +255,7 @@ import Testing
             try await fixture.publish(topic: "orders")
             try await fixture.publish(topic: "orders")
             // A worker that claims and dies: the lease is 1s timeout + 1s margin.
-            let abandoned = try await fixture.queue.claim(limit: 10, leaseMargin: .seconds(1), maxInFlight: 10)
+            let abandoned = try await fixture.queue.claim(limit: 10, leaseMargin: .seconds(1), maxInFlight: 10).deliveries
             #expect(abandoned.count == 2)
             let claimedAt = Date()
 

@@ -64,7 +64,7 @@ import Testing
         #expect(input.inFlight == ["slow": 2])
         #expect(Set(input.held) == ["a", "b"])
         // The claim found nothing else: the loop waits, and the first slow send to end wakes it.
-        #expect(state.afterEmptyClaim(since: input.slotsFreedAtCap, maxInFlight: 2) == .wait)
+        #expect(state.afterShortClaim(since: input.slotsFreedAtCap, maxInFlight: 2) == .wait)
         #expect(state.finished(slow[0], Self.outcome(slow[0]), maxInFlight: 2) == .wake)
         #expect(state.finished(slow[1], Self.outcome(slow[1]), maxInFlight: 2) == .none)
         #expect(state.claimInput().inFlight == [:])
@@ -76,7 +76,7 @@ import Testing
         state.claimed(slow)
         let before = state.claimInput().slotsFreedAtCap
         _ = state.finished(slow[0], nil, maxInFlight: 2)
-        #expect(state.afterEmptyClaim(since: before, maxInFlight: 2) == .claimAgain)
+        #expect(state.afterShortClaim(since: before, maxInFlight: 2) == .claimAgain)
     }
 
     @Test func alarmsComeDueInOrder() {

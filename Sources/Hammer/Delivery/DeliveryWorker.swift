@@ -86,8 +86,7 @@ public final class DeliveryWorker: Service, Sendable {
         logger.info("worker stopped")
     }
 
-    /// Claims while there is capacity, claiming again at once after a claim that found something; otherwise waits
-    /// for a wake-up.
+    /// Claims while there is capacity, claiming again at once after a full claim; otherwise waits for a wake-up.
     private func claimAndSend(
         wakeups: AsyncStream<Void>,
         wakeClaimLoop: AsyncStream<Void>.Continuation,
@@ -104,15 +103,15 @@ public final class DeliveryWorker: Service, Sendable {
                     let limit = min(batchSize, capacity)
                     let (inFlight, held, slotsFreedAtCap) = state.claimInput()
                     do {
-                        let claimed = try await queue.claim(
+                        let claim = try await queue.claim(
                             limit: limit,
                             leaseMargin: leaseMargin,
                             maxInFlight: subscriptionMaxInFlight,
                             inFlight: inFlight,
                             held: held
                         )
-                        state.claimed(claimed)
-                        for delivery in claimed {
+                        state.claimed(claim.deliveries)
+                        for delivery in claim.deliveries {
                             sends.addTask {
                                 let outcome = await self.attempt(delivery)
                                 // Only a loop waiting for this send is woken: one that found nothing due waits for
@@ -122,11 +121,12 @@ public final class DeliveryWorker: Service, Sendable {
                                 if wake == .wake { wakeClaimLoop.yield() }
                             }
                         }
-                        // A claim shares its rows out among subscriptions up to their free slots, so one that came
-                        // back short may still leave rows due: claim again until a claim finds nothing.
+                        // A claim that took all it could, but what subscriptions at their cap were kept from, leaves the
+                        // loop waiting: the next send to end at a cap wakes it (or it claims at once when one already
+                        // ended meanwhile).
                         claimAgain =
-                            !claimed.isEmpty
-                            || state.afterEmptyClaim(since: slotsFreedAtCap, maxInFlight: subscriptionMaxInFlight) == .claimAgain
+                            claim.mayLeaveDue
+                            || state.afterShortClaim(since: slotsFreedAtCap, maxInFlight: subscriptionMaxInFlight) == .claimAgain
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                         // The claim may have committed with its answer lost. Its leases have all ended by the longest

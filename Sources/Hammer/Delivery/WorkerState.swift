@@ -11,8 +11,9 @@ final class WorkerState: Sendable {
         case none
     }
 
-    /// What the claim loop does after a claim that found nothing.
-    enum AfterEmptyClaim: Equatable {
+    /// What the claim loop does after a claim that came back short: everything due it could take was taken,
+    /// except what subscriptions at their cap were kept from.
+    enum AfterShortClaim: Equatable {
         /// A subscription at its cap freed a slot while the claim ran: claim again.
         case claimAgain
         /// Wait for a wake-up; the next send to end at a cap gives one.
@@ -79,8 +80,8 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// After a claim that found nothing, given `slotsFreedAtCap` as it was before that claim.
-    func afterEmptyClaim(since slotsFreedAtCap: Int, maxInFlight: Int) -> AfterEmptyClaim {
+    /// After a claim that came back short, given `slotsFreedAtCap` as it was before that claim.
+    func afterShortClaim(since slotsFreedAtCap: Int, maxInFlight: Int) -> AfterShortClaim {
         values.withLockedValue { state in
             guard state.slotsFreedAtCap == slotsFreedAtCap else { return .claimAgain }
             state.waitingForSubscriptionSlots = state.inFlightBySubscription.values.contains { $0 >= maxInFlight }

@@ -40,6 +40,14 @@ public struct ClaimedDelivery: Sendable, Equatable {
     }
 }
 
+/// What one claim took, and whether it may have left deliveries due that a claim at once would take.
+public struct Claim: Sendable {
+    public var deliveries: [ClaimedDelivery]
+    /// The claim was full, reached its byte bound, or shared its limit out before every subscription with due
+    /// deliveries got a part. Otherwise it took all it could but what subscriptions at their cap were kept from.
+    public var mayLeaveDue: Bool
+}
+
 /// Minimal JSON string quoting for hand-built bodies.
 enum JSONText {
     static func quoted(_ string: String) -> String {

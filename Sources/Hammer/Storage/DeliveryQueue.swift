@@ -38,8 +38,8 @@ public struct DeliveryQueue: Sendable {
         inFlight: [String: Int] = [:],
         held: [String] = [],
         maxBytes: Int = DeliveryQueue.claimBatchBytes
-    ) async throws -> [ClaimedDelivery] {
-        try await store.execute(
+    ) async throws -> Claim {
+        let rows = try await store.execute(
             ClaimStatement(
                 limit: limit,
                 leaseMarginSeconds: Int(leaseMargin.components.seconds),
@@ -49,6 +49,11 @@ public struct DeliveryQueue: Sendable {
                 maxBytes: maxBytes
             )
         )
+        // A claim comes back short when all due deliveries fit, or when subscriptions reached their cap; or when
+        // the limit was shared out before every subscription with due deliveries got a part.
+        let deliveries = rows.map(\.0)
+        let bytes = deliveries.reduce(0) { $0 + $1.dataBase64.utf8.count }
+        return Claim(deliveries: deliveries, mayLeaveDue: deliveries.count >= limit || bytes >= maxBytes || rows.contains { $0.1 })
     }
 
     /// Records attempts and their deliveries' new states, many per statement (one transaction each).
@@ -143,7 +148,8 @@ extension DeliveryOutcome {
 /// locked (SKIP LOCKED) and leased in the same statement, as many as fit in `$7` bytes of message data (at least
 /// one). A subscription at its cap costs one probe, whatever its backlog.
 struct ClaimStatement: PostgresPreparedStatement {
-    typealias Row = ClaimedDelivery
+    /// A claimed delivery, and whether some subscription with due deliveries got no share of this claim.
+    typealias Row = (ClaimedDelivery, Bool)
 
     static let sql = """
         WITH in_flight AS (
@@ -185,7 +191,8 @@ struct ClaimStatement: PostgresPreparedStatement {
         WHERE d.id = m.id AND m.bytes_before < $7
         RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
             d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
-            (extract(epoch FROM d.leased_until) * 1000000)::bigint
+            (extract(epoch FROM d.leased_until) * 1000000)::bigint,
+            EXISTS (SELECT 1 FROM share WHERE take <= 0)
         """
 
     let limit: Int
@@ -207,10 +214,12 @@ struct ClaimStatement: PostgresPreparedStatement {
         return bindings
     }
 
-    func decodeRow(_ row: PostgresRow) throws -> ClaimedDelivery {
-        let (id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease) =
-            try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64).self)
-        return ClaimedDelivery(
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        let (
+            id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease, starved
+        ) =
+            try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64, Bool).self)
+        let delivery = ClaimedDelivery(
             id: id,
             topicID: topicID,
             subscriptionID: subscriptionID,
@@ -226,6 +235,7 @@ struct ClaimStatement: PostgresPreparedStatement {
             deliveryAttempts: attempts,
             lease: lease
         )
+        return (delivery, starved)
     }
 }
 
