@@ -46,7 +46,7 @@ import Testing
         state.claimed(deliveries)
         #expect(state.capacity(concurrency: 4) == 0)
         // A finished send frees a send slot, and the loop that found no capacity is woken for it.
-        #expect(state.finished(deliveries[0], Self.outcome(deliveries[0]), maxInFlight: 10) == .wake)
+        #expect(state.finished(deliveries[0], Self.outcome(deliveries[0])) == .wake)
         #expect(state.capacity(concurrency: 4) == 1)
         // Held until written: twice the concurrency at most.
         state.claimed((4..<8).map { Self.delivery("d\($0)") })
@@ -56,27 +56,39 @@ import Testing
         #expect(state.takeLeases().count == 7)
     }
 
-    @Test func aSendEndingAtItsSubscriptionsCapWakesALoopThatSkippedIt() {
+    @Test func aSendEndingForASubscriptionTheClaimFoundAtItsCapWakesTheLoop() {
         let state = WorkerState()
         let slow = [Self.delivery("a", subscription: "slow"), Self.delivery("b", subscription: "slow")]
-        state.claimed(slow)
         let input = state.claimInput()
-        #expect(input.inFlight == ["slow": 2])
-        #expect(Set(input.held) == ["a", "b"])
-        // The claim found nothing else: the loop waits, and the first slow send to end wakes it.
-        #expect(state.afterShortClaim(since: input.slotsFreedAtCap, maxInFlight: 2) == .wait)
-        #expect(state.finished(slow[0], Self.outcome(slow[0]), maxInFlight: 2) == .wake)
-        #expect(state.finished(slow[1], Self.outcome(slow[1]), maxInFlight: 2) == .none)
+        // The claim took both of "slow"'s slots and found nothing else: the loop waits for a "slow" slot.
+        state.claimed(slow)
+        #expect(state.afterShortClaim(input, claimed: slow, maxInFlight: 2) == .wait)
+        #expect(Set(state.claimInput().held) == ["a", "b"])
+        #expect(state.finished(slow[0], Self.outcome(slow[0])) == .wake)
+        #expect(state.finished(slow[1], Self.outcome(slow[1])) == .none)
         #expect(state.claimInput().inFlight == [:])
     }
 
+    @Test func aSendEndingForASubscriptionBelowItsCapDoesNotWakeTheLoop() {
+        let state = WorkerState()
+        let fast = Self.delivery("a", subscription: "fast")
+        let input = state.claimInput()
+        state.claimed([fast])
+        // One taken of a share of 2: "fast" had nothing more due.
+        #expect(state.afterShortClaim(input, claimed: [fast], maxInFlight: 2) == .wait)
+        #expect(state.finished(fast, Self.outcome(fast)) == .none)
+    }
+
+    /// The case that once left a worker polling: the claim took a capped subscription's last free slot while its
+    /// earlier sends ended, so it is below its cap by the time the claim returns; it must claim again at once.
     @Test func aSlotFreedWhileTheClaimRanMeansClaimAgain() {
         let state = WorkerState()
         let slow = [Self.delivery("a", subscription: "slow"), Self.delivery("b", subscription: "slow")]
-        state.claimed(slow)
-        let before = state.claimInput().slotsFreedAtCap
-        _ = state.finished(slow[0], nil, maxInFlight: 2)
-        #expect(state.afterShortClaim(since: before, maxInFlight: 2) == .claimAgain)
+        state.claimed([slow[0]])
+        let input = state.claimInput()
+        _ = state.finished(slow[0], nil)
+        state.claimed([slow[1]])
+        #expect(state.afterShortClaim(input, claimed: [slow[1]], maxInFlight: 2) == .claimAgain)
     }
 
     @Test func alarmsComeDueInOrder() {
@@ -95,7 +107,7 @@ import Testing
         let deliveries = [Self.delivery("a"), Self.delivery("b")]
         state.claimed(deliveries)
         state.stop()
-        #expect(state.finished(deliveries[0], nil, maxInFlight: 10) == .wake)
+        #expect(state.finished(deliveries[0], nil) == .wake)
         #expect(state.inFlight == 1)
     }
 }

@@ -101,14 +101,14 @@ public final class DeliveryWorker: Service, Sendable {
                 var claimAgain = false
                 if capacity > 0 {
                     let limit = min(batchSize, capacity)
-                    let (inFlight, held, slotsFreedAtCap) = state.claimInput()
+                    let input = state.claimInput()
                     do {
                         let claim = try await queue.claim(
                             limit: limit,
                             leaseMargin: leaseMargin,
                             maxInFlight: subscriptionMaxInFlight,
-                            inFlight: inFlight,
-                            held: held
+                            inFlight: input.inFlight,
+                            held: input.held
                         )
                         state.claimed(claim.deliveries)
                         for delivery in claim.deliveries {
@@ -116,7 +116,7 @@ public final class DeliveryWorker: Service, Sendable {
                                 let outcome = await self.attempt(delivery)
                                 // Only a loop waiting for this send is woken: one that found nothing due waits for
                                 // a publish, an alarm or the poll, rather than claim again after every send.
-                                let wake = self.state.finished(delivery, outcome, maxInFlight: self.subscriptionMaxInFlight)
+                                let wake = self.state.finished(delivery, outcome)
                                 wakeRecorder.yield()
                                 if wake == .wake { wakeClaimLoop.yield() }
                             }
@@ -126,7 +126,7 @@ public final class DeliveryWorker: Service, Sendable {
                         // ended meanwhile).
                         claimAgain =
                             claim.mayLeaveDue
-                            || state.afterShortClaim(since: slotsFreedAtCap, maxInFlight: subscriptionMaxInFlight) == .claimAgain
+                            || state.afterShortClaim(input, claimed: claim.deliveries, maxInFlight: subscriptionMaxInFlight) == .claimAgain
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
                         // The claim may have committed with its answer lost. Its leases have all ended by the longest

@@ -14,10 +14,20 @@ final class WorkerState: Sendable {
     /// What the claim loop does after a claim that came back short: everything due it could take was taken,
     /// except what subscriptions at their cap were kept from.
     enum AfterShortClaim: Equatable {
-        /// A subscription at its cap freed a slot while the claim ran: claim again.
+        /// A subscription the claim found at its cap freed a slot while the claim ran: claim again.
         case claimAgain
-        /// Wait for a wake-up; the next send to end at a cap gives one.
+        /// Wait for a wake-up; the next send to end for a subscription the claim found at its cap gives one.
         case wait
+    }
+
+    /// What a claim needs from the bookkeeping, taken in one lock.
+    struct ClaimInput {
+        /// Sends in flight per subscription.
+        var inFlight: [String: Int]
+        /// Every delivery held: in flight, or sent and waiting to be written (its lease may have lapsed).
+        var held: [String]
+        /// Sends finished so far per subscription, to tell which slots were freed while the claim ran.
+        var finished: [String: Int]
     }
 
     private struct Values {
@@ -29,10 +39,11 @@ final class WorkerState: Sendable {
         var outcomes: [DeliveryOutcome] = []
         /// The claim loop stopped for want of capacity: a finished send or a written result must wake it.
         var waitingForCapacity = false
-        /// Sends finished by subscriptions that were at their cap, so a claim that skipped them can tell it is stale.
-        var slotsFreedAtCap = 0
-        /// The claim loop waits after a claim that skipped subscriptions at their cap.
-        var waitingForSubscriptionSlots = false
+        /// Sends finished per subscription, ever (one entry per subscription seen).
+        var finishedBySubscription: [String: Int] = [:]
+        /// The subscriptions the last claim found at their cap, while the claim loop waits for one of them to free
+        /// a slot.
+        var waitingForSlotsOf: Set<String> = []
         /// When something is known to become due (a retry, an orphaned lease ending), earliest first.
         var alarms: [ContinuousClock.Instant] = []
 
@@ -64,10 +75,9 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// What the next claim must know: sends in flight per subscription and every delivery held (in flight or
-    /// waiting to be written, whose lease may have lapsed), and the count of slots freed at a cap so far.
-    func claimInput() -> (inFlight: [String: Int], held: [String], slotsFreedAtCap: Int) {
-        values.withLockedValue { ($0.inFlightBySubscription, Array($0.leased.keys), $0.slotsFreedAtCap) }
+    /// What the next claim must know.
+    func claimInput() -> ClaimInput {
+        values.withLockedValue { ClaimInput(inFlight: $0.inFlightBySubscription, held: Array($0.leased.keys), finished: $0.finishedBySubscription) }
     }
 
     func claimed(_ deliveries: [ClaimedDelivery]) {
@@ -80,28 +90,34 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// After a claim that came back short, given `slotsFreedAtCap` as it was before that claim.
-    func afterShortClaim(since slotsFreedAtCap: Int, maxInFlight: Int) -> AfterShortClaim {
-        values.withLockedValue { state in
-            guard state.slotsFreedAtCap == slotsFreedAtCap else { return .claimAgain }
-            state.waitingForSubscriptionSlots = state.inFlightBySubscription.values.contains { $0 >= maxInFlight }
+    /// After a claim made with `input` that came back short with `claimed`. The subscriptions it found at their
+    /// cap (before, or with what it took) may have more due: claim again at once if one of them freed a slot while
+    /// the claim ran, else wait until one does.
+    func afterShortClaim(_ input: ClaimInput, claimed: [ClaimedDelivery], maxInFlight: Int) -> AfterShortClaim {
+        var capped = Set(input.inFlight.filter { $0.value >= maxInFlight }.keys)
+        var taken: [String: Int] = [:]
+        for delivery in claimed { taken[delivery.subscriptionID, default: 0] += 1 }
+        for (subscription, count) in taken where input.inFlight[subscription, default: 0] + count >= maxInFlight {
+            capped.insert(subscription)
+        }
+        return values.withLockedValue { state in
+            if capped.contains(where: { state.finishedBySubscription[$0] != input.finished[$0] }) { return .claimAgain }
+            state.waitingForSlotsOf = capped
             return .wait
         }
     }
 
     /// A send to `delivery` ended; its outcome waits for the recorder unless shutdown cut it short (`nil`).
-    func finished(_ delivery: ClaimedDelivery, _ outcome: DeliveryOutcome?, maxInFlight: Int) -> ClaimLoopWake {
+    func finished(_ delivery: ClaimedDelivery, _ outcome: DeliveryOutcome?) -> ClaimLoopWake {
         values.withLockedValue { state in
             state.inFlight -= 1
-            let sends = state.inFlightBySubscription[delivery.subscriptionID, default: 1]
-            state.inFlightBySubscription[delivery.subscriptionID] = sends > 1 ? sends - 1 : nil
+            let subscription = delivery.subscriptionID
+            let sends = state.inFlightBySubscription[subscription, default: 1]
+            state.inFlightBySubscription[subscription] = sends > 1 ? sends - 1 : nil
+            state.finishedBySubscription[subscription, default: 0] &+= 1
             if let outcome { state.outcomes.append(outcome) }
-            var freedAwaitedSlot = false
-            if sends >= maxInFlight {
-                state.slotsFreedAtCap &+= 1
-                freedAwaitedSlot = state.waitingForSubscriptionSlots
-                state.waitingForSubscriptionSlots = false
-            }
+            let freedAwaitedSlot = state.waitingForSlotsOf.contains(subscription)
+            if freedAwaitedSlot { state.waitingForSlotsOf.removeAll() }
             return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping ? .wake : .none
         }
     }
