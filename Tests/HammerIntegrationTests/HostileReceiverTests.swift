@@ -55,6 +55,26 @@ import Testing
         await receiver.stop()
     }
 
+    /// With every subscription at its share, the worker must not fall back on its poll: each send that ends frees
+    /// a slot the next claim fills at once. 2 subscriptions × 100 deliveries, 2 slots each, a 60 s poll.
+    @Test func subscriptionsAtTheirShareDrainWithoutWaitingForThePoll() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let fixture = Fixture(client: client)
+                try await fixture.topic("orders")
+                try await fixture.subscription("a", topic: "orders", url: receiver.url)
+                try await fixture.subscription("b", topic: "orders", url: receiver.url)
+                for _ in 0..<100 { try await fixture.publish(topic: "orders") }
+                let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_POLL_INTERVAL": "60s"])
+                try await eventually(timeout: .seconds(30), "every delivery completed") { try await fixture.statuses() == ["completed": 200] }
+                try await worker.stop()
+                #expect(await receiver.log.count == 200)
+            }
+        }
+    }
+
     /// 200 deliveries to an endpoint slower than its timeout, then one to a healthy endpoint: with 8 slots and a
     /// share of 2 per subscription, the healthy one goes out at once instead of after the slow ones' timeouts.
     @Test func aSlowSubscriptionsBacklogDoesNotDelayAnotherSubscription() async throws {

@@ -166,10 +166,11 @@ struct ClaimStatement: PostgresPreparedStatement {
                 LIMIT 1
             ) head
             WHERE coalesce(f.sends, 0) < $5::int
-            ORDER BY head.scheduled_at, s.id
+            -- Oldest due first; among equals, the subscription with the fewest sends in flight, so ties rotate.
+            ORDER BY head.scheduled_at, room DESC, s.id
             LIMIT $1
         ), share AS (
-            SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+            SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
             FROM candidate
         ), due AS (
             SELECT picked.* FROM share CROSS JOIN LATERAL (
