@@ -99,6 +99,7 @@ final class WebhookHTTPClient: Sendable {
             if pooled.channel.isActive { return (pooled, true) }
         }
         let tls: NIOSSLContext? = url.isHTTPS ? try self.tls() : nil
+        let exchangeHandler = NIOLockedValueBox<NIOLoopBound<HTTPExchangeHandler>?>(nil)
         // SNI and certificate checks take a name; an IP-literal URL is checked against the certificate's addresses.
         let serverName: String? = TargetAddress.literal(url.host) == nil ? url.host : nil
         let channel = try await ClientBootstrap(group: group)
@@ -109,13 +110,15 @@ final class WebhookHTTPClient: Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls { try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName)) }
                     try pipeline.addHTTPClientHandlers()
-                    try pipeline.addHandler(HTTPExchangeHandler())
+                    let handler = HTTPExchangeHandler()
+                    try pipeline.addHandler(handler)
+                    // Kept from here: a refused TLS handshake can tear the pipeline down before connect returns,
+                    // and the handler then holds the reason for the first request.
+                    exchangeHandler.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
                 }
             }
             .connect(to: address).get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: HTTPExchangeHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = exchangeHandler.withLockedValue({ $0 }) else { throw ChannelError.ioOnClosedChannel }
         let connection = PooledConnection(key: key, channel: channel, handler: handler)
         channel.closeFuture.whenComplete { [weak self] _ in self?.forget(connection) }
         return (connection, false)
