@@ -83,14 +83,24 @@ import Testing
     @Test func requestDumpHasTargetAndHost() {
         let headers = [("Content-Type", "application/json")]
         #expect(
-            WebhookSender.requestDump(url: "https://example.com:8443/a/b?c=d#frag", headers: headers, body: "{}")
+            WebhookSender.requestDump(dumped("https://example.com:8443/a/b?c=d#frag"), url: "", headers: headers, body: "{}")
                 == "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n\r\n{}"
         )
         #expect(
-            WebhookSender.requestDump(url: "http://user:pw@example.com", headers: [], body: "")
+            WebhookSender.requestDump(dumped("http://user:pw@example.com"), url: "", headers: [], body: "")
                 == "POST / HTTP/1.1\r\nHost: example.com\r\n\r\n"
         )
-        #expect(WebhookSender.requestDump(url: "http://example.com?x=1", headers: [], body: "").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
+        #expect(WebhookSender.requestDump(dumped("http://example.com?x=1"), url: "", headers: [], body: "").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
+        // A URL the sender cannot parse is still recorded, whole, as the Host.
+        #expect(
+            WebhookSender.requestDump(nil, url: "http://host:99999/x", headers: [], body: "").hasPrefix(
+                "POST / HTTP/1.1\r\nHost: http://host:99999/x\r\n"
+            )
+        )
+    }
+
+    private func dumped(_ url: String) -> WebhookURL? {
+        WebhookURL(url)
     }
 }
 
@@ -112,19 +122,22 @@ import Testing
             #expect(try #require(TargetAddress.literal(host)).isPrivate == false, "\(host)")
         }
         #expect(TargetAddress.literal("example.com") == nil)
-        #expect(TargetAddress.host(of: "http://[::1]:8080/x") == "::1")
+        #expect(WebhookURL("http://[::1]:8080/x")?.host == "::1")
     }
 
-    @Test func requestsArePinnedToTheCheckedAddress() throws {
-        let v4 = try #require(TargetAddress.literal("93.184.216.34"))
-        let v6 = try #require(TargetAddress.literal("2606:4700::1111"))
-        let pinned = try #require(TargetAddress.pin("http://user:pw@hooks.example.com:8080/in?x=1#f", to: v4))
-        #expect(pinned.url == "http://93.184.216.34:8080/in?x=1#f")
-        #expect(pinned.host == "hooks.example.com:8080")
-        #expect(TargetAddress.pin("HTTP://example.com", to: v4)?.url == "http://93.184.216.34")
-        #expect(TargetAddress.pin("http://example.com?q", to: v6)?.url == "http://[2606:4700:0:0:0:0:0:1111]?q")
-        #expect(TargetAddress.pin("http://[2606:4700::1111]:81/x", to: v6)?.host == "[2606:4700::1111]:81")
-        #expect(TargetAddress.pin("https://example.com/x", to: v4)?.url == "https://93.184.216.34/x")
-        #expect(TargetAddress.pin("ftp://example.com/x", to: v4) == nil)
+    /// What the sender takes from a URL: the host it resolves and checks (the connection then goes to the checked
+    /// address), the port, and the `Host` header and request target it sends.
+    @Test func webhookURLsGiveHostPortAuthorityAndTarget() throws {
+        func parts(_ url: String) -> String? {
+            WebhookURL(url).map { "\($0.isHTTPS ? "https" : "http") \($0.host) \($0.port) \($0.authority) \($0.target)" }
+        }
+        #expect(parts("http://user:pw@hooks.example.com:8080/in?x=1#f") == "http hooks.example.com 8080 hooks.example.com:8080 /in?x=1")
+        #expect(parts("HTTP://example.com") == "http example.com 80 example.com /")
+        #expect(parts("http://example.com?q") == "http example.com 80 example.com /?q")
+        #expect(parts("http://[2606:4700::1111]:81/x") == "http 2606:4700::1111 81 [2606:4700::1111]:81 /x")
+        #expect(parts("https://example.com/x") == "https example.com 443 example.com /x")
+        #expect(parts("ftp://example.com/x") == nil)
+        #expect(parts("http://example.com:99999/") == nil)
+        #expect(parts("http://:80/") == nil)
     }
 }

@@ -11,14 +11,13 @@ enum Validation {
         }
     }
 
-    /// An absolute http(s) URL with a host.
+    /// An absolute http(s) URL with a host: well-formed (RFC 3986, as `URLComponents` reads it) and one the
+    /// sender can call (`WebhookURL`: a port in range, a host).
     static func isValidWebhookURL(_ string: String) -> Bool {
         guard string.utf8.count <= 2048, !string.contains(where: { $0.isWhitespace }),
-            let components = URLComponents(string: string),
-            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = components.host, !host.isEmpty
+            let components = URLComponents(string: string), components.host?.isEmpty == false
         else { return false }
-        return true
+        return WebhookURL(string) != nil
     }
 
     static let idRule = "must be 1 to 255 characters of letters, digits, '_', '.', '+' or '-'"

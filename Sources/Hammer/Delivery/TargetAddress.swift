@@ -52,23 +52,6 @@ public enum TargetAddress {
     public static let privateRefusal =
         "resolves to a private, loopback or link-local address; set HAMMER_ALLOW_PRIVATE_TARGETS=true to allow it"
 
-    /// The send-time verdict on a URL's host.
-    public enum Verdict: Sendable, Equatable {
-        /// May be called, at this checked address.
-        case allowed(Address)
-        /// Has a private address.
-        case refused
-        case unresolvable
-        /// No answer within the deadline.
-        case timedOut
-    }
-
-    /// The host of an http(s) URL, without brackets around an IPv6 literal.
-    static func host(of url: String) -> String? {
-        guard let host = URLComponents(string: url)?.host, !host.isEmpty else { return nil }
-        return host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-    }
-
     /// An IP literal, parsed without any lookup.
     static func literal(_ host: String) -> Address? {
         var v4 = in_addr()
@@ -107,46 +90,11 @@ public enum TargetAddress {
 
     struct ResolutionError: Error { let host: String }
 
-    /// Resolves `host` once and judges every address it has: a host with any private address is refused.
-    static func check(host: String, resolver: HostResolver, deadline: ContinuousClock.Instant) async -> Verdict {
-        switch await resolver.resolve(host, deadline: deadline) {
-        case nil: return .timedOut
-        case .unresolvable: return .unresolvable
-        case .addresses(let addresses):
-            return addresses.contains(where: \.isPrivate) ? .refused : .allowed(addresses[0])
-        }
-    }
-
     /// Why `url` may not be the target of a subscription when private targets are not allowed, or nil when it may.
     /// A host that does not resolve now (DNS not set up yet, a resolver hiccup) is accepted: the send-time check decides.
     static func refusalAtCreate(for url: String, resolver: HostResolver = .shared) async -> String? {
-        guard let host = host(of: url) else { return "has no host" }
-        let verdict = await check(host: host, resolver: resolver, deadline: .now + .seconds(2))
-        return verdict == .refused ? privateRefusal : nil
-    }
-
-    /// The URL with its host replaced by `address` (the address that was checked, so a DNS change between the check
-    /// and the connection cannot redirect the request), and the `host[:port]` the original URL names.
-    static func pin(_ url: String, to address: Address) -> (url: String, host: String)? {
-        guard let separator = url.range(of: "://") else { return nil }
-        let scheme = url[..<separator.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = url[separator.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        var authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        let portStart: Substring.Index? =
-            if authority.hasPrefix("[") {
-                authority.firstIndex(of: "]").flatMap { close in authority[close...].firstIndex(of: ":") }
-            } else {
-                authority.lastIndex(of: ":")
-            }
-        let port = portStart.map { String(authority[$0...]) } ?? ""
-        let literal: String =
-            switch address {
-            case .v4: address.description
-            case .v6: "[\(address.description)]"
-            }
-        return (scheme + "://" + literal + port + rest[authorityEnd...], String(authority))
+        guard let host = WebhookURL(url)?.host else { return "has no host" }
+        guard case .addresses(let addresses)? = await resolver.resolve(host, deadline: .now + .seconds(2)) else { return nil }
+        return addresses.contains(where: \.isPrivate) ? privateRefusal : nil
     }
 }

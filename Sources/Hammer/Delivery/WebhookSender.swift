@@ -39,6 +39,7 @@ public final class WebhookSender: Sendable {
     /// the whole attempt: the send-time target check, connecting, the request, the response head and its body.
     public func send(_ delivery: ClaimedDelivery, now: Date = Date()) async -> AttemptResult {
         let body = delivery.cloudEventBody
+        let target = WebhookURL(delivery.url)
         let timestamp = Int(now.timeIntervalSince1970)
         let headers: [(String, String)] = [
             ("Content-Type", "application/json"),
@@ -53,7 +54,7 @@ public final class WebhookSender: Sendable {
         var result = AttemptResult(
             delivery: delivery,
             attemptID: ULID.make(date: now),
-            request: Self.requestDump(url: delivery.url, headers: headers, body: body),
+            request: Self.requestDump(target, url: delivery.url, headers: headers, body: body),
             response: "",
             statusCode: 0,
             durationMilliseconds: 0,
@@ -71,7 +72,7 @@ public final class WebhookSender: Sendable {
             (try? await DeadlineRace.run(
                 until: deadline,
                 onDeadline: { .success(timedOut) },
-                { await self.exchange(url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout) }
+                { await self.exchange(target, url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout) }
             )) ?? .failed(.cancelled, "cancelled")
         result.durationMilliseconds = Self.milliseconds(since: started)
         switch exchange {
@@ -103,9 +104,15 @@ public final class WebhookSender: Sendable {
     /// The target check, the request and the whole response, within `deadline` (the caller also cuts it off there).
     /// The host is resolved once (cached briefly) and the connection made to that address: with private targets
     /// refused, the address that passed the check is the one called, for http and https alike.
-    private func exchange(url: String, headers: [(String, String)], body: String, deadline: ContinuousClock.Instant, timeout: Int64) async -> Exchange
-    {
-        guard let target = WebhookURL(url) else { return .failed(.invalidURL, "invalid URL: \(url)") }
+    private func exchange(
+        _ target: WebhookURL?,
+        url: String,
+        headers: [(String, String)],
+        body: String,
+        deadline: ContinuousClock.Instant,
+        timeout: Int64
+    ) async -> Exchange {
+        guard let target else { return .failed(.invalidURL, "invalid URL: \(url)") }
         let addresses: [TargetAddress.Address]
         switch await resolver.resolve(target.host, deadline: deadline) {
         case nil: return .failed(.timeout, "timeout after \(timeout)s (resolving \(target.host))")
@@ -203,19 +210,10 @@ public final class WebhookSender: Sendable {
         return (.other, String(describing: error))
     }
 
-    static func requestDump(url: String, headers: [(String, String)], body: String) -> String {
-        // scheme://authority/path?query → the request target and Host, without a URL parser per attempt.
-        let afterScheme =
-            url.firstIndex(of: ":").flatMap { colon in
-                url[colon...].hasPrefix("://") ? url[url.index(colon, offsetBy: 3)...] : nil
-            } ?? url[...]
-        let slash = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? afterScheme.endIndex
-        var authority = afterScheme[..<slash]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        var target = String(afterScheme[slash...])
-        if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
-        if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
-        var dump = "POST \(target) HTTP/1.1\r\nHost: \(authority)\r\n"
+    /// The request as sent: request line, `Host` (the URL's authority; the whole `url` when it cannot be parsed),
+    /// the headers and the body.
+    static func requestDump(_ target: WebhookURL?, url: String, headers: [(String, String)], body: String) -> String {
+        var dump = "POST \(target?.target ?? "/") HTTP/1.1\r\nHost: \(target?.authority ?? url)\r\n"
         for (name, value) in headers { dump += "\(name): \(value)\r\n" }
         return dump + "\r\n" + body
     }
