@@ -14,10 +14,11 @@ public final class HostResolver: Sendable {
         case unresolvable
     }
 
-    private struct Entry {
-        var lookup: Task<Answer, Never>
-        /// When the answer may no longer be used; `nil` while the look-up runs.
-        var expires: ContinuousClock.Instant?
+    private enum Entry {
+        /// The look-up runs; callers wait for it, each until its own deadline.
+        case looking(Task<Answer, Never>)
+        /// The answer, usable until `expires`.
+        case answered(Answer, expires: ContinuousClock.Instant)
     }
 
     /// The process-wide resolver, with `getaddrinfo` on its own threads.
@@ -43,25 +44,37 @@ public final class HostResolver: Sendable {
     /// The answer for `host`, or `nil` when none came by `deadline`. An IP literal answers itself.
     public func resolve(_ host: String, deadline: ContinuousClock.Instant) async -> Answer? {
         if let literal = TargetAddress.literal(host) { return .addresses([literal]) }
-        let task = entries.withLockedValue { entries -> Task<Answer, Never> in
-            let now = ContinuousClock.now
-            if let entry = entries[host], entry.expires.map({ $0 > now }) ?? true { return entry.lookup }
-            if entries.count >= Self.maxEntries { entries = entries.filter { $0.value.expires == nil } }
-            let lookup = self.lookup
-            let task = Task {
-                let answer: Answer
-                do {
-                    let addresses = try await lookup(host)
-                    answer = addresses.isEmpty ? .unresolvable : .addresses(addresses)
-                } catch {
-                    answer = .unresolvable
-                }
-                self.entries.withLockedValue { $0[host]?.expires = .now + self.ttl }
-                return answer
+        // A remembered answer is returned at once: this runs before every send to a named host.
+        let entry = entries.withLockedValue { entries -> Entry in
+            switch entries[host] {
+            case .looking(let task)?: return .looking(task)
+            case .answered(let answer, let expires)? where expires > .now: return .answered(answer, expires: expires)
+            case .answered?, nil:
+                if entries.count >= Self.maxEntries { entries = entries.filter { if case .looking = $0.value { true } else { false } } }
+                let entry = Entry.looking(makeLookup(host))
+                entries[host] = entry
+                return entry
             }
-            entries[host] = Entry(lookup: task, expires: nil)
-            return task
         }
-        return await DeadlineRace.value(until: deadline) { await task.value }
+        switch entry {
+        case .answered(let answer, _): return answer
+        case .looking(let task): return await DeadlineRace.value(until: deadline) { await task.value }
+        }
+    }
+
+    /// The look-up of `host`, which records its answer when it ends.
+    private func makeLookup(_ host: String) -> Task<Answer, Never> {
+        let lookup = self.lookup
+        return Task {
+            let answer: Answer
+            do {
+                let addresses = try await lookup(host)
+                answer = addresses.isEmpty ? .unresolvable : .addresses(addresses)
+            } catch {
+                answer = .unresolvable
+            }
+            self.entries.withLockedValue { $0[host] = .answered(answer, expires: .now + self.ttl) }
+            return answer
+        }
     }
 }
