@@ -8,7 +8,6 @@ import ServiceLifecycle
 public final class DeliveryWorker: Service, Sendable {
     /// How long a lease outlives the request timeout, so a slow send is never taken over mid-flight.
     public static let defaultLeaseMargin: Duration = .seconds(30)
-    static let writeBatchSize = 500
     /// How often the poll task checks its alarms: the lateness of a retry beyond its delay, at most.
     static let alarmResolution: Duration = .milliseconds(100)
 
@@ -86,7 +85,8 @@ public final class DeliveryWorker: Service, Sendable {
         logger.info("worker stopped")
     }
 
-    /// Claims while there is capacity, claiming again at once after a full claim; otherwise waits for a wake-up.
+    /// Claims while there is capacity, claiming again at once after a claim that may have left deliveries due;
+    /// otherwise waits for a wake-up.
     private func claimAndSend(
         wakeups: AsyncStream<Void>,
         wakeClaimLoop: AsyncStream<Void>.Continuation,
@@ -200,7 +200,8 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
-    /// Writes outcomes in batches as they accumulate; once `wakeups` is finished, drains what is left.
+    /// Writes outcomes as they accumulate (the queue splits them into statements by rows and bytes); once `wakeups`
+    /// is finished, drains what is left.
     /// Wakes the claim loop after a write that freed capacity it was waiting for.
     private func record(wakeups: AsyncStream<Void>, wakeClaimLoop: AsyncStream<Void>.Continuation) async {
         var wakeup = wakeups.makeAsyncIterator()
@@ -210,16 +211,11 @@ public final class DeliveryWorker: Service, Sendable {
                 if await wakeup.next() == nil, state.hasNoOutcomes { return }
                 continue
             }
-            var start = 0
-            while start < outcomes.count {
-                let chunk = Array(outcomes[start..<min(start + Self.writeBatchSize, outcomes.count)])
-                if await write(chunk) == .wake { wakeClaimLoop.yield() }
-                start += Self.writeBatchSize
-            }
+            if await write(outcomes) == .wake { wakeClaimLoop.yield() }
         }
     }
 
-    /// Writes one batch, retrying while the database is unreachable; gives up only during shutdown.
+    /// Writes outcomes, retrying while the database is unreachable; gives up only during shutdown.
     private func write(_ outcomes: [DeliveryOutcome]) async -> WorkerState.ClaimLoopWake {
         var failures = 0
         while true {

@@ -153,17 +153,12 @@ final class WebhookHTTPClient: Sendable {
         for connection in expired { connection.close() }
     }
 
+    /// Removes a closed `connection` from the idle ones, if it was there.
     private func forget(_ connection: PooledConnection) {
-        _ = takeIdle(connection)
-    }
-
-    /// Removes `connection` from the idle ones; whether it was idle.
-    private func takeIdle(_ connection: PooledConnection) -> Bool {
         idle.withLockedValue { idle in
-            guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return false }
+            guard let index = idle[connection.key]?.firstIndex(where: { $0 === connection }) else { return }
             idle[connection.key]?.remove(at: index)
             if idle[connection.key]?.isEmpty == true { idle[connection.key] = nil }
-            return true
         }
     }
 }

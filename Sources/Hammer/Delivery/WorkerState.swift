@@ -32,10 +32,11 @@ final class WorkerState: Sendable {
 
     private struct Values {
         var stopping = false
-        var inFlight = 0
         var leased: [String: ClaimedDelivery] = [:]
         /// Sends in flight per subscription, for its fair share of the slots; subscriptions with none are absent.
         var inFlightBySubscription: [String: Int] = [:]
+        /// Summed over the subscriptions with sends in flight: a few dozen at most.
+        var inFlight: Int { inFlightBySubscription.values.reduce(0, +) }
         var outcomes: [DeliveryOutcome] = []
         /// The claim loop stopped for want of capacity: a finished send or a written result must wake it.
         var waitingForCapacity = false
@@ -82,7 +83,6 @@ final class WorkerState: Sendable {
 
     func claimed(_ deliveries: [ClaimedDelivery]) {
         values.withLockedValue { state in
-            state.inFlight += deliveries.count
             for delivery in deliveries {
                 state.leased[delivery.id] = delivery
                 state.inFlightBySubscription[delivery.subscriptionID, default: 0] += 1
@@ -110,7 +110,6 @@ final class WorkerState: Sendable {
     /// A send to `delivery` ended; its outcome waits for the recorder unless shutdown cut it short (`nil`).
     func finished(_ delivery: ClaimedDelivery, _ outcome: DeliveryOutcome?) -> ClaimLoopWake {
         values.withLockedValue { state in
-            state.inFlight -= 1
             let subscription = delivery.subscriptionID
             let sends = state.inFlightBySubscription[subscription, default: 1]
             state.inFlightBySubscription[subscription] = sends > 1 ? sends - 1 : nil
