@@ -41,7 +41,7 @@ public enum Timestamp {
 
     /// Parses a strict RFC 3339 date-time (`T` or space separator, `Z` or `±hh:mm` offset).
     /// A space before the offset is read as `+`, since query strings decode `+` to a space.
-    /// Returns the date, the instant in microseconds since 1970 (exact, unlike `Date`'s `Double` far from 2001),
+    /// Returns the instant as a `Date` and in microseconds since 1970 (exact, unlike `Date`'s `Double` far from 2001),
     /// and the input with a space offset read as `+`.
     public static func parse(_ input: String) -> (date: Date, micros: Int64, normalized: String)? {
         var text = Array(input.utf8)
@@ -60,14 +60,13 @@ public enum Timestamp {
             let hour = digits(11..<13), text[13] == 58, let minute = digits(14..<16), text[16] == 58, let second = digits(17..<19)
         else { return nil }
         var index = 19
-        var fraction = 0.0
         var fractionMicros = 0
         if text[index] == 46 {
             index += 1
             let start = index
             while index < text.count, (48...57).contains(text[index]) { index += 1 }
             guard index > start, index - start <= 9 else { return nil }
-            fraction = Double("0." + String(decoding: text[start..<index], as: UTF8.self)) ?? 0
+            let fraction = Double("0." + String(decoding: text[start..<index], as: UTF8.self)) ?? 0
             fractionMicros = Int((fraction * 1_000_000).rounded())
         }
         guard index < text.count else { return nil }
@@ -91,9 +90,8 @@ public enum Timestamp {
         // Proleptic Gregorian, as PostgreSQL and `format` (gmtime) count: Foundation's calendar switches to
         // Julian before 1582, which shifted early years by days (year 1 became year 0, which PostgreSQL rejects).
         let seconds = Self.daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
-        let date = Date(timeIntervalSince1970: Double(seconds) + fraction - Double(offsetSeconds))
         let micros = Int64(seconds - offsetSeconds) * 1_000_000 + Int64(fractionMicros)
-        return (date, micros, String(decoding: text, as: UTF8.self))
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), micros, String(decoding: text, as: UTF8.self))
     }
 
     /// An instant (microseconds since 1970) as UTC text PostgreSQL reads exactly, for any year it can hold:
