@@ -8,22 +8,8 @@ import Testing
 @Suite struct DeliveryWorkerTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-    /// Runs `body` with a migrated database, a fixture, and a receiver answering with `reply`.
-    func scenario(
-        replies: WebhookReceiver.Replies = .always(.init()),
-        _ body: @escaping @Sendable (DatabaseURL, Fixture, WebhookReceiver) async throws -> Void
-    ) async throws {
-        let receiver = try await WebhookReceiver.start(reply: replies.reply)
-        defer { receiver.stop() }
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                try await body(url, Fixture(client: client), receiver)
-            }
-        }
-    }
-
     @Test func deliversASignedCloudEvent() async throws {
-        try await scenario { url, fixture, receiver in
+        try await Fixture.withReceiver { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             let worker = try TestWorker.start(url)
@@ -83,7 +69,7 @@ import Testing
     }
 
     @Test func retriesWithGrowingGapsUntilSuccess() async throws {
-        try await scenario(replies: .first(3, .init(status: .internalServerError))) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .first(3, .init(status: .internalServerError))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 10, delay: 1)
             let worker = try TestWorker.start(url)
@@ -112,7 +98,7 @@ import Testing
     }
 
     @Test func retriesOnTimeWhateverThePollInterval() async throws {
-        try await scenario(replies: .first(1, .init(status: .serviceUnavailable))) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .first(1, .init(status: .serviceUnavailable))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 3, delay: 1)
             // Only the publish notification and the retry's own alarm can wake this worker in time.
@@ -128,7 +114,7 @@ import Testing
     }
 
     @Test func failsAfterTheMaximumAttempts() async throws {
-        try await scenario(replies: .always(.init(status: .badRequest))) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .always(.init(status: .badRequest))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, maxAttempts: 2, delay: 1)
             let worker = try TestWorker.start(url)
@@ -142,7 +128,7 @@ import Testing
     }
 
     @Test func respectsRetryAfterOn429() async throws {
-        try await scenario(replies: .first(1, .init(status: .tooManyRequests, headers: [("Retry-After", "3")]))) {
+        try await Fixture.withReceiver(replies: .first(1, .init(status: .tooManyRequests, headers: [("Retry-After", "3")]))) {
             url,
             fixture,
             receiver in
@@ -159,7 +145,7 @@ import Testing
     }
 
     @Test func recordsTimeoutsRefusalsRedirectsAndSuccessVariants() async throws {
-        try await scenario(replies: .always(.init())) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .always(.init())) { url, fixture, receiver in
             let slow = try await WebhookReceiver.start(reply: { _ in .init(delay: .seconds(5)) })
             defer { slow.stop() }
             let redirect = try await WebhookReceiver.start(reply: { _ in .init(status: .found, headers: [("Location", receiver.url)]) })
@@ -211,7 +197,7 @@ import Testing
 
     @Test func truncatesOversizedResponses() async throws {
         let big = String(repeating: "x", count: 5000)
-        try await scenario(replies: .always(.init(body: big))) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .always(.init(body: big))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             let worker = try TestWorker.start(url, environment: ["HAMMER_MAX_RESPONSE_BODY_BYTES": "100"])
@@ -226,7 +212,7 @@ import Testing
     }
 
     @Test func threeWorkersDeliverEachDeliveryExactlyOnce() async throws {
-        try await scenario { url, fixture, receiver in
+        try await Fixture.withReceiver { url, fixture, receiver in
             try await fixture.topic("orders")
             for index in 0..<5 {
                 try await fixture.subscription("s\(index)", topic: "orders", url: receiver.url)
@@ -249,7 +235,7 @@ import Testing
     }
 
     @Test func abandonedLeasesAreDeliveredAfterTheyEnd() async throws {
-        try await scenario { url, fixture, receiver in
+        try await Fixture.withReceiver { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, timeout: 1)
             try await fixture.publish(topic: "orders")
@@ -269,7 +255,7 @@ import Testing
     }
 
     @Test func stopsClaimingWhileResultsCannotBeWritten() async throws {
-        try await scenario { url, fixture, receiver in
+        try await Fixture.withReceiver { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             for _ in 0..<20 { try await fixture.publish(topic: "orders") }
@@ -295,7 +281,7 @@ import Testing
     }
 
     @Test func gracefulShutdownHandsLeasesBack() async throws {
-        try await scenario(replies: .always(.init(delay: .seconds(30)))) { url, fixture, receiver in
+        try await Fixture.withReceiver(replies: .always(.init(delay: .seconds(30)))) { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url, timeout: 60)
             try await fixture.publish(topic: "orders")
@@ -315,7 +301,7 @@ import Testing
     }
 
     @Test func wakesOnPublishWithoutWaitingForThePoll() async throws {
-        try await scenario { url, fixture, receiver in
+        try await Fixture.withReceiver { url, fixture, receiver in
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_POLL_INTERVAL": "1h"])

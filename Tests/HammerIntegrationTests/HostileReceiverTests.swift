@@ -58,20 +58,15 @@ import Testing
     /// With every subscription at its share, the worker must not fall back on its poll: each send that ends frees
     /// a slot the next claim fills at once. 2 subscriptions × 100 deliveries, 2 slots each, a 60 s poll.
     @Test func subscriptionsAtTheirShareDrainWithoutWaitingForThePoll() async throws {
-        let receiver = try await WebhookReceiver.start()
-        defer { receiver.stop() }
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                try await fixture.topic("orders")
-                try await fixture.subscription("a", topic: "orders", url: receiver.url)
-                try await fixture.subscription("b", topic: "orders", url: receiver.url)
-                for _ in 0..<100 { try await fixture.publish(topic: "orders") }
-                let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_POLL_INTERVAL": "60s"])
-                try await eventually(timeout: .seconds(30), "every delivery completed") { try await fixture.statuses() == ["completed": 200] }
-                try await worker.stop()
-                #expect(await receiver.log.count == 200)
-            }
+        try await Fixture.withReceiver { url, fixture, receiver in
+            try await fixture.topic("orders")
+            try await fixture.subscription("a", topic: "orders", url: receiver.url)
+            try await fixture.subscription("b", topic: "orders", url: receiver.url)
+            for _ in 0..<100 { try await fixture.publish(topic: "orders") }
+            let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_POLL_INTERVAL": "60s"])
+            try await eventually(timeout: .seconds(30), "every delivery completed") { try await fixture.statuses() == ["completed": 200] }
+            try await worker.stop()
+            #expect(await receiver.log.count == 200)
         }
     }
 
@@ -114,34 +109,30 @@ import Testing
 /// refused one is recorded without its dumps, so one poison row never stops a worker.
 @Suite struct PoisonRecordTests {
     @Test func onePoisonOutcomeIsSetAsideAndTheRestLand() async throws {
-        let receiver = try await WebhookReceiver.start()
-        defer { receiver.stop() }
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                try await fixture.topic("orders")
-                try await fixture.subscription("billing", topic: "orders", url: receiver.url)
-                // Refuses any attempt whose request carries the message "poison" (base64 cG9pc29u).
-                try await client.query(
-                    """
-                    CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN IF NEW.request LIKE '%cG9pc29u%' THEN RAISE EXCEPTION 'poison row'; END IF; RETURN NEW; END $$
-                    """
-                )
-                try await client.query(
-                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
-                )
-                // Published before the worker starts, so one claim and one record batch hold them all.
-                for index in 0..<7 { try await fixture.publish(topic: "orders", data: index == 3 ? "poison" : "fine \(index)") }
-                let worker = try TestWorker.start(url)
-                try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 7] }
-                try await worker.stop()
-                #expect(await receiver.log.count == 7)
-                #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 7)
-                let requests = try await client.query("SELECT request FROM delivery_attempts").collect().map { try $0.decode(String.self) }
-                #expect(requests.filter { $0.hasPrefix("[not recorded: PostgreSQL refused this attempt's record (SQLSTATE P0001)]") }.count == 1)
-                #expect(requests.filter { $0.hasPrefix("POST /hook HTTP/1.1") }.count == 6)
-            }
+        try await Fixture.withReceiver { url, fixture, receiver in
+            let client = fixture.client
+            try await fixture.topic("orders")
+            try await fixture.subscription("billing", topic: "orders", url: receiver.url)
+            // Refuses any attempt whose request carries the message "poison" (base64 cG9pc29u).
+            try await client.query(
+                """
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.request LIKE '%cG9pc29u%' THEN RAISE EXCEPTION 'poison row'; END IF; RETURN NEW; END $$
+                """
+            )
+            try await client.query(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+            )
+            // Published before the worker starts, so one claim and one record batch hold them all.
+            for index in 0..<7 { try await fixture.publish(topic: "orders", data: index == 3 ? "poison" : "fine \(index)") }
+            let worker = try TestWorker.start(url)
+            try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 7] }
+            try await worker.stop()
+            #expect(await receiver.log.count == 7)
+            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 7)
+            let requests = try await client.query("SELECT request FROM delivery_attempts").collect().map { try $0.decode(String.self) }
+            #expect(requests.filter { $0.hasPrefix("[not recorded: PostgreSQL refused this attempt's record (SQLSTATE P0001)]") }.count == 1)
+            #expect(requests.filter { $0.hasPrefix("POST /hook HTTP/1.1") }.count == 6)
         }
     }
 }

@@ -52,25 +52,21 @@ import Testing
     }
 
     @Test func privateURLsAreNotSentTo() async throws {
-        let receiver = try await WebhookReceiver.start()
-        defer { receiver.stop() }
-        try await TestDatabase.withDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let fixture = Fixture(client: client)
-                try await fixture.topic("orders")
-                // Stored while allowed (or before DNS changed); the worker checks again before sending.
-                try await fixture.subscription("local", topic: "orders", url: receiver.url, maxAttempts: 1)
-                let worker = try TestWorker.start(url, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"])
-                try await fixture.publish(topic: "orders")
-                try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
-                try await worker.stop()
-                #expect(await receiver.log.count == 0)
-                let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode(
-                    (String, String).self
-                )
-                #expect(kind == "blocked_target")
-                #expect(error.contains("private"))
-            }
+        try await Fixture.withReceiver { url, fixture, receiver in
+            let client = fixture.client
+            try await fixture.topic("orders")
+            // Stored while allowed (or before DNS changed); the worker checks again before sending.
+            try await fixture.subscription("local", topic: "orders", url: receiver.url, maxAttempts: 1)
+            let worker = try TestWorker.start(url, environment: ["HAMMER_ALLOW_PRIVATE_TARGETS": "false"])
+            try await fixture.publish(topic: "orders")
+            try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
+            try await worker.stop()
+            #expect(await receiver.log.count == 0)
+            let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode(
+                (String, String).self
+            )
+            #expect(kind == "blocked_target")
+            #expect(error.contains("private"))
         }
     }
 }

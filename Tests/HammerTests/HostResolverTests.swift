@@ -53,22 +53,7 @@ import Testing
             allowPrivateTargets: false,
             resolver: HostResolver(lookup: { try await stub.lookup($0) })
         )
-        let delivery = ClaimedDelivery(
-            id: "01J00000000000000000000000",
-            topicID: "t",
-            subscriptionID: "s",
-            messageID: "01J00000000000000000000000",
-            contentType: "application/json",
-            dataBase64: "e30=",
-            publishedAt: .now,
-            url: "http://stuck.test/hook",
-            secretToken: "secret",
-            maxDeliveryAttempts: 1,
-            deliveryAttemptDelay: 1,
-            deliveryAttemptTimeout: 1,
-            deliveryAttempts: 0,
-            lease: 0
-        )
+        let delivery = ClaimedDelivery.sample(url: "http://stuck.test/hook")
         let started = ContinuousClock.now
         let result = await sender.send(delivery)
         await sender.shutdown()

@@ -6,22 +6,7 @@ import Testing
 /// The worker's bookkeeping: capacity, fair share, when the claim loop is woken, and alarms.
 @Suite struct WorkerStateTests {
     static func delivery(_ id: String, subscription: String = "s") -> ClaimedDelivery {
-        ClaimedDelivery(
-            id: id,
-            topicID: "t",
-            subscriptionID: subscription,
-            messageID: id,
-            contentType: "application/json",
-            dataBase64: "",
-            publishedAt: Date(),
-            url: "http://x",
-            secretToken: "k",
-            maxDeliveryAttempts: 1,
-            deliveryAttemptDelay: 1,
-            deliveryAttemptTimeout: 1,
-            deliveryAttempts: 0,
-            lease: 0
-        )
+        ClaimedDelivery.sample(id: id, subscriptionID: subscription)
     }
 
     static func outcome(_ delivery: ClaimedDelivery) -> DeliveryOutcome {

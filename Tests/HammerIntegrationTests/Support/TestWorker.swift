@@ -37,6 +37,20 @@ struct Fixture {
     var store: Store { Store(client: client, logger: TestDatabase.logger) }
     var queue: DeliveryQueue { DeliveryQueue(client: client, logger: TestDatabase.logger) }
 
+    /// A fresh migrated database, a fixture on it, and a receiver on 127.0.0.1 answering with `replies`.
+    static func withReceiver(
+        replies: WebhookReceiver.Replies = .always(.init()),
+        _ body: @escaping @Sendable (DatabaseURL, Fixture, WebhookReceiver) async throws -> Void
+    ) async throws {
+        let receiver = try await WebhookReceiver.start(reply: replies.reply)
+        defer { receiver.stop() }
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                try await body(url, Fixture(client: client), receiver)
+            }
+        }
+    }
+
     /// A fresh migrated database with topic `orders` and, for each id in `subscriptions`, a subscription to it.
     static func withOrders(subscriptions: [String], _ body: (Fixture) async throws -> Void) async throws {
         try await TestDatabase.withDatabase { url in
