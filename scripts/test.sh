@@ -10,6 +10,9 @@ if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-
   apt-get update -qq && apt-get install -y -qq openssl >/dev/null
 fi
 
+# Signatures are verified with the Standard Webhooks reference library.
+python3 -c "import standardwebhooks" 2>/dev/null || python3 -m pip install -q standardwebhooks
+
 "$root/scripts/postgres.sh" start test "$port" fast
 trap '"$root/scripts/postgres.sh" stop test' EXIT
 

@@ -154,9 +154,9 @@ struct Bench {
         )
         try await client.query(
             """
-            INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, secret_token, max_delivery_attempts,
+            INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, max_delivery_attempts,
                 delivery_attempt_delay, delivery_attempt_timeout, scheduled_at)
-            SELECT hammer_ulid(), s.topic_id, s.id, m.id, s.url, s.secret_token, s.max_delivery_attempts,
+            SELECT hammer_ulid(), s.topic_id, s.id, m.id, s.url, s.max_delivery_attempts,
                 s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at
             FROM messages m JOIN subscriptions s ON s.topic_id = m.topic_id WHERE m.topic_id = \(topic)
             """,

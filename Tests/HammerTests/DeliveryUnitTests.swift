@@ -81,26 +81,43 @@ import Testing
 
 @Suite struct AttemptDumpTests {
     @Test func requestDumpHasTargetAndHost() {
-        let headers = [("Content-Type", "application/json")]
         #expect(
-            WebhookSender.requestDump(dumped("https://example.com:8443/a/b?c=d#frag"), url: "", headers: headers, body: "{}")
-                == "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n\r\n{}"
-        )
-        #expect(
-            WebhookSender.requestDump(dumped("http://user:pw@example.com"), url: "", headers: [], body: "")
-                == "POST / HTTP/1.1\r\nHost: example.com\r\n\r\n"
-        )
-        #expect(WebhookSender.requestDump(dumped("http://example.com?x=1"), url: "", headers: [], body: "").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
-        // A URL the sender cannot parse is still recorded, whole, as the Host.
-        #expect(
-            WebhookSender.requestDump(nil, url: "http://host:99999/x", headers: [], body: "").hasPrefix(
-                "POST / HTTP/1.1\r\nHost: http://host:99999/x\r\n"
+            dump("https://example.com:8443/a/b?c=d#frag").hasPrefix(
+                "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n"
             )
         )
+        #expect(dump("http://user:pw@example.com").hasPrefix("POST / HTTP/1.1\r\nHost: example.com\r\n"))
+        #expect(dump("http://example.com?x=1").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
+        // A URL the sender cannot parse is still recorded, whole, as the Host.
+        #expect(dump("http://host:99999/x").hasPrefix("POST / HTTP/1.1\r\nHost: http://host:99999/x\r\n"))
     }
 
-    private func dumped(_ url: String) -> WebhookURL? {
-        WebhookURL(url)
+    @Test func requestDumpRedactsCredentialsAndEndsWithTheBody() throws {
+        var delivery = ClaimedDelivery.sample()
+        delivery.options = DeliveryOptions(httpMethod: .put, headers: ["X-Api-Key": "key-123"], auth: .bearer(token: "tok-456"))
+        let request = try WebhookRequest.make(delivery, target: WebhookURL("http://x/hook"), url: "http://x/hook", timestamp: 1, parts: .forTests)
+            .get()
+        #expect(request.dump.hasPrefix("PUT /hook HTTP/1.1\r\n"))
+        #expect(request.dump.contains("X-Api-Key: [redacted]\r\n"))
+        #expect(request.dump.contains("Authorization: [redacted]\r\n"))
+        #expect(!request.dump.contains("key-123") && !request.dump.contains("tok-456"))
+        #expect(request.headers.contains { $0 == ("Authorization", "Bearer tok-456") })
+        #expect(request.headers.contains { $0 == ("X-Api-Key", "key-123") })
+        #expect(request.dump.hasSuffix("\r\n\r\n" + delivery.cloudEventBody))
+    }
+
+    private func dump(_ url: String) -> String {
+        (try? WebhookRequest.make(.sample(url: url), target: WebhookURL(url), url: url, timestamp: 1, parts: .forTests).get().dump) ?? ""
+    }
+}
+
+extension WebhookRequest.Parts {
+    static var forTests: Self {
+        .init(
+            userAgent: "hammer/test",
+            key: { WebhookSignature.key(for: $0) },
+            template: { text in Result { () throws(PayloadTemplate.ParseError) in try PayloadTemplate(parsing: text) } }
+        )
     }
 }
 

@@ -20,16 +20,23 @@ struct MessageController {
         let topicID = reader.string("topic_id")
         let contentType = reader.string("content_type")
         let data = reader.string("data", allowingNUL: true)
+        let eventType = reader.string("event_type")
         Validation.requireID(topicID, field: "topic_id", in: &reader)
         // Optional, as in hammer's own README, which publishes without it; empty is unset, as in hammer's protobuf.
-        if let contentType, !contentType.isEmpty { Validation.requireText(contentType, field: "content_type", in: &reader) }
+        if let contentType, !contentType.isEmpty {
+            Validation.requireText(contentType, field: "content_type", in: &reader)
+            // It becomes the Content-Type header of raw deliveries.
+            if !HTTPHeaderText.isValidValue(contentType) { reader.fail("content_type", HTTPHeaderText.valueRule) }
+        }
+        if let eventType, !EventType.isValidName(eventType) { reader.fail("event_type", EventType.nameRule) }
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
         try reader.check("message")
         let message = try await publisher.publish(
             .init(
                 topicID: topicID!,
                 contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType,
-                dataBase64: Data(data!.utf8).base64EncodedString()
+                dataBase64: Data(data!.utf8).base64EncodedString(),
+                eventType: eventType
             )
         )
         return try JSONResponse.make(message)

@@ -6,14 +6,16 @@ import NIOCore
 struct RequestBody {
     let fields: [String: JSONValue]
 
-    /// Reads at most `limit` bytes (413 beyond) and unwraps the object under `wrapper` when present.
-    static func read(_ request: Request, limit: Int, wrapper: String) async throws -> RequestBody {
+    /// Reads at most `limit` bytes (413 beyond) and unwraps the object under `wrapper` when present; an empty body is
+    /// `{}` when `emptyAllowed` (an operation whose fields are all optional).
+    static func read(_ request: Request, limit: Int, wrapper: String, emptyAllowed: Bool = false) async throws -> RequestBody {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw HammerError.payloadTooLarge(limit: limit)
         }
+        if emptyAllowed, buffer.readableBytes == 0 { return RequestBody(fields: [:]) }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
@@ -39,6 +41,8 @@ struct FieldReader {
     private(set) var errors: [HammerError.FieldError] = []
 
     init(_ body: RequestBody) { self.fields = body.fields }
+
+    init(fields: [String: JSONValue]) { self.fields = fields }
 
     /// A string field; `nil` when absent or null. Records an error for other types, and for NUL characters
     /// unless `allowingNUL` (message data is stored base64-encoded, so any character is fine there).
@@ -66,6 +70,65 @@ struct FieldReader {
         case .number(let value)? where value.rounded() == value && abs(value) < 1e15: return Int(value)
         case let other?:
             fail(name, "must be an integer, got \(other.typeName == "number" ? "a number out of range or with a fraction" : other.typeName)")
+            return nil
+        }
+    }
+
+    /// Whether the body has the field at all, `null` included.
+    func has(_ name: String) -> Bool { fields[name] != nil }
+
+    /// One of `Choice`'s raw values: `nil` when absent, `defaultValue` when null. Records an error naming the choices.
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, default defaultValue: Choice) -> Choice?
+    where Choice.RawValue == String {
+        guard has(name) else { return nil }
+        guard let text = string(name) else { return defaultValue }
+        if let value = Choice(rawValue: text) { return value }
+        let names = Choice.allCases.map(\.rawValue)
+        fail(name, "must be \(names.dropLast().joined(separator: ", ")) or \(names.last ?? "")")
+        return nil
+    }
+
+    /// An object field; `nil` when absent or null. Records an error for other types.
+    mutating func object(_ name: String) -> [String: JSONValue]? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .object(let value)?: return value
+        case let other?:
+            fail(name, "must be an object, got \(other.typeName)")
+            return nil
+        }
+    }
+
+    /// An object of strings (`{"X-Team": "billing"}`); `nil` when absent or null. Records an error per non-string value.
+    mutating func stringMap(_ name: String) -> [String: String]? {
+        guard let object = object(name) else { return nil }
+        var map: [String: String] = [:]
+        for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard case .string(let string) = value else {
+                fail("\(name).\(key)", "must be a string, got \(value.typeName)")
+                continue
+            }
+            map[key] = string
+        }
+        return map
+    }
+
+    /// An array of strings; `nil` when absent or null. Records an error for other types, per item (`name[2]`).
+    mutating func stringArray(_ name: String) -> [String]? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            var strings: [String] = []
+            for (index, item) in items.enumerated() {
+                guard case .string(let string) = item else {
+                    fail("\(name)[\(index)]", "must be a string, got \(item.typeName)")
+                    continue
+                }
+                strings.append(string)
+            }
+            return strings
+        case let other?:
+            fail(name, "must be an array of strings, got \(other.typeName)")
             return nil
         }
     }

@@ -16,6 +16,7 @@ struct SubscriptionController {
         group.patch("subscriptions/:id", use: update)
         group.delete("subscriptions/:id", use: delete)
         group.post("subscriptions/:id/test", use: test)
+        group.post("subscriptions/:id/rotate-secret", use: rotateSecret)
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -24,6 +25,11 @@ struct SubscriptionController {
         Validation.requireID(id, field: "id", in: &reader)
         var fields = Self.readFields(&reader, creating: true)
         await checkTarget(fields.url, in: &reader)
+        if let id, let topicID = fields.topicID {
+            for error in fields.options(over: DeliveryOptions()).payloadErrors(topicID: topicID, subscriptionID: id) {
+                reader.fail(error.field, error.description)
+            }
+        }
         try reader.check("subscription")
         if fields.secretToken == nil || fields.secretToken?.isEmpty == true {
             fields.secretToken = SecretToken.generate()
@@ -36,6 +42,14 @@ struct SubscriptionController {
         var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "subscription"))
         let fields = Self.readFields(&reader, creating: false)
         await checkTarget(fields.url, in: &reader)
+        if fields.payloadFormat != nil || fields.payloadTemplate != nil || fields.payloadContentType != nil {
+            // The payload is checked as it will be: these fields over the stored ones.
+            let current = try await store.subscription(id: id)
+            let options = fields.options(over: current.options)
+            for error in options.payloadErrors(topicID: fields.topicID ?? current.topicID, subscriptionID: id) {
+                reader.fail(error.field, error.description)
+            }
+        }
         try reader.check("subscription")
         return try JSONResponse.make(try await store.updateSubscription(id: id, fields))
     }
@@ -60,6 +74,25 @@ struct SubscriptionController {
             await SubscriptionTest.run(subscription, sender: sender)
         )
     }
+
+    /// Replaces the signing secret (`secret_token`, generated when absent); the old one keeps signing beside it for
+    /// `grace_period` seconds (default a day), so receivers can switch without losing a request.
+    @Sendable func rotateSecret(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "subscription", emptyAllowed: true))
+        let secret = reader.string("secret_token")
+        let grace = reader.integer("grace_period") ?? Self.defaultGracePeriod
+        Self.checkSecret(secret, in: &reader)
+        if !reader.hasError("grace_period"), !(0...Self.maxGracePeriod).contains(grace) {
+            reader.fail("grace_period", "must be between 0 and \(Self.maxGracePeriod) seconds, got \(grace)")
+        }
+        try reader.check("subscription")
+        let newSecret = secret.flatMap { $0.isEmpty ? nil : $0 } ?? SecretToken.generate()
+        return try JSONResponse.make(try await store.rotateSecret(id: id, secret: newSecret, gracePeriod: .seconds(grace)))
+    }
+
+    static let defaultGracePeriod = 86_400
+    static let maxGracePeriod = 604_800
 
     /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set; a host that
     /// does not resolve now is accepted and checked again at every send.
@@ -87,12 +120,10 @@ struct SubscriptionController {
             reader.fail("url", "is required")
         }
         if let secret = fields.secretToken {
-            if secret.hasPrefix(SecretToken.prefix), SecretToken.keyBytes(secret)?.isEmpty ?? true {
-                reader.fail("secret_token", "must be whsec_ followed by base64 key bytes, or a secret without that prefix")
-            } else if !creating, secret.isEmpty {
+            if !creating, secret.isEmpty {
                 reader.fail("secret_token", "must not be empty; omit it to keep the current secret")
-            } else if secret.utf8.count > 1024 {
-                reader.fail("secret_token", "must be at most 1024 bytes")
+            } else {
+                checkSecret(secret, in: &reader)
             }
         }
         let limits: [(String, Int?, ClosedRange<Int>)] = [
@@ -107,6 +138,76 @@ struct SubscriptionController {
                 reader.fail(name, "is required")
             }
         }
+        readOptions(&reader, into: &fields)
         return fields
+    }
+
+    /// A secret given on create, PATCH or rotation: `whsec_` + base64 key bytes, or any other text up to 1 KiB.
+    static func checkSecret(_ secret: String?, in reader: inout FieldReader) {
+        guard let secret else { return }
+        if secret.hasPrefix(SecretToken.prefix), SecretToken.keyBytes(secret)?.isEmpty ?? true {
+            reader.fail("secret_token", "must be whsec_ followed by base64 key bytes, or a secret without that prefix")
+        } else if secret.utf8.count > 1024 {
+            reader.fail("secret_token", "must be at most 1024 bytes")
+        }
+    }
+
+    /// Reads the delivery options (SPEC §8); `null` sets an option back to its default. Checks everything but the
+    /// payload, which needs the other payload fields (`DeliveryOptions.payloadErrors`).
+    static func readOptions(_ reader: inout FieldReader, into fields: inout SubscriptionFields) {
+        let defaults = DeliveryOptions()
+        fields.httpMethod = reader.choice("http_method", default: defaults.httpMethod)
+        if reader.has("headers") {
+            let headers = reader.stringMap("headers") ?? [:]
+            for error in DeliveryOptions.headerErrors(headers) { reader.fail(error.field, error.description) }
+            fields.headers = headers
+        }
+        if reader.has("auth") {
+            fields.auth = .some(readAuth(&reader))
+        }
+        fields.payloadFormat = reader.choice("payload_format", default: defaults.payloadFormat)
+        if reader.has("payload_template") {
+            fields.payloadTemplate = .some(reader.string("payload_template"))
+        }
+        if reader.has("payload_content_type") {
+            fields.payloadContentType = reader.string("payload_content_type") ?? defaults.payloadContentType
+        }
+        if reader.has("event_types") {
+            let filters = reader.stringArray("event_types") ?? []
+            if filters.count > EventType.maxFilters {
+                reader.fail("event_types", "must have at most \(EventType.maxFilters) entries, got \(filters.count)")
+            }
+            for (index, filter) in filters.enumerated() where !EventType.isValidFilter(filter) {
+                reader.fail("event_types[\(index)]", EventType.filterRule)
+            }
+            var seen: Set<String> = []
+            fields.eventTypes = filters.filter { seen.insert($0).inserted }
+        }
+    }
+
+    /// `{"type": "bearer", "token": …}` or `{"type": "basic", "username": …, "password": …}`; `nil` for `null`.
+    private static func readAuth(_ reader: inout FieldReader) -> TargetAuth? {
+        guard let object = reader.object("auth") else { return nil }
+        var inner = FieldReader(fields: object)
+        var auth: TargetAuth?
+        switch inner.string("type") {
+        case "bearer":
+            if let token = inner.string("token") {
+                auth = .bearer(token: token)
+            } else if !inner.hasError("token") {
+                inner.fail("token", "is required for bearer auth")
+            }
+        case "basic":
+            let username = inner.string("username")
+            let password = inner.string("password")
+            if username == nil, !inner.hasError("username") { inner.fail("username", "is required for basic auth") }
+            if password == nil, !inner.hasError("password") { inner.fail("password", "is required for basic auth (it may be empty)") }
+            if let username, let password { auth = .basic(username: username, password: password) }
+        default:
+            if !inner.hasError("type") { inner.fail("type", "must be bearer or basic") }
+        }
+        for error in inner.errors { reader.fail("auth." + error.field, error.description) }
+        if let auth { for error in DeliveryOptions.authErrors(auth) { reader.fail(error.field, error.description) } }
+        return auth
     }
 }

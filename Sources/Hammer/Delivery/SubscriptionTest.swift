@@ -29,7 +29,8 @@ public struct SubscriptionTest: Sendable, Encodable {
         case createdAt = "created_at"
     }
 
-    /// Sends the test event with the subscription's URL, secret and timeout, on `sender`.
+    /// Sends the test event as the subscription's deliveries are sent (URL, method, headers, auth, payload format,
+    /// secrets, timeout), on `sender`. Its message is the test event's data, published now.
     public static func run(_ subscription: Subscription, sender: WebhookSender) async -> SubscriptionTest {
         let now = Date()
         let id = ULID.make(date: now)
@@ -44,6 +45,8 @@ public struct SubscriptionTest: Sendable, Encodable {
             publishedAt: now,
             url: subscription.url,
             secretToken: subscription.secretToken ?? "",
+            previousSecretToken: subscription.previousSecretToken,
+            options: subscription.options,
             maxDeliveryAttempts: 1,
             deliveryAttemptDelay: 0,
             deliveryAttemptTimeout: subscription.deliveryAttemptTimeout,

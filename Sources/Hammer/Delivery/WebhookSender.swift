@@ -14,6 +14,8 @@ public final class WebhookSender: Sendable {
     let allowPrivateTargets: Bool
     /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
+    /// Parsed payload templates by text, so a template is parsed once, not per request.
+    private let templates = NIOLockedValueBox<[String: Result<PayloadTemplate, PayloadTemplate.ParseError>]>([:])
     let resolver: HostResolver
     let userAgent = "hammer/\(HammerVersion.current)"
 
@@ -38,23 +40,11 @@ public final class WebhookSender: Sendable {
     /// Sends one attempt and describes the outcome; never throws. One deadline, the subscription's timeout, bounds
     /// the whole attempt: the send-time target check, connecting, the request, the response head and its body.
     public func send(_ delivery: ClaimedDelivery, now: Date = Date()) async -> AttemptResult {
-        let body = delivery.cloudEventBody
         let target = WebhookURL(delivery.url)
-        let timestamp = Int(now.timeIntervalSince1970)
-        let headers: [(String, String)] = [
-            ("Content-Type", "application/json"),
-            ("User-Agent", userAgent),
-            ("webhook-id", delivery.id),
-            ("webhook-timestamp", String(timestamp)),
-            (
-                "webhook-signature",
-                WebhookSignature.sign(key: signingKey(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: Array(body.utf8))
-            ),
-        ]
         var result = AttemptResult(
             delivery: delivery,
             attemptID: ULID.make(date: now),
-            request: Self.requestDump(target, url: delivery.url, headers: headers, body: body),
+            request: "",
             response: "",
             statusCode: 0,
             durationMilliseconds: 0,
@@ -63,6 +53,17 @@ public final class WebhookSender: Sendable {
             errorKind: nil,
             retryAfter: nil
         )
+        let request: WebhookRequest
+        switch WebhookRequest.make(delivery, target: target, url: delivery.url, timestamp: Int(now.timeIntervalSince1970), parts: requestParts) {
+        case .success(let made):
+            request = made
+        case .failure(let error):
+            // Templates are checked when saved, so only a template stored by other means gets here.
+            result.errorKind = .other
+            result.error = "not sent: payload_template \(error.description)"
+            return result
+        }
+        result.request = request.dump
 
         let started = ContinuousClock.now
         let timeout = Int64(delivery.deliveryAttemptTimeout)
@@ -72,7 +73,7 @@ public final class WebhookSender: Sendable {
             (try? await DeadlineRace.run(
                 until: deadline,
                 onDeadline: { .success(timedOut) },
-                { await self.exchange(target, url: delivery.url, headers: headers, body: body, deadline: deadline, timeout: timeout) }
+                { await self.exchange(target, url: delivery.url, request: request, deadline: deadline, timeout: timeout) }
             )) ?? .failed(.cancelled, "cancelled")
         result.durationMilliseconds = Self.milliseconds(since: started)
         switch exchange {
@@ -107,8 +108,7 @@ public final class WebhookSender: Sendable {
     private func exchange(
         _ target: WebhookURL?,
         url: String,
-        headers: [(String, String)],
-        body: String,
+        request: WebhookRequest,
         deadline: ContinuousClock.Instant,
         timeout: Int64
     ) async -> Exchange {
@@ -123,12 +123,12 @@ public final class WebhookSender: Sendable {
             return .failed(.blockedTarget, "not sent: the URL " + TargetAddress.privateRefusal)
         }
         var requestHeaders = HTTPHeaders()
-        requestHeaders.reserveCapacity(headers.count + 2)
+        requestHeaders.reserveCapacity(request.headers.count + 2)
         requestHeaders.add(name: "Host", value: target.authority)
-        for (name, value) in headers { requestHeaders.add(name: name, value: value) }
-        requestHeaders.add(name: "Content-Length", value: String(body.utf8.count))
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.target, headers: requestHeaders)
-        let payload = ByteBuffer(string: body)
+        for (name, value) in request.headers { requestHeaders.add(name: name, value: value) }
+        requestHeaders.add(name: "Content-Length", value: String(request.body.count))
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: target.target, headers: requestHeaders)
+        let payload = ByteBuffer(bytes: request.body)
         // IPv4 first; the next address only when one cannot be connected to.
         let ordered = addresses.filter { if case .v4 = $0 { true } else { false } } + addresses.filter { if case .v6 = $0 { true } else { false } }
         var failure: Exchange = .failed(.dns, "cannot resolve host \(target.host)")
@@ -158,14 +158,27 @@ public final class WebhookSender: Sendable {
         return failure
     }
 
+    private var requestParts: WebhookRequest.Parts {
+        WebhookRequest.Parts(userAgent: userAgent, key: signingKey, template: parsedTemplate)
+    }
+
     private func signingKey(_ secret: String) -> SymmetricKey {
-        if let key = keys.withLockedValue({ $0[secret] }) { return key }
-        let key = WebhookSignature.key(for: secret)
-        keys.withLockedValue { keys in
-            if keys.count >= 10_000 { keys.removeAll() }
-            keys[secret] = key
+        Self.cached(secret, in: keys) { WebhookSignature.key(for: $0) }
+    }
+
+    private func parsedTemplate(_ text: String) -> Result<PayloadTemplate, PayloadTemplate.ParseError> {
+        Self.cached(text, in: templates) { text in Result { () throws(PayloadTemplate.ParseError) in try PayloadTemplate(parsing: text) } }
+    }
+
+    /// `cache[key]`, made by `make` the first time; the cache is emptied when it reaches 10,000 entries.
+    private static func cached<Value>(_ key: String, in cache: NIOLockedValueBox<[String: Value]>, make: (String) -> Value) -> Value {
+        if let value = cache.withLockedValue({ $0[key] }) { return value }
+        let value = make(key)
+        cache.withLockedValue { cache in
+            if cache.count >= 10_000 { cache.removeAll() }
+            cache[key] = value
         }
-        return key
+        return value
     }
 
     /// The wait a `Retry-After` value asks for: delta-seconds or an HTTP date.
@@ -208,14 +221,6 @@ public final class WebhookSender: Sendable {
         }
         if error is CancellationError { return (.cancelled, "cancelled") }
         return (.other, String(describing: error))
-    }
-
-    /// The request as sent: request line, `Host` (the URL's authority; the whole `url` when it cannot be parsed),
-    /// the headers and the body.
-    static func requestDump(_ target: WebhookURL?, url: String, headers: [(String, String)], body: String) -> String {
-        var dump = "POST \(target?.target ?? "/") HTTP/1.1\r\nHost: \(target?.authority ?? url)\r\n"
-        for (name, value) in headers { dump += "\(name): \(value)\r\n" }
-        return dump + "\r\n" + body
     }
 
     static func responseDump(_ response: WebhookResponse) -> String {

@@ -8,9 +8,14 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var messageID: String
     public var contentType: String
     public var dataBase64: String
+    public var eventType: String?
     public var publishedAt: Date
+    /// This and everything down to `deliveryAttemptTimeout`: the subscription's settings when it was claimed.
     public var url: String
     public var secretToken: String
+    /// The secret before the last rotation, while its grace period lasts: it signs too.
+    public var previousSecretToken: String?
+    public var options: DeliveryOptions
     public var maxDeliveryAttempts: Int
     public var deliveryAttemptDelay: Int
     public var deliveryAttemptTimeout: Int
@@ -21,13 +26,55 @@ public struct ClaimedDelivery: Sendable, Equatable {
     /// A test event (`hammer subscriptions test`): its own CloudEvents type and source, not from the queue.
     public var isTest = false
 
-    /// The CloudEvents 1.0 body hammer sends (its field order, without the secret).
+    public init(
+        id: String,
+        topicID: String,
+        subscriptionID: String,
+        messageID: String,
+        contentType: String,
+        dataBase64: String,
+        eventType: String? = nil,
+        publishedAt: Date,
+        url: String,
+        secretToken: String,
+        previousSecretToken: String? = nil,
+        options: DeliveryOptions = DeliveryOptions(),
+        maxDeliveryAttempts: Int,
+        deliveryAttemptDelay: Int,
+        deliveryAttemptTimeout: Int,
+        deliveryAttempts: Int,
+        lease: Int64,
+        isTest: Bool = false
+    ) {
+        self.id = id
+        self.topicID = topicID
+        self.subscriptionID = subscriptionID
+        self.messageID = messageID
+        self.contentType = contentType
+        self.dataBase64 = dataBase64
+        self.eventType = eventType
+        self.publishedAt = publishedAt
+        self.url = url
+        self.secretToken = secretToken
+        self.previousSecretToken = previousSecretToken
+        self.options = options
+        self.maxDeliveryAttempts = maxDeliveryAttempts
+        self.deliveryAttemptDelay = deliveryAttemptDelay
+        self.deliveryAttemptTimeout = deliveryAttemptTimeout
+        self.deliveryAttempts = deliveryAttempts
+        self.lease = lease
+        self.isTest = isTest
+    }
+
+    /// The CloudEvents 1.0 body hammer sends (its field order, without the secret); `type` is the message's event
+    /// type when it has one.
     public var cloudEventBody: String {
         var body = #"{"specversion":"1.0","type":"#
-        body +=
-            isTest
-            ? #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test"
-            : #""hammer.message.created","source":"/v1/messages/"# + messageID
+        if isTest {
+            body += #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test"
+        } else {
+            body += (eventType.map(JSONText.quoted) ?? #""hammer.message.created""#) + #","source":"/v1/messages/"# + messageID
+        }
         body += #"","id":"# + JSONText.quoted(id)
         body += #","time":"# + JSONText.quoted(Timestamp.format(publishedAt))
         body += #","messageid":"# + JSONText.quoted(messageID)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A webhook endpoint subscribed to a topic, with its retry settings.
+/// A webhook endpoint subscribed to a topic, with its retry settings and how its requests are shaped.
 public struct Subscription: Sendable, Equatable, Encodable {
     /// The longest `delivery_attempt_timeout` a subscription may have, in seconds.
     public static let maxDeliveryAttemptTimeout = 60
@@ -14,16 +14,31 @@ public struct Subscription: Sendable, Equatable, Encodable {
     public var maxDeliveryAttempts: Int
     public var deliveryAttemptDelay: Int
     public var deliveryAttemptTimeout: Int
+    public var options: DeliveryOptions
+    /// The message event types it receives (exact, `prefix.*` or `*`); empty receives every message.
+    public var eventTypes: [String]
+    /// The secret before the last rotation while it still signs (until `previousSecretExpiresAt`); never shown.
+    public var previousSecretToken: String?
+    /// Until then requests also carry a signature with the secret before the last rotation.
+    public var previousSecretExpiresAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
+    /// Lists leave out `secret_token`, `headers` and `auth`: they may hold credentials.
+    public var hidesCredentials = false
 
     enum CodingKeys: String, CodingKey {
-        case id, name, url
+        case id, name, url, headers, auth
         case topicID = "topic_id"
         case secretToken = "secret_token"
         case maxDeliveryAttempts = "max_delivery_attempts"
         case deliveryAttemptDelay = "delivery_attempt_delay"
         case deliveryAttemptTimeout = "delivery_attempt_timeout"
+        case httpMethod = "http_method"
+        case payloadFormat = "payload_format"
+        case payloadTemplate = "payload_template"
+        case payloadContentType = "payload_content_type"
+        case eventTypes = "event_types"
+        case previousSecretExpiresAt = "previous_secret_expires_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -34,10 +49,20 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(topicID, forKey: .topicID)
         try container.encode(name, forKey: .name)
         try container.encode(url, forKey: .url)
-        try container.encodeIfPresent(secretToken, forKey: .secretToken)
+        if !hidesCredentials {
+            try container.encodeIfPresent(secretToken, forKey: .secretToken)
+            try container.encode(options.headers, forKey: .headers)
+            try container.encode(options.auth, forKey: .auth)
+        }
         try container.encode(maxDeliveryAttempts, forKey: .maxDeliveryAttempts)
         try container.encode(deliveryAttemptDelay, forKey: .deliveryAttemptDelay)
         try container.encode(deliveryAttemptTimeout, forKey: .deliveryAttemptTimeout)
+        try container.encode(options.httpMethod.rawValue, forKey: .httpMethod)
+        try container.encode(options.payloadFormat.rawValue, forKey: .payloadFormat)
+        try container.encode(options.payloadTemplate, forKey: .payloadTemplate)
+        try container.encode(options.payloadContentType, forKey: .payloadContentType)
+        try container.encode(eventTypes, forKey: .eventTypes)
+        try container.encode(previousSecretExpiresAt, forKey: .previousSecretExpiresAt)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

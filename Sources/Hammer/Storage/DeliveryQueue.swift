@@ -173,9 +173,9 @@ struct ClaimStatement: PostgresPreparedStatement {
             SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
             FROM candidate
         ), due AS (
-            SELECT picked.* FROM share CROSS JOIN LATERAL (
+            SELECT share.id AS subscription_id, picked.* FROM share CROSS JOIN LATERAL (
                 -- octet_length reads a stored value's size without fetching or decompressing it.
-                SELECT d.id, m.content_type, m.data, m.created_at, octet_length(m.data) AS bytes
+                SELECT d.id, m.content_type, m.data, m.event_type, m.created_at, octet_length(m.data) AS bytes
                 FROM deliveries d JOIN messages m ON m.id = d.message_id
                 WHERE d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
                     AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
@@ -184,14 +184,20 @@ struct ClaimStatement: PostgresPreparedStatement {
                 FOR UPDATE OF d SKIP LOCKED
             ) picked
         ), sized AS (
-            SELECT id, content_type, data, created_at, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
+            SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
         )
+        -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); the row
+        -- keeps the ones it used, which is what a finished delivery shows.
         UPDATE deliveries d
-        SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => d.delivery_attempt_timeout + $2)
-        FROM sized m
+        SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2),
+            url = s.url, max_delivery_attempts = s.max_delivery_attempts, delivery_attempt_delay = s.delivery_attempt_delay,
+            delivery_attempt_timeout = s.delivery_attempt_timeout
+        FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
         WHERE d.id = m.id AND m.bytes_before < $7
-        RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.created_at, d.url, d.secret_token,
-            d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
+        RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url, s.secret_token,
+            CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
+            s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
+            s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, d.delivery_attempts,
             (extract(epoch FROM d.leased_until) * 1000000)::bigint,
             EXISTS (SELECT 1 FROM share WHERE take <= 0)
         """
@@ -216,26 +222,27 @@ struct ClaimStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
-        let (
-            id, topicID, subscriptionID, messageID, contentType, data, publishedAt, url, secret, maxAttempts, delay, timeout, attempts, lease, starved
-        ) =
-            try row.decode((String, String, String, String, String, String, Date, String, String, Int, Int, Int, Int, Int64, Bool).self)
+        var columns = ColumnReader(row)
         let delivery = ClaimedDelivery(
-            id: id,
-            topicID: topicID,
-            subscriptionID: subscriptionID,
-            messageID: messageID,
-            contentType: contentType,
-            dataBase64: data,
-            publishedAt: publishedAt,
-            url: url,
-            secretToken: secret,
-            maxDeliveryAttempts: maxAttempts,
-            deliveryAttemptDelay: delay,
-            deliveryAttemptTimeout: timeout,
-            deliveryAttempts: attempts,
-            lease: lease
+            id: try columns.next(),
+            topicID: try columns.next(),
+            subscriptionID: try columns.next(),
+            messageID: try columns.next(),
+            contentType: try columns.next(),
+            dataBase64: try columns.next(),
+            eventType: try columns.next(),
+            publishedAt: try columns.next(),
+            url: try columns.next(),
+            secretToken: try columns.next(),
+            previousSecretToken: try columns.next(),
+            options: try Store.deliveryOptions(&columns),
+            maxDeliveryAttempts: try columns.next(),
+            deliveryAttemptDelay: try columns.next(),
+            deliveryAttemptTimeout: try columns.next(),
+            deliveryAttempts: try columns.next(),
+            lease: try columns.next()
         )
+        let starved: Bool = try columns.next()
         return (delivery, starved)
     }
 }

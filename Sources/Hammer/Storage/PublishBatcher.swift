@@ -13,7 +13,9 @@ public final class PublishBatcher: Service, Sendable {
         let request: PublishRequest
         let continuation: CheckedContinuation<Message, any Error>
         let enqueuedAt: ContinuousClock.Instant
-        var bytes: Int { request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count }
+        var bytes: Int {
+            request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count + (request.eventType?.utf8.count ?? 0)
+        }
     }
 
     private struct Queue {
@@ -131,15 +133,7 @@ public final class PublishBatcher: Service, Sendable {
             metrics.messagesPublished(created.count)
             for waiting in batch {
                 if let createdAt = created[waiting.id] {
-                    waiting.continuation.resume(
-                        returning: Message(
-                            id: waiting.id,
-                            topicID: waiting.request.topicID,
-                            contentType: waiting.request.contentType,
-                            data: waiting.request.dataBase64,
-                            createdAt: createdAt
-                        )
-                    )
+                    waiting.continuation.resume(returning: Message(waiting.request, id: waiting.id, createdAt: createdAt))
                 } else {
                     waiting.continuation.resume(throwing: HammerError.doesNotExist("topic", id: waiting.request.topicID))
                 }

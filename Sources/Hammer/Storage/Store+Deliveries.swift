@@ -2,33 +2,37 @@ import Foundation
 import PostgresNIO
 
 extension Store {
+    // A pending delivery's next attempt uses its subscription's settings as they are then (the claim reads them),
+    // so that is what it shows; a finished one shows what its last attempt used (the claim wrote it).
     private static let deliveryColumns = """
-        d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, d.url, d.max_delivery_attempts, \
-        d.delivery_attempt_delay, d.delivery_attempt_timeout, d.scheduled_at, d.delivery_attempts, d.status, d.created_at, d.updated_at
+        d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.event_type, \
+        CASE WHEN d.status = 'pending' THEN s.url ELSE d.url END, \
+        CASE WHEN d.status = 'pending' THEN s.max_delivery_attempts ELSE d.max_delivery_attempts END, \
+        CASE WHEN d.status = 'pending' THEN s.delivery_attempt_delay ELSE d.delivery_attempt_delay END, \
+        CASE WHEN d.status = 'pending' THEN s.delivery_attempt_timeout ELSE d.delivery_attempt_timeout END, \
+        d.scheduled_at, d.delivery_attempts, d.status, d.created_at, d.updated_at
         """
-    private static let deliveryFrom = "deliveries d JOIN messages m ON m.id = d.message_id"
+    private static let deliveryFrom = "deliveries d JOIN messages m ON m.id = d.message_id JOIN subscriptions s ON s.id = d.subscription_id"
 
     private static func delivery(_ row: PostgresRow) throws -> Delivery {
-        let (
-            id, topicID, subscriptionID, messageID, contentType, data, url, attempts, delay, timeout, scheduledAt, made, status, createdAt, updatedAt
-        ) =
-            try row.decode((String, String, String, String, String, String, String, Int, Int, Int, Date, Int, String, Date, Date).self)
+        var columns = ColumnReader(row)
         return Delivery(
-            id: id,
-            topicID: topicID,
-            subscriptionID: subscriptionID,
-            messageID: messageID,
-            contentType: contentType,
-            data: data,
-            url: url,
-            maxDeliveryAttempts: attempts,
-            deliveryAttemptDelay: delay,
-            deliveryAttemptTimeout: timeout,
-            scheduledAt: scheduledAt,
-            deliveryAttempts: made,
-            status: Delivery.Status(rawValue: status) ?? .pending,
-            createdAt: createdAt,
-            updatedAt: updatedAt
+            id: try columns.next(),
+            topicID: try columns.next(),
+            subscriptionID: try columns.next(),
+            messageID: try columns.next(),
+            contentType: try columns.next(),
+            data: try columns.next(),
+            eventType: try columns.next(),
+            url: try columns.next(),
+            maxDeliveryAttempts: try columns.next(),
+            deliveryAttemptDelay: try columns.next(),
+            deliveryAttemptTimeout: try columns.next(),
+            scheduledAt: try columns.next(),
+            deliveryAttempts: try columns.next(),
+            status: Delivery.Status(rawValue: try columns.next()) ?? .pending,
+            createdAt: try columns.next(),
+            updatedAt: try columns.next()
         )
     }
 

@@ -1,20 +1,34 @@
 import Foundation
 import PostgresNIO
 
+extension Message {
+    /// The message `request` created.
+    init(_ request: PublishRequest, id: String, createdAt: Date) {
+        self.init(
+            id: id,
+            topicID: request.topicID,
+            contentType: request.contentType,
+            data: request.dataBase64,
+            eventType: request.eventType,
+            createdAt: createdAt
+        )
+    }
+}
+
 extension Store {
     /// The channel `NOTIFY`d when a publish creates deliveries; workers `LISTEN` on it.
     /// Also named in `hammer_publish` (migration 2).
     public static let deliveriesChannel = "hammer_deliveries"
 
-    private static let messageColumns = "id, topic_id, content_type, data, created_at"
+    private static let messageColumns = "id, topic_id, content_type, data, event_type, created_at"
 
     private static func message(_ row: PostgresRow) throws -> Message {
-        let (id, topicID, contentType, data, createdAt) = try row.decode((String, String, String, String, Date).self)
-        return Message(id: id, topicID: topicID, contentType: contentType, data: data, createdAt: createdAt)
+        let (id, topicID, contentType, data, eventType, createdAt) = try row.decode((String, String, String, String, String?, Date).self)
+        return Message(id: id, topicID: topicID, contentType: contentType, data: data, eventType: eventType, createdAt: createdAt)
     }
 
-    /// Inserts the messages whose topic exists and one pending delivery per subscription of each, then notifies
-    /// workers: one CALL of `hammer_publish` (migration 2), which commits before it answers, so nothing is acknowledged
+    /// Inserts the messages whose topic exists and one pending delivery per subscription of each whose event-type
+    /// filter takes it, then notifies workers: one CALL of `hammer_publish` (migration 4), which commits before it answers, so nothing is acknowledged
     /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
     /// `settled` is called once the CALL has ended on its connection, which may be after this answered 503.
     func publishBatch(
@@ -29,7 +43,7 @@ extension Store {
     public func publish(_ request: PublishRequest) async throws -> Message {
         let id = ULID.make()
         guard let createdAt = try await publishBatch([(id, request)])[id] else { throw HammerError.doesNotExist("topic", id: request.topicID) }
-        return Message(id: id, topicID: request.topicID, contentType: request.contentType, data: request.dataBase64, createdAt: createdAt)
+        return Message(request, id: id, createdAt: createdAt)
     }
 
     public func message(id: String) async throws -> Message {
@@ -47,21 +61,22 @@ extension Store {
     }
 }
 
-/// The publish call, prepared once per connection. The SQL is in `migrations/000002_publish_procedure.up.sql`:
+/// The publish call, prepared once per connection. The SQL is in `migrations/000004_delivery_options.up.sql`:
 /// a procedure, because only a procedure can commit before the call answers.
 struct PublishStatement: PostgresPreparedStatement {
     typealias Row = ([String]?, [Date]?)
 
-    static let sql = "CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], NULL, NULL)"
+    static let sql = "CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], NULL, NULL)"
 
     let messages: [(id: String, request: PublishRequest)]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 4)
+        var bindings = PostgresBindings(capacity: 5)
         bindings.append(messages.map(\.id))
         bindings.append(messages.map(\.request.topicID))
         bindings.append(messages.map(\.request.contentType))
         bindings.append(messages.map(\.request.dataBase64))
+        bindings.append(messages.map { $0.request.eventType ?? "" })
         return bindings
     }
 

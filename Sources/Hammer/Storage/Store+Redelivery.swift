@@ -37,11 +37,11 @@ public struct RedeliveryFilter: Sendable {
 
 extension Store {
     // A redelivery starts a fresh round: the attempt count restarts at 0 (the attempt history keeps every
-    // earlier attempt) and the subscription's current URL, secret and retry settings apply, so fixing an
+    // earlier attempt) and the subscription's current settings apply, so fixing an
     // endpoint and then redelivering works. The webhook-id (the delivery id) stays the same.
     private static let redeliverySet = """
         status = 'pending', scheduled_at = now(), leased_until = NULL, delivery_attempts = 0, updated_at = now(),
-        url = s.url, secret_token = s.secret_token, max_delivery_attempts = s.max_delivery_attempts,
+        url = s.url, max_delivery_attempts = s.max_delivery_attempts,
         delivery_attempt_delay = s.delivery_attempt_delay, delivery_attempt_timeout = s.delivery_attempt_timeout
         """
 

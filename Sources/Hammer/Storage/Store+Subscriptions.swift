@@ -10,6 +10,15 @@ public struct SubscriptionFields: Sendable, Equatable {
     public var maxDeliveryAttempts: Int?
     public var deliveryAttemptDelay: Int?
     public var deliveryAttemptTimeout: Int?
+    public var httpMethod: DeliveryOptions.Method?
+    public var headers: [String: String]?
+    /// `.some(nil)` removes the auth.
+    public var auth: TargetAuth??
+    public var payloadFormat: DeliveryOptions.PayloadFormat?
+    /// `.some(nil)` removes the template.
+    public var payloadTemplate: String??
+    public var payloadContentType: String?
+    public var eventTypes: [String]?
 
     public init(
         topicID: String? = nil,
@@ -28,38 +37,79 @@ public struct SubscriptionFields: Sendable, Equatable {
         self.deliveryAttemptDelay = deliveryAttemptDelay
         self.deliveryAttemptTimeout = deliveryAttemptTimeout
     }
+
+    /// `subscription`'s delivery options with these fields applied over them.
+    public func options(over current: DeliveryOptions) -> DeliveryOptions {
+        var options = current
+        if let httpMethod { options.httpMethod = httpMethod }
+        if let headers { options.headers = headers }
+        if let auth { options.auth = auth }
+        if let payloadFormat { options.payloadFormat = payloadFormat }
+        if let payloadTemplate { options.payloadTemplate = payloadTemplate }
+        if let payloadContentType { options.payloadContentType = payloadContentType }
+        return options
+    }
 }
 
 extension Store {
     private static let subscriptionColumns = """
-        id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, \
-        delivery_attempt_timeout, created_at, updated_at
+        id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, \
+        http_method, headers::text, auth::text, payload_format, payload_template, payload_content_type, event_types, \
+        CASE WHEN previous_secret_expires_at > now() THEN previous_secret_token END, previous_secret_expires_at, created_at, updated_at
         """
 
     private static func subscription(_ row: PostgresRow) throws -> Subscription {
-        let (id, topicID, name, url, secret, attempts, delay, timeout, createdAt, updatedAt) = try row.decode(
-            (String, String, String, String, String, Int, Int, Int, Date, Date).self
-        )
+        var columns = ColumnReader(row)
         return Subscription(
-            id: id,
-            topicID: topicID,
-            name: name,
-            url: url,
-            secretToken: secret,
-            maxDeliveryAttempts: attempts,
-            deliveryAttemptDelay: delay,
-            deliveryAttemptTimeout: timeout,
-            createdAt: createdAt,
-            updatedAt: updatedAt
+            id: try columns.next(),
+            topicID: try columns.next(),
+            name: try columns.next(),
+            url: try columns.next(),
+            secretToken: try columns.next(),
+            maxDeliveryAttempts: try columns.next(),
+            deliveryAttemptDelay: try columns.next(),
+            deliveryAttemptTimeout: try columns.next(),
+            options: try deliveryOptions(&columns),
+            eventTypes: try columns.next(),
+            previousSecretToken: try columns.next(),
+            previousSecretExpiresAt: try columns.next(),
+            createdAt: try columns.next(),
+            updatedAt: try columns.next()
         )
     }
 
-    /// Creates a subscription; every field of `fields` must be set (the API validates that).
+    /// Reads `http_method, headers::text, auth::text, payload_format, payload_template, payload_content_type`.
+    static func deliveryOptions(_ columns: inout ColumnReader) throws -> DeliveryOptions {
+        let method: String = try columns.next()
+        let headers: String = try columns.next()
+        let auth: String? = try columns.next()
+        let format: String = try columns.next()
+        return DeliveryOptions(
+            httpMethod: DeliveryOptions.Method(rawValue: method) ?? .post,
+            headers: headers == "{}" ? [:] : try JSONDecoder().decode([String: String].self, from: Data(headers.utf8)),
+            auth: try auth.map { try JSONDecoder().decode(TargetAuth.self, from: Data($0.utf8)) },
+            payloadFormat: DeliveryOptions.PayloadFormat(rawValue: format) ?? .cloudevents,
+            payloadTemplate: try columns.next(),
+            payloadContentType: try columns.next()
+        )
+    }
+
+    private static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    /// Creates a subscription; every required field of `fields` must be set (the API validates that).
     public func createSubscription(id: String, _ fields: SubscriptionFields) async throws -> Subscription {
+        let options = fields.options(over: DeliveryOptions())
         let query: PostgresQuery = """
-            INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+            INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout,
+                http_method, headers, auth, payload_format, payload_template, payload_content_type, event_types)
             VALUES (\(id), \(fields.topicID), \(fields.name), \(fields.url), \(fields.secretToken), \(fields.maxDeliveryAttempts),
-                    \(fields.deliveryAttemptDelay), \(fields.deliveryAttemptTimeout))
+                \(fields.deliveryAttemptDelay), \(fields.deliveryAttemptTimeout), \(options.httpMethod.rawValue), \(Self.json(options.headers))::jsonb,
+                \(options.auth.map(Self.json))::jsonb, \(options.payloadFormat.rawValue), \(options.payloadTemplate), \(options.payloadContentType),
+                \(fields.eventTypes ?? [])::text[])
             RETURNING \(unescaped: Self.subscriptionColumns)
             """
         do {
@@ -80,6 +130,13 @@ extension Store {
                 max_delivery_attempts = COALESCE(\(fields.maxDeliveryAttempts)::integer, max_delivery_attempts),
                 delivery_attempt_delay = COALESCE(\(fields.deliveryAttemptDelay)::integer, delivery_attempt_delay),
                 delivery_attempt_timeout = COALESCE(\(fields.deliveryAttemptTimeout)::integer, delivery_attempt_timeout),
+                http_method = COALESCE(\(fields.httpMethod?.rawValue), http_method),
+                headers = COALESCE(\(fields.headers.map(Self.json))::jsonb, headers),
+                auth = CASE WHEN \(fields.auth != nil) THEN \(fields.auth?.map(Self.json))::jsonb ELSE auth END,
+                payload_format = COALESCE(\(fields.payloadFormat?.rawValue), payload_format),
+                payload_template = CASE WHEN \(fields.payloadTemplate != nil) THEN \(fields.payloadTemplate ?? nil) ELSE payload_template END,
+                payload_content_type = COALESCE(\(fields.payloadContentType), payload_content_type),
+                event_types = COALESCE(\(fields.eventTypes)::text[], event_types),
                 updated_at = now()
             WHERE id = \(id)
             RETURNING \(unescaped: Self.subscriptionColumns)
@@ -94,16 +151,34 @@ extension Store {
         return updated
     }
 
+    /// Makes `secret` the signing secret; the current one keeps signing too (a second signature) for `gracePeriod`.
+    public func rotateSecret(id: String, secret: String, gracePeriod: Duration) async throws -> Subscription {
+        let query: PostgresQuery = """
+            UPDATE subscriptions SET
+                previous_secret_token = secret_token,
+                previous_secret_expires_at = now() + make_interval(secs => \(Double(gracePeriod.components.seconds))),
+                secret_token = \(secret),
+                updated_at = now()
+            WHERE id = \(id)
+            RETURNING \(unescaped: Self.subscriptionColumns)
+            """
+        return try await one(query, committed: true, resource: "subscription", id: id, decode: Self.subscription)
+    }
+
     public func subscription(id: String) async throws -> Subscription {
         let query: PostgresQuery = "SELECT \(unescaped: Self.subscriptionColumns) FROM subscriptions WHERE id = \(id)"
         return try await one(query, resource: "subscription", id: id, decode: Self.subscription)
     }
 
-    /// Lists subscriptions without their secrets.
+    /// Lists subscriptions without their credentials (secret, headers, auth).
     public func subscriptions(_ filter: ListFilter) async throws -> [Subscription] {
         try await all(filter.query(select: Self.subscriptionColumns, from: "subscriptions")) {
             var subscription = try Self.subscription($0)
             subscription.secretToken = nil
+            subscription.previousSecretToken = nil
+            subscription.options.headers = [:]
+            subscription.options.auth = nil
+            subscription.hidesCredentials = true
             return subscription
         }
     }

@@ -26,6 +26,7 @@ final class WebhookReceiver: Sendable {
     }
 
     struct Received: Sendable {
+        let method: HTTPRequest.Method
         let path: String
         let headers: HTTPFields
         let body: Data
@@ -45,15 +46,20 @@ final class WebhookReceiver: Sendable {
     static func start(reply: @escaping @Sendable (Int) -> Reply = { _ in Reply() }) async throws -> WebhookReceiver {
         let log = Log()
         let router = Router()
-        router.post("**") { request, context -> Response in
+        @Sendable func receive(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
             let body = try await request.body.collect(upTo: 16 * 1024 * 1024)
-            let number = await log.append(Received(path: request.uri.path, headers: request.headers, body: Data(buffer: body), arrivedAt: Date()))
+            let number = await log.append(
+                Received(method: request.method, path: request.uri.path, headers: request.headers, body: Data(buffer: body), arrivedAt: Date())
+            )
             let answer = reply(number)
             if let delay = answer.delay { try await Task.sleep(for: delay) }
             var headers: HTTPFields = [.contentType: "application/json"]
             for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
             return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
+        router.post("**", use: receive)
+        router.put("**", use: receive)
+        router.patch("**", use: receive)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: router,

@@ -1,0 +1,105 @@
+import Crypto
+import Foundation
+import NIOHTTP1
+
+/// One attempt's request as it goes on the wire, shaped by the subscription's options (SPEC §8), and its dump for
+/// the attempt record with credentials redacted.
+struct WebhookRequest {
+    var method: HTTPMethod
+    /// In sending order, without `Host` and `Content-Length` (the client adds those).
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+    /// Request line, headers and body as recorded: `Authorization` and the subscription's own header values are
+    /// written `[redacted]`.
+    var dump: String
+
+    static let redacted = "[redacted]"
+
+    /// What the request needs beyond the delivery: signing keys and parsed templates, each made once per value.
+    struct Parts {
+        var userAgent: String
+        var key: (String) -> SymmetricKey
+        var template: (String) -> Result<PayloadTemplate, PayloadTemplate.ParseError>
+    }
+
+    /// The request for `delivery`'s next attempt at `timestamp` (unix seconds), or why it cannot be made.
+    static func make(
+        _ delivery: ClaimedDelivery,
+        target: WebhookURL?,
+        url: String,
+        timestamp: Int,
+        parts: Parts
+    ) -> Result<WebhookRequest, PayloadTemplate.ParseError> {
+        let options = delivery.options
+        let body: [UInt8]
+        var bodyText: String?
+        let contentType: String
+        switch options.payloadFormat {
+        case .cloudevents:
+            let text = delivery.cloudEventBody
+            bodyText = text
+            body = Array(text.utf8)
+            contentType = "application/json"
+        case .raw:
+            body = Data(base64Encoded: delivery.dataBase64).map(Array.init) ?? []
+            contentType = delivery.contentType
+        case .template:
+            let template: PayloadTemplate
+            switch parts.template(options.payloadTemplate ?? "") {
+            case .success(let parsed): template = parsed
+            case .failure(let error): return .failure(error)
+            }
+            let text = template.render(delivery.templateContext, json: MediaType.isJSON(options.payloadContentType))
+            bodyText = text
+            body = Array(text.utf8)
+            contentType = options.payloadContentType
+        }
+
+        var signature = WebhookSignature.sign(key: parts.key(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: body)
+        if let previous = delivery.previousSecretToken {
+            signature += " " + WebhookSignature.sign(key: parts.key(previous), id: delivery.id, timestamp: timestamp, body: body)
+        }
+        var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+        var redactedValues: Set<Int> = []
+        let custom = options.headers.sorted { $0.key < $1.key }
+        if !custom.contains(where: { $0.key.lowercased() == "user-agent" }) { headers.append(("User-Agent", parts.userAgent)) }
+        for (name, value) in custom {
+            redactedValues.insert(headers.count)
+            headers.append((name, value))
+        }
+        if let auth = options.auth {
+            redactedValues.insert(headers.count)
+            headers.append(("Authorization", auth.headerValue))
+        }
+        headers.append(("webhook-id", delivery.id))
+        headers.append(("webhook-timestamp", String(timestamp)))
+        headers.append(("webhook-signature", signature))
+
+        let method = HTTPMethod(rawValue: options.httpMethod.rawValue)
+        var dump = "\(options.httpMethod.rawValue) \(target?.target ?? "/") HTTP/1.1\r\nHost: \(target?.authority ?? url)\r\n"
+        for (index, header) in headers.enumerated() {
+            dump += header.name + ": " + (redactedValues.contains(index) ? redacted : header.value) + "\r\n"
+        }
+        dump += "\r\n" + (bodyText ?? String(decoding: body, as: UTF8.self))
+        // PostgreSQL text cannot hold NUL, which a raw body may.
+        if bodyText == nil, body.contains(0) { dump = dump.replacingOccurrences(of: "\0", with: "\u{FFFD}") }
+        return .success(WebhookRequest(method: method, headers: headers, body: body, dump: dump))
+    }
+}
+
+extension ClaimedDelivery {
+    /// What a payload template is filled from for this delivery's next attempt.
+    var templateContext: PayloadTemplate.Context {
+        PayloadTemplate.Context(
+            messageID: messageID,
+            topicID: topicID,
+            eventType: eventType,
+            contentType: contentType,
+            createdAt: publishedAt,
+            data: Data(base64Encoded: dataBase64).map(Array.init) ?? [],
+            deliveryID: id,
+            subscriptionID: subscriptionID,
+            attempt: deliveryAttempts + 1
+        )
+    }
+}
