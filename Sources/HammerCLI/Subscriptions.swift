@@ -13,8 +13,10 @@ struct SubscriptionsTest: AsyncParsableCommand {
         commandName: "test",
         abstract: "Send a signed test event to a subscription now and print the attempt; exit 1 when it fails.",
         discussion: """
-            The event is signed with the subscription's secret and sent to its URL with its timeout, like a delivery, \
-            with CloudEvents type hammer.subscription.test. Nothing is stored. HAMMER_ALLOW_PRIVATE_TARGETS applies.
+            The event is sent as the subscription's deliveries are: to its URL with its method, headers, auth, payload \
+            format (a template is rendered over the test event) and timeout, signed with its secret (and the previous \
+            one during a rotation). A CloudEvents test event has type hammer.subscription.test. Nothing is stored; \
+            credentials in the printed request are [redacted]. HAMMER_ALLOW_PRIVATE_TARGETS applies.
             """
     )
 
