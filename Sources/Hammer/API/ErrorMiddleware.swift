@@ -20,10 +20,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         } catch  where PostgresErrorMapping.isUnavailable(error) {
-            context.logger.error("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error("database unavailable", metadata: ["error": "\(PostgresErrorMapping.logDescription(error))"])
             return HammerError.databaseUnavailable.response()
         } catch {
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error("unexpected error", metadata: ["error": "\(PostgresErrorMapping.logDescription(error))"])
             return HammerError.internalError.response()
         }
     }

@@ -78,7 +78,10 @@ public final class DeliveryWorker: Service, Sendable {
                 try await queue.release(leftover)
                 logger.info("leases handed back", metadata: ["hammer.deliveries": "\(leftover.count)"])
             } catch {
-                logger.error("could not hand leases back; they become due when the lease ends", metadata: ["error": "\(String(reflecting: error))"])
+                logger.error(
+                    "could not hand leases back; they become due when the lease ends",
+                    metadata: ["error": "\(DeliveryQueue.logDescription(error))"]
+                )
             }
         }
         await sender.shutdown()
@@ -128,7 +131,7 @@ public final class DeliveryWorker: Service, Sendable {
                             claim.mayLeaveDue
                             || state.afterShortClaim(input, claimed: claim.deliveries, maxInFlight: subscriptionMaxInFlight) == .claimAgain
                     } catch {
-                        logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                        logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(DeliveryQueue.logDescription(error))"])
                         // The claim may have committed with its answer lost. Its leases have all ended by the longest
                         // timeout plus the margin: claim again then rather than wait for a long poll interval.
                         state.wake(at: .now + .seconds(Subscription.maxDeliveryAttemptTimeout) + leaseMargin + .seconds(1))
@@ -232,7 +235,7 @@ public final class DeliveryWorker: Service, Sendable {
                 failures += 1
                 logger.error(
                     "recording delivery outcomes failed; retrying",
-                    metadata: ["error": "\(String(reflecting: error))", "hammer.deliveries": "\(outcomes.count)"]
+                    metadata: ["error": "\(DeliveryQueue.logDescription(error))", "hammer.deliveries": "\(outcomes.count)"]
                 )
                 if state.stopping, failures >= 3 { return .none }
                 try? await Task.sleep(for: .milliseconds(min(200 * (1 << min(failures, 5)), 5000)))

@@ -20,6 +20,9 @@ public struct DeliveryQueue: Sendable {
     static let recordBatchRows = 500
     static let recordBatchBytes = 16 << 20
 
+    /// A queue error for the log, without row values a server error may quote.
+    static func logDescription(_ error: any Error) -> String { PostgresErrorMapping.logDescription(error) }
+
     /// Throws unless the schema is the one this build needs.
     public func requireCurrentSchema() async throws {
         try await Migrator(client: store.client, logger: store.logger).requireCurrentSchema()
@@ -89,7 +92,7 @@ public struct DeliveryQueue: Sendable {
                 let outcome = outcomes[outcomes.startIndex]
                 store.logger.error(
                     "an attempt could not be recorded as it is; recording it without its dumps",
-                    metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(String(reflecting: error))"]
+                    metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(PostgresErrorMapping.logDescription(error))"]
                 )
                 _ = try await store.execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
                 return [outcome.result.delivery.id]
@@ -124,7 +127,7 @@ public struct DeliveryQueue: Sendable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(PostgresErrorMapping.logDescription(error))"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }

@@ -19,6 +19,17 @@ enum PostgresErrorMapping {
         }
     }
 
+    /// `error` for the log. A server error's `detail` and `where` can quote a failing row (a subscription's secret,
+    /// auth or headers), so only its SQLSTATE, message, constraint and hint are kept.
+    static func logDescription(_ error: any Error) -> String {
+        guard let psql = error as? PSQLError, psql.code == .server, let info = psql.serverInfo else { return String(reflecting: error) }
+        let fields: [(String, String?)] = [
+            ("sqlState", info[.sqlState]), ("message", info[.message]), ("table", info[.tableName]),
+            ("constraint", info[.constraintName]), ("hint", info[.hint]),
+        ]
+        return "PSQLError(" + fields.compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: ", ") + ")"
+    }
+
     /// The SQLSTATE of a server error, if `error` is one.
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
