@@ -23,6 +23,8 @@ public struct Config: Sendable {
     public var workerPollInterval: Duration
     public var workerShutdownTimeout: Duration
     public var maxRetryDelay: Int
+    /// When workers disable a subscription on their own (SPEC §9).
+    public var autoDisable: AutoDisable
     public var maxResponseBodyBytes: Int
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
@@ -74,6 +76,10 @@ public struct Config: Sendable {
         self.workerPollInterval = try reader.duration("HAMMER_WORKER_POLL_INTERVAL", default: .seconds(1))
         self.workerShutdownTimeout = try reader.duration("HAMMER_WORKER_SHUTDOWN_TIMEOUT", default: .seconds(10))
         self.maxRetryDelay = try reader.int("HAMMER_MAX_RETRY_DELAY", default: 86400, in: 1...(365 * 86400))
+        self.autoDisable = AutoDisable(
+            onGone: try reader.bool("HAMMER_DISABLE_ON_GONE", default: true),
+            afterFailingFor: try reader.period("HAMMER_DISABLE_AFTER_FAILING_FOR", default: .seconds(120 * 3600))
+        )
         self.maxResponseBodyBytes = try reader.int("HAMMER_MAX_RESPONSE_BODY_BYTES", default: 65536, in: 0...(64 * 1_048_576))
         let level = reader.string("LOG_LEVEL")?.lowercased() ?? "info"
         guard let logLevel = Logger.Level(rawValue: level == "warn" ? "warning" : level) else {
@@ -124,6 +130,15 @@ private struct ConfigReader {
         case "false", "0", "no", "off": return false
         default: throw ConfigError(variable: name, reason: "must be true or false, got \"\(raw)\"")
         }
+    }
+
+    /// A duration as `DurationText` reads it, up to a year; `0` is `nil` (never).
+    func period(_ name: String, default fallback: Duration) throws(ConfigError) -> Duration? {
+        guard let raw = string(name) else { return fallback }
+        guard let value = DurationText.parse(raw), value <= .seconds(365 * 86400) else {
+            throw ConfigError(variable: name, reason: "must be a duration up to 365d such as 30s, 12h or 5d, or 0 for never; got \"\(raw)\"")
+        }
+        return value == .zero ? nil : value
     }
 
     /// A duration as `DurationText` reads it (`500ms`, `1s`, `2m`, or a bare number of seconds), from 1 ms to 1 h.

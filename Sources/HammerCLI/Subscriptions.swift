@@ -3,8 +3,8 @@ import Hammer
 
 struct Subscriptions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Subscription tools: send a test event.",
-        subcommands: [SubscriptionsTest.self]
+        abstract: "Subscription tools: send a test event, disable, enable.",
+        subcommands: [SubscriptionsTest.self, SubscriptionsDisable.self, SubscriptionsEnable.self]
     )
 }
 
@@ -42,5 +42,43 @@ struct SubscriptionsTest: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("OK")
+    }
+}
+
+struct SubscriptionsDisable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disable",
+        abstract: "Stop sending to a subscription; its deliveries wait pending until it is enabled.",
+        discussion: "The same as POST /v1/subscriptions/ID/disable. Sends in flight finish; nothing new is sent."
+    )
+
+    @Argument(help: "Subscription id.") var id: String
+
+    func run() async throws {
+        let runtime = try Runtime()
+        let id = self.id
+        let subscription = try await runtime.withClient { client in
+            try await Store(client: client, logger: runtime.logger).disableSubscription(id: id, reason: Subscription.disabledByHand)
+        }
+        print("subscription \(subscription.id) is \(subscription.status.rawValue) (\(subscription.disabledReason ?? ""))")
+    }
+}
+
+struct SubscriptionsEnable: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enable",
+        abstract: "Send to a disabled subscription again; its pending deliveries are due at once.",
+        discussion: "The same as POST /v1/subscriptions/ID/enable. Also resets the failing-since clock of auto-disable."
+    )
+
+    @Argument(help: "Subscription id.") var id: String
+
+    func run() async throws {
+        let runtime = try Runtime()
+        let id = self.id
+        let subscription = try await runtime.withClient { client in
+            try await Store(client: client, logger: runtime.logger).enableSubscription(id: id)
+        }
+        print("subscription \(subscription.id) is \(subscription.status.rawValue)")
     }
 }

@@ -47,7 +47,7 @@ import Testing
         let input = state.claimInput()
         // The claim took both of "slow"'s slots and found nothing else: the loop waits for a "slow" slot.
         state.claimed(slow)
-        #expect(state.afterShortClaim(input, claimed: slow, maxInFlight: 2) == .wait)
+        #expect(state.afterShortClaim(input, claimed: slow, defaultMaxInFlight: 2) == .wait)
         #expect(Set(state.claimInput().held) == ["a", "b"])
         #expect(state.finished(slow[0], Self.outcome(slow[0])) == .wake)
         #expect(state.finished(slow[1], Self.outcome(slow[1])) == .none)
@@ -60,7 +60,7 @@ import Testing
         let input = state.claimInput()
         state.claimed([fast])
         // One taken of a share of 2: "fast" had nothing more due.
-        #expect(state.afterShortClaim(input, claimed: [fast], maxInFlight: 2) == .wait)
+        #expect(state.afterShortClaim(input, claimed: [fast], defaultMaxInFlight: 2) == .wait)
         #expect(state.finished(fast, Self.outcome(fast)) == .none)
     }
 
@@ -73,7 +73,7 @@ import Testing
         let input = state.claimInput()
         _ = state.finished(slow[0], nil)
         state.claimed([slow[1]])
-        #expect(state.afterShortClaim(input, claimed: [slow[1]], maxInFlight: 2) == .claimAgain)
+        #expect(state.afterShortClaim(input, claimed: [slow[1]], defaultMaxInFlight: 2) == .claimAgain)
     }
 
     @Test func alarmsComeDueInOrder() {

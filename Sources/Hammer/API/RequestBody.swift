@@ -74,6 +74,17 @@ struct FieldReader {
         }
     }
 
+    /// A boolean field; `nil` when absent or null. Records an error for other types.
+    mutating func bool(_ name: String) -> Bool? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?:
+            fail(name, "must be true or false, got \(other.typeName)")
+            return nil
+        }
+    }
+
     /// Whether the body has the field at all, `null` included.
     func has(_ name: String) -> Bool { fields[name] != nil }
 

@@ -17,6 +17,19 @@ struct SubscriptionController {
         group.delete("subscriptions/:id", use: delete)
         group.post("subscriptions/:id/test", use: test)
         group.post("subscriptions/:id/rotate-secret", use: rotateSecret)
+        group.post("subscriptions/:id/disable", use: disable)
+        group.post("subscriptions/:id/enable", use: enable)
+    }
+
+    /// Stops sending to the subscription; its deliveries wait `pending` (200 also when it already was disabled).
+    @Sendable func disable(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        return try JSONResponse.make(try await store.disableSubscription(id: id, reason: Subscription.disabledByHand))
+    }
+
+    /// Sends to the subscription again; its pending deliveries are due at once.
+    @Sendable func enable(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try JSONResponse.make(try await store.enableSubscription(id: try context.parameters.require("id")))
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
@@ -172,6 +185,21 @@ struct SubscriptionController {
         if reader.has("payload_content_type") {
             fields.payloadContentType = reader.string("payload_content_type") ?? defaults.payloadContentType
         }
+        if reader.has("max_in_flight") {
+            let value = reader.integer("max_in_flight")
+            if let value, !(1...DeliveryLimits.maxMaxInFlight).contains(value) {
+                reader.fail("max_in_flight", "must be between 1 and \(DeliveryLimits.maxMaxInFlight), or null for the worker's default")
+            }
+            fields.maxInFlight = .some(value)
+        }
+        if reader.has("rate_limit") {
+            let value = reader.integer("rate_limit")
+            if let value, !(1...DeliveryLimits.maxRateLimit).contains(value) {
+                reader.fail("rate_limit", "must be between 1 and \(DeliveryLimits.maxRateLimit) attempts per second, or null for none")
+            }
+            fields.rateLimit = .some(value)
+        }
+        if reader.has("ordered") { fields.ordered = reader.bool("ordered") ?? false }
         if reader.has("event_types") {
             let filters = reader.stringArray("event_types") ?? []
             if filters.count > EventType.maxFilters {

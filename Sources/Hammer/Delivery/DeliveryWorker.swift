@@ -16,6 +16,7 @@ public final class DeliveryWorker: Service, Sendable {
     let retryPolicy: RetryPolicy
     let concurrency: Int
     let subscriptionMaxInFlight: Int
+    let autoDisable: AutoDisable
     let batchSize: Int
     let pollInterval: Duration
     let shutdownTimeout: Duration
@@ -39,6 +40,7 @@ public final class DeliveryWorker: Service, Sendable {
         self.retryPolicy = RetryPolicy(maxDelay: .seconds(config.maxRetryDelay))
         self.concurrency = config.workerConcurrency
         self.subscriptionMaxInFlight = config.subscriptionMaxInFlight
+        self.autoDisable = config.autoDisable
         self.batchSize = config.workerBatchSize
         self.pollInterval = config.workerPollInterval
         self.shutdownTimeout = config.workerShutdownTimeout
@@ -114,6 +116,7 @@ public final class DeliveryWorker: Service, Sendable {
                             held: input.held
                         )
                         state.claimed(claim.deliveries)
+                        if let wait = claim.rateLimitedFor { state.wake(at: .now + wait) }
                         for delivery in claim.deliveries {
                             sends.addTask {
                                 let outcome = await self.attempt(delivery)
@@ -129,7 +132,7 @@ public final class DeliveryWorker: Service, Sendable {
                         // ended meanwhile).
                         claimAgain =
                             claim.mayLeaveDue
-                            || state.afterShortClaim(input, claimed: claim.deliveries, maxInFlight: subscriptionMaxInFlight) == .claimAgain
+                            || state.afterShortClaim(input, claimed: claim.deliveries, defaultMaxInFlight: subscriptionMaxInFlight) == .claimAgain
                     } catch {
                         logger.error("claiming deliveries failed; retrying", metadata: ["error": "\(DeliveryQueue.logDescription(error))"])
                         // The claim may have committed with its answer lost. Its leases have all ended by the longest
@@ -223,7 +226,7 @@ public final class DeliveryWorker: Service, Sendable {
         var failures = 0
         while true {
             do {
-                let setAside = try await queue.record(outcomes)
+                let setAside = try await queue.record(outcomes, autoDisable: autoDisable)
                 if !setAside.isEmpty { metrics.recordsSetAside(setAside.count) }
                 let wake = state.recorded(outcomes.map(\.result.delivery.id))
                 let now = ContinuousClock.now

@@ -42,6 +42,8 @@ final class WorkerState: Sendable {
         var waitingForCapacity = false
         /// Sends finished per subscription, ever (one entry per subscription seen).
         var finishedBySubscription: [String: Int] = [:]
+        /// Each subscription's cap on sends in flight, as its last claimed delivery said.
+        var capBySubscription: [String: Int] = [:]
         /// The subscriptions the last claim found at their cap, while the claim loop waits for one of them to free
         /// a slot.
         var waitingForSlotsOf: Set<String> = []
@@ -86,6 +88,7 @@ final class WorkerState: Sendable {
             for delivery in deliveries {
                 state.leased[delivery.id] = delivery
                 state.inFlightBySubscription[delivery.subscriptionID, default: 0] += 1
+                if let cap = delivery.maxInFlight { state.capBySubscription[delivery.subscriptionID] = cap }
             }
         }
     }
@@ -93,14 +96,16 @@ final class WorkerState: Sendable {
     /// After a claim made with `input` that came back short with `claimed`. The subscriptions it found at their
     /// cap (before, or with what it took) may have more due: claim again at once if one of them freed a slot while
     /// the claim ran, else wait until one does.
-    func afterShortClaim(_ input: ClaimInput, claimed: [ClaimedDelivery], maxInFlight: Int) -> AfterShortClaim {
-        var capped = Set(input.inFlight.filter { $0.value >= maxInFlight }.keys)
-        var taken: [String: Int] = [:]
-        for delivery in claimed { taken[delivery.subscriptionID, default: 0] += 1 }
-        for (subscription, count) in taken where input.inFlight[subscription, default: 0] + count >= maxInFlight {
-            capped.insert(subscription)
-        }
-        return values.withLockedValue { state in
+    /// A subscription's cap is the one its claimed deliveries carried (`defaultMaxInFlight` before any).
+    func afterShortClaim(_ input: ClaimInput, claimed: [ClaimedDelivery], defaultMaxInFlight: Int) -> AfterShortClaim {
+        values.withLockedValue { state in
+            func cap(_ subscription: String) -> Int { state.capBySubscription[subscription] ?? defaultMaxInFlight }
+            var capped = Set(input.inFlight.filter { $0.value >= cap($0.key) }.keys)
+            var taken: [String: Int] = [:]
+            for delivery in claimed { taken[delivery.subscriptionID, default: 0] += 1 }
+            for (subscription, count) in taken where input.inFlight[subscription, default: 0] + count >= cap(subscription) {
+                capped.insert(subscription)
+            }
             if capped.contains(where: { state.finishedBySubscription[$0] != input.finished[$0] }) { return .claimAgain }
             state.waitingForSlotsOf = capped
             return .wait
@@ -128,11 +133,13 @@ final class WorkerState: Sendable {
         }
     }
 
-    /// The results of `ids` were written: they are no longer held.
+    /// The results of `ids` were written: they are no longer held. An ordered subscription's next delivery becomes
+    /// claimable only now, so a written result of one wakes the claim loop.
     func recorded(_ ids: [String]) -> ClaimLoopWake {
         values.withLockedValue { state in
-            for id in ids { state.leased[id] = nil }
-            return state.takeWaitingForCapacity() ? .wake : .none
+            var ordered = false
+            for id in ids { ordered = (state.leased.removeValue(forKey: id)?.ordered ?? false) || ordered }
+            return state.takeWaitingForCapacity() || ordered ? .wake : .none
         }
     }
 

@@ -25,6 +25,11 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var lease: Int64
     /// A test event (`hammer subscriptions test`): its own CloudEvents type and source, not from the queue.
     public var isTest = false
+    /// The subscription's cap on concurrent sends from one worker when it was claimed (1 when ordered); `nil` when
+    /// not from a claim.
+    public var maxInFlight: Int?
+    /// The subscription sends one at a time in publish order: the next can be claimed once this one is recorded.
+    public var ordered: Bool
 
     public init(
         id: String,
@@ -44,7 +49,9 @@ public struct ClaimedDelivery: Sendable, Equatable {
         deliveryAttemptTimeout: Int,
         deliveryAttempts: Int,
         lease: Int64,
-        isTest: Bool = false
+        isTest: Bool = false,
+        maxInFlight: Int? = nil,
+        ordered: Bool = false
     ) {
         self.id = id
         self.topicID = topicID
@@ -64,6 +71,8 @@ public struct ClaimedDelivery: Sendable, Equatable {
         self.deliveryAttempts = deliveryAttempts
         self.lease = lease
         self.isTest = isTest
+        self.maxInFlight = maxInFlight
+        self.ordered = ordered
     }
 
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret); `type` is the message's event
@@ -93,6 +102,9 @@ public struct Claim: Sendable {
     /// The claim was full, reached its byte bound, or shared its limit out before every subscription with due
     /// deliveries got a part. Otherwise it took all it could but what subscriptions at their cap were kept from.
     public var mayLeaveDue: Bool
+    /// A rate-limited subscription with due deliveries got less than it could take: claim again after this long,
+    /// when it has a token again.
+    public var rateLimitedFor: Duration?
 }
 
 /// Minimal JSON string quoting for hand-built bodies.

@@ -2,6 +2,16 @@ import Foundation
 
 /// A webhook endpoint subscribed to a topic, with its retry settings and how its requests are shaped.
 public struct Subscription: Sendable, Equatable, Encodable {
+    public enum Status: String, Sendable, Codable {
+        /// Deliveries are sent.
+        case active
+        /// Nothing is sent; deliveries wait `pending` until it is enabled.
+        case disabled
+    }
+
+    /// The `disabled_reason` of `POST /v1/subscriptions/{id}/disable` and `hammer subscriptions disable`.
+    public static let disabledByHand = "disabled by hand (API or hammer subscriptions disable)"
+
     /// The longest `delivery_attempt_timeout` a subscription may have, in seconds.
     public static let maxDeliveryAttemptTimeout = 60
 
@@ -15,6 +25,11 @@ public struct Subscription: Sendable, Equatable, Encodable {
     public var deliveryAttemptDelay: Int
     public var deliveryAttemptTimeout: Int
     public var options: DeliveryOptions
+    public var limits: DeliveryLimits
+    public var status: Status
+    /// Why and when it was disabled, while it is.
+    public var disabledReason: String?
+    public var disabledAt: Date?
     /// The message event types it receives (exact, `prefix.*` or `*`); empty receives every message.
     public var eventTypes: [String]
     /// The secret before the last rotation while it still signs (until `previousSecretExpiresAt`); never shown.
@@ -39,6 +54,11 @@ public struct Subscription: Sendable, Equatable, Encodable {
         case payloadContentType = "payload_content_type"
         case eventTypes = "event_types"
         case previousSecretExpiresAt = "previous_secret_expires_at"
+        case maxInFlight = "max_in_flight"
+        case rateLimit = "rate_limit"
+        case ordered, status
+        case disabledReason = "disabled_reason"
+        case disabledAt = "disabled_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -63,6 +83,12 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(options.payloadContentType, forKey: .payloadContentType)
         try container.encode(eventTypes, forKey: .eventTypes)
         try container.encode(previousSecretExpiresAt, forKey: .previousSecretExpiresAt)
+        try container.encode(limits.maxInFlight, forKey: .maxInFlight)
+        try container.encode(limits.rateLimit, forKey: .rateLimit)
+        try container.encode(limits.ordered, forKey: .ordered)
+        try container.encode(status, forKey: .status)
+        try container.encode(disabledReason, forKey: .disabledReason)
+        try container.encode(disabledAt, forKey: .disabledAt)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

@@ -104,6 +104,29 @@ public final class HammerMetrics: Sendable {
             pending.set(Double(count))
             oldestPendingAge.set(age)
         }
+        if due, let health = try? await store.healthSummary() {
+            for (status, count) in health.subscriptions {
+                registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "hammer_subscriptions",
+                        unitName: "",
+                        helpText: "Subscriptions by status (refreshed at most every 5s)."
+                    ),
+                    labels: [("status", status.rawValue)]
+                ).set(Double(count))
+            }
+            for (reason, count) in health.heldBack {
+                registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "hammer_deliveries_held_back",
+                        unitName: "",
+                        helpText:
+                            "Pending deliveries waiting behind a subscription setting: disabled, rate_limit (due), ordered (due, behind the head); refreshed at most every 5s."
+                    ),
+                    labels: [("reason", reason)]
+                ).set(Double(count))
+            }
+        }
         return registry.emitToBuffer()
     }
 }

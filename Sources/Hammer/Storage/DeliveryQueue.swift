@@ -52,11 +52,21 @@ public struct DeliveryQueue: Sendable {
                 maxBytes: maxBytes
             )
         )
+        var deliveries: [ClaimedDelivery] = []
+        var starved = false
+        var rateLimitedFor: Duration?
+        for row in rows {
+            switch row {
+            case .delivery(let delivery): deliveries.append(delivery)
+            case .summary(let noShare, let milliseconds):
+                starved = noShare
+                rateLimitedFor = milliseconds.map { .milliseconds($0) }
+            }
+        }
         // A claim comes back short when all due deliveries fit, or when subscriptions reached their cap; or when
         // the limit was shared out before every subscription with due deliveries got a part.
-        let deliveries = rows.map(\.0)
         let bytes = deliveries.reduce(0) { $0 + $1.dataBase64.utf8.count }
-        return Claim(deliveries: deliveries, mayLeaveDue: deliveries.count >= limit || bytes >= maxBytes || rows.contains { $0.1 })
+        return Claim(deliveries: deliveries, mayLeaveDue: deliveries.count >= limit || bytes >= maxBytes || starved, rateLimitedFor: rateLimitedFor)
     }
 
     /// Records attempts and their deliveries' new states, many per statement (one transaction each).
@@ -65,7 +75,9 @@ public struct DeliveryQueue: Sendable {
     /// is alone; that one is recorded without its request and response dumps, and its delivery id returned, so one
     /// bad row never stops the others. Throws only when the database is unavailable.
     @discardableResult
-    public func record(_ outcomes: [DeliveryOutcome]) async throws -> [String] {
+    /// Each batch also keeps its subscriptions' health: the time they started failing, and a disable `autoDisable`
+    /// asks for (on `410 Gone`, or after failing without a success for long enough).
+    public func record(_ outcomes: [DeliveryOutcome], autoDisable: AutoDisable = AutoDisable()) async throws -> [String] {
         var setAside: [String] = []
         var start = 0
         while start < outcomes.count {
@@ -77,28 +89,31 @@ public struct DeliveryQueue: Sendable {
                 bytes += size
                 end += 1
             }
-            setAside += try await recordSplitting(outcomes[start..<end])
+            setAside += try await recordSplitting(outcomes[start..<end], autoDisable: autoDisable)
             start = end
         }
         return setAside
     }
 
-    private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>) async throws -> [String] {
+    private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>, autoDisable: AutoDisable) async throws -> [String] {
         do {
-            _ = try await store.execute(RecordStatement(outcomes: Array(outcomes)))
+            _ = try await store.execute(RecordStatement(outcomes: Array(outcomes), autoDisable: autoDisable))
             return []
-        } catch  where !PostgresErrorMapping.isUnavailable(error) && !(error is HammerError) {
+        } catch  where !PostgresErrorMapping.isUnavailable(error) && !PostgresErrorMapping.isConflict(error) && !(error is HammerError) {
             guard outcomes.count > 1 else {
                 let outcome = outcomes[outcomes.startIndex]
                 store.logger.error(
                     "an attempt could not be recorded as it is; recording it without its dumps",
                     metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(PostgresErrorMapping.logDescription(error))"]
                 )
-                _ = try await store.execute(RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))]))
+                _ = try await store.execute(
+                    RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))], autoDisable: autoDisable)
+                )
                 return [outcome.result.delivery.id]
             }
             let middle = outcomes.startIndex + outcomes.count / 2
-            return try await recordSplitting(outcomes[..<middle]) + recordSplitting(outcomes[middle...])
+            return try await recordSplitting(outcomes[..<middle], autoDisable: autoDisable)
+                + recordSplitting(outcomes[middle...], autoDisable: autoDisable)
         }
     }
 
@@ -146,63 +161,113 @@ extension DeliveryOutcome {
     }
 }
 
-/// The claim, prepared once per connection: per subscription with a free send slot, one index probe for its oldest
-/// due delivery; the subscriptions whose oldest is oldest share `$1` rows, each up to its free slots; those rows are
-/// locked (SKIP LOCKED) and leased in the same statement, as many as fit in `$7` bytes of message data (at least
-/// one). A subscription at its cap costs one probe, whatever its backlog.
+/// The claim, prepared once per connection (see docs/scheduling.md). Per active subscription with a free send slot,
+/// one index probe: for its oldest due delivery, or for an ordered one its head in publish order (claimable only when
+/// due and not leased). Rate-limited candidates are locked (SKIP LOCKED: a claim in another worker holding one skips
+/// it) and capped by their token bucket. The subscriptions whose oldest is oldest share `$1` rows, each up to its free
+/// slots; those rows are locked (SKIP LOCKED) and leased in the same statement, as many as fit in `$7` bytes of message
+/// data (at least one), and the tokens spent are written back. A subscription at its cap costs one probe, whatever its
+/// backlog. The last row is a summary: whether a subscription with due deliveries got no share, and how soon a
+/// rate-limited one has a token again.
 struct ClaimStatement: PostgresPreparedStatement {
-    /// A claimed delivery, and whether some subscription with due deliveries got no share of this claim.
-    typealias Row = (ClaimedDelivery, Bool)
+    enum Row: Sendable {
+        case delivery(ClaimedDelivery)
+        case summary(starved: Bool, rateLimitedForMilliseconds: Int?)
+    }
 
     static let sql = """
         WITH in_flight AS (
             SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
         ), candidate AS (
-            SELECT s.id, head.scheduled_at AS head, $5::int - coalesce(f.sends, 0) AS room
+            SELECT s.id, s.rate_limit, head.id AS head_id, head.scheduled_at AS head,
+                CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END AS cap,
+                CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
             FROM subscriptions s
             LEFT JOIN in_flight f ON f.subscription_id = s.id
             CROSS JOIN LATERAL (
-                SELECT d.scheduled_at FROM deliveries d
-                WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.scheduled_at <= now()
-                    AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
-                ORDER BY d.scheduled_at
-                LIMIT 1
+                (SELECT NULL::varchar AS id, d.scheduled_at FROM deliveries d
+                    WHERE NOT s.ordered AND d.subscription_id = s.id AND d.status = 'pending' AND d.scheduled_at <= now()
+                        AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
+                    ORDER BY d.scheduled_at
+                    LIMIT 1)
+                UNION ALL
+                -- Ordered: only the head in publish order, and only when it is due and no one holds it.
+                (SELECT h.id, h.scheduled_at FROM (
+                        SELECT d.id, d.scheduled_at, d.leased_until FROM deliveries d
+                        WHERE s.ordered AND d.subscription_id = s.id AND d.status = 'pending'
+                        ORDER BY d.created_at, d.id
+                        LIMIT 1
+                    ) h
+                    WHERE h.scheduled_at <= now() AND (h.leased_until IS NULL OR h.leased_until <= now()) AND h.id <> ALL($6::text[]))
             ) head
-            WHERE coalesce(f.sends, 0) < $5::int
+            WHERE s.status = 'active' AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
             -- Oldest due first; among equals, the subscription with the fewest sends in flight, so ties rotate.
             ORDER BY head.scheduled_at, room DESC, s.id
             LIMIT $1
+        ), rate AS (
+            SELECT s.id, s.rate_limit,
+                least(s.rate_limit::float8, s.rate_tokens + (date_part('epoch', now()) - date_part('epoch', s.rate_refilled_at)) * s.rate_limit) AS tokens
+            FROM subscriptions s
+            WHERE s.id IN (SELECT id FROM candidate WHERE rate_limit IS NOT NULL)
+            FOR NO KEY UPDATE SKIP LOCKED
+        ), allowed AS (
+            SELECT c.id, c.head_id, c.head, c.cap, c.rate_limit,
+                CASE WHEN c.rate_limit IS NULL THEN c.room ELSE least(c.room, floor(coalesce(r.tokens, 0))::int) END AS room
+            FROM candidate c LEFT JOIN rate r ON r.id = c.id
         ), share AS (
-            SELECT id, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
-            FROM candidate
+            SELECT id, head_id, cap, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+            FROM allowed
+            WHERE room > 0
         ), due AS (
-            SELECT share.id AS subscription_id, picked.* FROM share CROSS JOIN LATERAL (
+            SELECT share.id AS subscription_id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
                 -- octet_length reads a stored value's size without fetching or decompressing it.
                 SELECT d.id, m.content_type, m.data, m.event_type, m.created_at, octet_length(m.data) AS bytes
                 FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
+                WHERE share.head_id IS NULL AND d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
                     AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
                 ORDER BY d.scheduled_at
                 LIMIT greatest(share.take, 0)
                 FOR UPDATE OF d SKIP LOCKED
             ) picked
+            UNION ALL
+            -- The head of an ordered subscription, by id: another claim holding it means this one takes nothing, never
+            -- the delivery after it.
+            SELECT share.id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
+                SELECT d.id, m.content_type, m.data, m.event_type, m.created_at, octet_length(m.data) AS bytes
+                FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE d.id = share.head_id AND share.take > 0 AND d.status = 'pending' AND d.scheduled_at <= now()
+                    AND (d.leased_until IS NULL OR d.leased_until <= now())
+                FOR UPDATE OF d SKIP LOCKED
+            ) picked
         ), sized AS (
             SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
+        ), claimed AS (
+            -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); the row
+            -- keeps the ones it used, which is what a finished delivery shows.
+            UPDATE deliveries d
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2),
+                url = s.url, max_delivery_attempts = s.max_delivery_attempts, delivery_attempt_delay = s.delivery_attempt_delay,
+                delivery_attempt_timeout = s.delivery_attempt_timeout
+            FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
+            WHERE d.id = m.id AND m.bytes_before < $7
+            RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
+                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
+                s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
+                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, d.delivery_attempts,
+                (extract(epoch FROM d.leased_until) * 1000000)::bigint, m.cap, s.ordered
+        ), spent AS (
+            UPDATE subscriptions s SET rate_tokens = r.tokens - n.taken, rate_refilled_at = now()
+            FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
+            WHERE s.id = r.id
         )
-        -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); the row
-        -- keeps the ones it used, which is what a finished delivery shows.
-        UPDATE deliveries d
-        SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2),
-            url = s.url, max_delivery_attempts = s.max_delivery_attempts, delivery_attempt_delay = s.delivery_attempt_delay,
-            delivery_attempt_timeout = s.delivery_attempt_timeout
-        FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
-        WHERE d.id = m.id AND m.bytes_before < $7
-        RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url, s.secret_token,
-            CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
-            s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
-            s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, d.delivery_attempts,
-            (extract(epoch FROM d.leased_until) * 1000000)::bigint,
-            EXISTS (SELECT 1 FROM share WHERE take <= 0)
+        SELECT false, *, NULL::bool, NULL::int FROM claimed
+        UNION ALL
+        SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),
+            -- Locked by another claim: soon; out of tokens: when the next token comes.
+            (SELECT min(CASE WHEN r.id IS NULL THEN 50 ELSE ceil(1000.0 / a.rate_limit)::int END)
+                FROM allowed a LEFT JOIN rate r ON r.id = a.id JOIN candidate c ON c.id = a.id
+                WHERE a.rate_limit IS NOT NULL AND a.room < c.room)
         """
 
     let limit: Int
@@ -226,27 +291,36 @@ struct ClaimStatement: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         var columns = ColumnReader(row)
-        let delivery = ClaimedDelivery(
-            id: try columns.next(),
-            topicID: try columns.next(),
-            subscriptionID: try columns.next(),
-            messageID: try columns.next(),
-            contentType: try columns.next(),
-            dataBase64: try columns.next(),
-            eventType: try columns.next(),
-            publishedAt: try columns.next(),
-            url: try columns.next(),
-            secretToken: try columns.next(),
-            previousSecretToken: try columns.next(),
-            options: try Store.deliveryOptions(&columns),
-            maxDeliveryAttempts: try columns.next(),
-            deliveryAttemptDelay: try columns.next(),
-            deliveryAttemptTimeout: try columns.next(),
-            deliveryAttempts: try columns.next(),
-            lease: try columns.next()
+        if try columns.next(Bool.self) {
+            let cells = row.makeRandomAccess()
+            return .summary(
+                starved: try cells[cells.count - 2].decode(Bool.self),
+                rateLimitedForMilliseconds: try cells[cells.count - 1].decode(Int?.self)
+            )
+        }
+        return .delivery(
+            ClaimedDelivery(
+                id: try columns.next(),
+                topicID: try columns.next(),
+                subscriptionID: try columns.next(),
+                messageID: try columns.next(),
+                contentType: try columns.next(),
+                dataBase64: try columns.next(),
+                eventType: try columns.next(),
+                publishedAt: try columns.next(),
+                url: try columns.next(),
+                secretToken: try columns.next(),
+                previousSecretToken: try columns.next(),
+                options: try Store.deliveryOptions(&columns),
+                maxDeliveryAttempts: try columns.next(),
+                deliveryAttemptDelay: try columns.next(),
+                deliveryAttemptTimeout: try columns.next(),
+                deliveryAttempts: try columns.next(),
+                lease: try columns.next(),
+                maxInFlight: try columns.next(),
+                ordered: try columns.next()
+            )
         )
-        let starved: Bool = try columns.next()
-        return (delivery, starved)
     }
 }
 
@@ -258,8 +332,9 @@ struct RecordStatement: PostgresPreparedStatement {
     static let sql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::bigint[]
-            ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms, lease)
+                $10::text[], $11::bigint[], $12::bigint[], $13::text[]
+            ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms,
+                lease, subscription_id)
             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
         ), attempt AS (
             INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
@@ -277,15 +352,39 @@ struct RecordStatement: PostgresPreparedStatement {
             WHERE d.id = o.delivery_id AND d.status = 'pending'
                 AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
             RETURNING 1
+        ), health AS (
+            SELECT s.id, h.succeeded,
+                CASE
+                    WHEN s.status <> 'active' OR h.succeeded THEN NULL
+                    WHEN h.gone AND $14::bool THEN 'the endpoint answered 410 Gone'
+                    WHEN $15::bigint > 0 AND s.failing_since <= now() - $15::bigint * interval '1 millisecond' THEN
+                        'failing without a success since ' || to_char(s.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                END AS disable_reason
+            FROM (
+                SELECT subscription_id, bool_or(success) AS succeeded, bool_or(status_code = 410) AS gone FROM outcome GROUP BY subscription_id
+            ) h JOIN subscriptions s ON s.id = h.subscription_id
+        ), health_changed AS (
+            -- Written only when something changes: the first failure after a success, the first success after failures,
+            -- or a disable. Steady traffic leaves the subscription row alone.
+            UPDATE subscriptions s SET
+                failing_since = CASE WHEN h.succeeded THEN NULL ELSE coalesce(s.failing_since, now()) END,
+                status = CASE WHEN h.disable_reason IS NULL THEN s.status ELSE 'disabled' END,
+                disabled_reason = coalesce(h.disable_reason, s.disabled_reason),
+                disabled_at = CASE WHEN h.disable_reason IS NULL THEN s.disabled_at ELSE now() END
+            FROM health h
+            WHERE s.id = h.id AND (h.disable_reason IS NOT NULL OR (h.succeeded AND s.failing_since IS NOT NULL)
+                OR (NOT h.succeeded AND s.failing_since IS NULL))
+            RETURNING s.id
         )
         SELECT count(*)::int FROM updated
         """
 
     let outcomes: [DeliveryOutcome]
+    let autoDisable: AutoDisable
 
     func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
-        var bindings = PostgresBindings(capacity: 12)
+        var bindings = PostgresBindings(capacity: 15)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
         bindings.append(results.map(\.request))
@@ -298,6 +397,9 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(outcomes.map(\.status.rawValue))
         bindings.append(outcomes.map { $0.retryDelay.wholeMilliseconds })
         bindings.append(results.map(\.delivery.lease))
+        bindings.append(results.map(\.delivery.subscriptionID))
+        bindings.append(autoDisable.onGone)
+        bindings.append(autoDisable.afterFailingFor?.wholeMilliseconds ?? 0)
         return bindings
     }
 

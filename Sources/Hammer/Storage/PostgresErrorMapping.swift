@@ -30,6 +30,12 @@ enum PostgresErrorMapping {
         return "PSQLError(" + fields.compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: ", ") + ")"
     }
 
+    /// True for a deadlock or serialization failure (SQLSTATE 40P01, 40001): the statement was rolled back because of
+    /// other transactions, not for what it holds, and succeeds when run again.
+    static func isConflict(_ error: any Error) -> Bool {
+        ["40P01", "40001"].contains(sqlState(error) ?? "")
+    }
+
     /// The SQLSTATE of a server error, if `error` is one.
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]

@@ -57,3 +57,31 @@ extension Store {
         return try await first(query) { try $0.decode((Int, Double).self) } ?? (0, 0)
     }
 }
+
+extension Store {
+    /// Subscriptions by status, and pending deliveries held back by a subscription setting: all of a disabled
+    /// subscription's, the due ones of a rate-limited one, and the due ones behind an ordered one's head. Each count
+    /// reads the pending indexes of the subscriptions concerned only.
+    func healthSummary() async throws -> (subscriptions: [Subscription.Status: Int], heldBack: [String: Int]) {
+        let query: PostgresQuery = """
+            SELECT
+                (SELECT count(*) FROM subscriptions WHERE status = 'active')::bigint,
+                (SELECT count(*) FROM subscriptions WHERE status = 'disabled')::bigint,
+                (SELECT count(*) FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                    WHERE s.status = 'disabled' AND d.status = 'pending')::bigint,
+                (SELECT count(*) FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                    WHERE s.status = 'active' AND s.rate_limit IS NOT NULL AND d.status = 'pending' AND d.scheduled_at <= now())::bigint,
+                (SELECT coalesce(sum(waiting - 1), 0) FROM (
+                    SELECT count(*) AS waiting FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                    WHERE s.status = 'active' AND s.ordered AND d.status = 'pending' AND d.scheduled_at <= now()
+                    GROUP BY d.subscription_id) o)::bigint
+            """
+        guard
+            let (active, disabled, disabledHeld, rateHeld, orderedHeld) = try await first(
+                query,
+                decode: { try $0.decode((Int, Int, Int, Int, Int).self) }
+            )
+        else { return ([:], [:]) }
+        return ([.active: active, .disabled: disabled], ["disabled": disabledHeld, "rate_limit": rateHeld, "ordered": orderedHeld])
+    }
+}

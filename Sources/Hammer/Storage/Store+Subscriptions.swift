@@ -19,6 +19,11 @@ public struct SubscriptionFields: Sendable, Equatable {
     public var payloadTemplate: String??
     public var payloadContentType: String?
     public var eventTypes: [String]?
+    /// `.some(nil)` goes back to the worker's default.
+    public var maxInFlight: Int??
+    /// `.some(nil)` removes the limit.
+    public var rateLimit: Int??
+    public var ordered: Bool?
 
     public init(
         topicID: String? = nil,
@@ -54,7 +59,8 @@ public struct SubscriptionFields: Sendable, Equatable {
 extension Store {
     private static let subscriptionColumns = """
         id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, \
-        http_method, headers::text, auth::text, payload_format, payload_template, payload_content_type, event_types, \
+        http_method, headers::text, auth::text, payload_format, payload_template, payload_content_type, \
+        max_in_flight, rate_limit, ordered, status, disabled_reason, disabled_at, event_types, \
         CASE WHEN previous_secret_expires_at > now() THEN previous_secret_token END, previous_secret_expires_at, created_at, updated_at
         """
 
@@ -70,6 +76,10 @@ extension Store {
             deliveryAttemptDelay: try columns.next(),
             deliveryAttemptTimeout: try columns.next(),
             options: try deliveryOptions(&columns),
+            limits: DeliveryLimits(maxInFlight: try columns.next(), rateLimit: try columns.next(), ordered: try columns.next()),
+            status: Subscription.Status(rawValue: try columns.next()) ?? .active,
+            disabledReason: try columns.next(),
+            disabledAt: try columns.next(),
             eventTypes: try columns.next(),
             previousSecretToken: try columns.next(),
             previousSecretExpiresAt: try columns.next(),
@@ -105,11 +115,12 @@ extension Store {
         let options = fields.options(over: DeliveryOptions())
         let query: PostgresQuery = """
             INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout,
-                http_method, headers, auth, payload_format, payload_template, payload_content_type, event_types)
+                http_method, headers, auth, payload_format, payload_template, payload_content_type, event_types,
+                max_in_flight, rate_limit, ordered)
             VALUES (\(id), \(fields.topicID), \(fields.name), \(fields.url), \(fields.secretToken), \(fields.maxDeliveryAttempts),
                 \(fields.deliveryAttemptDelay), \(fields.deliveryAttemptTimeout), \(options.httpMethod.rawValue), \(Self.json(options.headers))::jsonb,
                 \(options.auth.map(Self.json))::jsonb, \(options.payloadFormat.rawValue), \(options.payloadTemplate), \(options.payloadContentType),
-                \(fields.eventTypes ?? [])::text[])
+                \(fields.eventTypes ?? [])::text[], \(fields.maxInFlight ?? nil)::integer, \(fields.rateLimit ?? nil)::integer, \(fields.ordered ?? false))
             RETURNING \(unescaped: Self.subscriptionColumns)
             """
         do {
@@ -137,6 +148,9 @@ extension Store {
                 payload_template = CASE WHEN \(fields.payloadTemplate != nil) THEN \(fields.payloadTemplate ?? nil) ELSE payload_template END,
                 payload_content_type = COALESCE(\(fields.payloadContentType), payload_content_type),
                 event_types = COALESCE(\(fields.eventTypes)::text[], event_types),
+                max_in_flight = CASE WHEN \(fields.maxInFlight != nil) THEN \(fields.maxInFlight ?? nil)::integer ELSE max_in_flight END,
+                rate_limit = CASE WHEN \(fields.rateLimit != nil) THEN \(fields.rateLimit ?? nil)::integer ELSE rate_limit END,
+                ordered = COALESCE(\(fields.ordered), ordered),
                 updated_at = now()
             WHERE id = \(id)
             RETURNING \(unescaped: Self.subscriptionColumns)
@@ -161,6 +175,40 @@ extension Store {
                 updated_at = now()
             WHERE id = \(id)
             RETURNING \(unescaped: Self.subscriptionColumns)
+            """
+        return try await one(query, committed: true, resource: "subscription", id: id, decode: Self.subscription)
+    }
+
+    /// Stops sending to the subscription: its deliveries wait `pending`. Disabling a disabled one changes nothing.
+    public func disableSubscription(id: String, reason: String) async throws -> Subscription {
+        let query: PostgresQuery = """
+            WITH changed AS (
+                UPDATE subscriptions SET status = 'disabled', disabled_reason = \(reason), disabled_at = now(), updated_at = now()
+                WHERE id = \(id) AND status = 'active'
+                RETURNING \(unescaped: Self.subscriptionColumns)
+            )
+            SELECT * FROM changed
+            UNION ALL
+            SELECT \(unescaped: Self.subscriptionColumns) FROM subscriptions WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM changed)
+            """
+        return try await one(query, committed: true, resource: "subscription", id: id, decode: Self.subscription)
+    }
+
+    /// Sends to the subscription again: its pending deliveries become due at once, and workers are woken.
+    public func enableSubscription(id: String) async throws -> Subscription {
+        let query: PostgresQuery = """
+            WITH enabled AS (
+                UPDATE subscriptions SET status = 'active', disabled_reason = NULL, disabled_at = NULL, failing_since = NULL,
+                    updated_at = CASE WHEN status = 'active' THEN updated_at ELSE now() END
+                WHERE id = \(id)
+                RETURNING \(unescaped: Self.subscriptionColumns)
+            ), due AS (
+                UPDATE deliveries SET scheduled_at = now()
+                WHERE subscription_id IN (SELECT id FROM enabled) AND status = 'pending' AND scheduled_at > now()
+            ), notified AS (
+                SELECT pg_notify('\(unescaped: Store.deliveriesChannel)', '') FROM enabled
+            )
+            SELECT * FROM enabled WHERE (SELECT count(*) FROM notified) >= 0
             """
         return try await one(query, committed: true, resource: "subscription", id: id, decode: Self.subscription)
     }

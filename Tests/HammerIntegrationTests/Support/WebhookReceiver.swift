@@ -53,6 +53,7 @@ final class WebhookReceiver: Sendable {
             )
             let answer = reply(number)
             if let delay = answer.delay { try await Task.sleep(for: delay) }
+            await log.answered()
             var headers: HTTPFields = [.contentType: "application/json"]
             for (name, value) in answer.headers { headers[HTTPField.Name(name)!] = value }
             return Response(status: answer.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
@@ -88,10 +89,18 @@ final class WebhookReceiver: Sendable {
     actor Log {
         private(set) var requests: [Received] = []
 
+        /// Requests received and not yet answered, and the most there ever were at once.
+        private(set) var unanswered = 0
+        private(set) var mostAtOnce = 0
+
         func append(_ request: Received) -> Int {
             requests.append(request)
+            unanswered += 1
+            mostAtOnce = max(mostAtOnce, unanswered)
             return requests.count
         }
+
+        func answered() { unanswered -= 1 }
 
         var count: Int { requests.count }
     }

@@ -1,0 +1,11 @@
+DROP INDEX deliveries_pending_subscription_id_created_at_id_idx;
+ALTER TABLE subscriptions
+    DROP COLUMN max_in_flight,
+    DROP COLUMN rate_limit,
+    DROP COLUMN rate_tokens,
+    DROP COLUMN rate_refilled_at,
+    DROP COLUMN ordered,
+    DROP COLUMN status,
+    DROP COLUMN disabled_reason,
+    DROP COLUMN disabled_at,
+    DROP COLUMN failing_since;
