@@ -73,6 +73,9 @@ import Testing
         ("HAMMER_WORKER_CONCURRENCY", "0"),
         ("HAMMER_WORKER_BATCH_SIZE", "x"),
         ("HAMMER_WORKER_POLL_INTERVAL", "soon"),
+        ("HAMMER_DISABLE_AFTER_FAILING_FOR", "400d"),
+        ("HAMMER_DISABLE_AFTER_FAILING_FOR", "-1h"),
+        ("HAMMER_DISABLE_ON_GONE", "maybe"),
         ("HAMMER_WORKER_POLL_INTERVAL", "0s"),
         ("HAMMER_MAX_RETRY_DELAY", "0"),
         ("HAMMER_MAX_RESPONSE_BODY_BYTES", "-1"),
@@ -104,6 +107,15 @@ import Testing
             let config = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_WORKER_POLL_INTERVAL": raw])
             #expect(config.workerPollInterval == expected, "\(raw)")
         }
+    }
+
+    @Test func autoDisableSettings() throws {
+        let defaults = try Config(environment: ["HAMMER_DATABASE_URL": url])
+        #expect(defaults.autoDisable == AutoDisable(onGone: true, afterFailingFor: .seconds(120 * 3600)))
+        let never = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_DISABLE_AFTER_FAILING_FOR": "0", "HAMMER_DISABLE_ON_GONE": "false"])
+        #expect(never.autoDisable == AutoDisable(onGone: false, afterFailingFor: nil))
+        let days = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_DISABLE_AFTER_FAILING_FOR": "5d"])
+        #expect(days.autoDisable.afterFailingFor == .seconds(5 * 86400))
     }
 
     @Test func unixSocketURL() throws {
