@@ -43,6 +43,17 @@ import Testing
                 SELECT 'a1', id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true FROM deliveries
                 """
             )
+            try await store.client.query(
+                """
+                INSERT INTO callbacks (id, subscription_id, type, url, body) VALUES ('c1', 'billing', 'subscription.disabled', 'https://example.com/cb', '{}')
+                """
+            )
+            try await store.client.query(
+                """
+                INSERT INTO callback_attempts (id, callback_id, request, response, response_status_code, execution_duration, success)
+                VALUES ('ca1', 'c1', 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true)
+                """
+            )
             @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
                 try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE id = \(id)")
                 return try await client.send(.post, "/v1/deliveries/\(id)/redeliver").json
@@ -59,6 +70,11 @@ import Testing
                 ("Error", try await client.send(.post, "/v1/topics", "{}").json),
                 ("Error", try await client.send(.post, "/v1/deliveries/\(delivery["id"] as! String)/redeliver").json),
                 ("SubscriptionTest", try await client.send(.post, "/v1/subscriptions/billing/test").json),
+                ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/disable").json),
+                ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/enable").json),
+                ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/rotate-secret").json),
+                ("Callback", try await client.send(.get, "/v1/callbacks/c1").json),
+                ("CallbackList", try await client.send(.get, "/v1/callbacks").json),
                 ("Delivery", try await redeliverFailed(delivery["id"] as! String)),
                 ("Empty", try await client.send(.delete, "/v1/messages/\(message["id"] as! String)").json),
             ]

@@ -67,6 +67,7 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
     ).addRoutes(to: v1)
     MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
+    CallbackController(store: store, listQuery: listQuery).addRoutes(to: v1)
     routes.set(router)
     return router
 }

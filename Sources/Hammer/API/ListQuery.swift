@@ -5,7 +5,7 @@ struct ListQuery {
     let defaultLimit: Int
     let maxLimit: Int
 
-    /// `filters` names the equality filters this resource accepts; `status` values are checked against `Delivery.Status`.
+    /// `filters` names the equality filters this resource accepts; `status` values are checked against `Delivery.Status`, `type` against `Callback.EventType`.
     func filter(_ request: Request, filters: [String] = []) throws -> ListFilter {
         let parameters = request.uri.queryParameters
         func value(_ name: String) -> String? {
@@ -47,6 +47,8 @@ struct ListQuery {
             guard let raw = value(name) else { continue }
             if name == "status", Delivery.Status(rawValue: raw) == nil {
                 errors.append(.init(name, "must be one of pending, completed, failed; got \"\(raw)\""))
+            } else if name == "type", Callback.EventType(rawValue: raw) == nil {
+                errors.append(.init(name, "must be one of delivery.failed, delivery.completed, subscription.disabled; got \"\(raw)\""))
             } else if name.hasSuffix("_id"), !Validation.isValidID(raw) {
                 errors.append(.init(name, Validation.idRule))
             } else {

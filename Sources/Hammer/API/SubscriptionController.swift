@@ -37,7 +37,8 @@ struct SubscriptionController {
         let id = reader.string("id")
         Validation.requireID(id, field: "id", in: &reader)
         var fields = Self.readFields(&reader, creating: true)
-        await checkTarget(fields.url, in: &reader)
+        await checkTarget(fields.url, field: "url", in: &reader)
+        await checkTarget(fields.callbackURL ?? nil, field: "callback_url", in: &reader)
         if let id, let topicID = fields.topicID {
             for error in fields.options(over: DeliveryOptions()).payloadErrors(topicID: topicID, subscriptionID: id) {
                 reader.fail(error.field, error.description)
@@ -54,7 +55,8 @@ struct SubscriptionController {
         let id = try context.parameters.require("id")
         var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "subscription"))
         let fields = Self.readFields(&reader, creating: false)
-        await checkTarget(fields.url, in: &reader)
+        await checkTarget(fields.url, field: "url", in: &reader)
+        await checkTarget(fields.callbackURL ?? nil, field: "callback_url", in: &reader)
         if fields.payloadFormat != nil || fields.payloadTemplate != nil || fields.payloadContentType != nil {
             // The payload is checked as it will be: these fields over the stored ones.
             let current = try await store.subscription(id: id)
@@ -109,9 +111,9 @@ struct SubscriptionController {
 
     /// Refuses URLs that resolve to private destinations unless `HAMMER_ALLOW_PRIVATE_TARGETS` is set; a host that
     /// does not resolve now is accepted and checked again at every send.
-    private func checkTarget(_ url: String?, in reader: inout FieldReader) async {
-        guard !allowPrivateTargets, let url, !reader.hasError("url"), let reason = await TargetAddress.refusalAtCreate(for: url) else { return }
-        reader.fail("url", reason)
+    private func checkTarget(_ url: String?, field: String, in reader: inout FieldReader) async {
+        guard !allowPrivateTargets, let url, !reader.hasError(field), let reason = await TargetAddress.refusalAtCreate(for: url) else { return }
+        reader.fail(field, reason)
     }
 
     /// Reads and checks the mutable fields; on create every field but `secret_token` is required.
@@ -200,6 +202,24 @@ struct SubscriptionController {
             fields.rateLimit = .some(value)
         }
         if reader.has("ordered") { fields.ordered = reader.bool("ordered") ?? false }
+        if reader.has("callback_url") {
+            let url = reader.string("callback_url")
+            if let url, !Validation.isValidWebhookURL(url) {
+                reader.fail("callback_url", "must be an absolute http or https URL with a host, or null for none")
+            }
+            fields.callbackURL = .some(url)
+        }
+        if reader.has("callback_events") {
+            var events: [Callback.EventType] = []
+            for (index, name) in (reader.stringArray("callback_events") ?? Callback.defaultEvents.map(\.rawValue)).enumerated() {
+                if let event = Callback.EventType(rawValue: name) {
+                    if !events.contains(event) { events.append(event) }
+                } else {
+                    reader.fail("callback_events[\(index)]", "must be delivery.failed, delivery.completed or subscription.disabled")
+                }
+            }
+            fields.callbackEvents = events
+        }
         if reader.has("event_types") {
             let filters = reader.stringArray("event_types") ?? []
             if filters.count > EventType.maxFilters {

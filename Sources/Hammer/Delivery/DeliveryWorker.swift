@@ -176,11 +176,16 @@ public final class DeliveryWorker: Service, Sendable {
             outcome = .init(result: result, status: .pending, retryDelay: delay)
         }
         log(outcome, attempt: attemptNumber)
-        metrics.attempt(
-            outcome: outcome.status == .pending ? "retry" : outcome.status.rawValue,
-            errorKind: result.errorKind?.rawValue ?? "none",
-            duration: .milliseconds(result.durationMilliseconds)
-        )
+        let outcomeLabel = outcome.status == .pending ? "retry" : outcome.status.rawValue
+        if delivery.callbackBody != nil {
+            metrics.callback(outcome: outcomeLabel)
+        } else {
+            metrics.attempt(
+                outcome: outcomeLabel,
+                errorKind: result.errorKind?.rawValue ?? "none",
+                duration: .milliseconds(result.durationMilliseconds)
+            )
+        }
         return outcome
     }
 
@@ -188,8 +193,10 @@ public final class DeliveryWorker: Service, Sendable {
         let level: Logger.Level = outcome.status == .completed ? .debug : .info
         guard logger.logLevel <= level else { return }
         let result = outcome.result
+        let isCallback = result.delivery.callbackBody != nil
         var metadata: Logger.Metadata = [
-            "hammer.delivery.id": "\(result.delivery.id)", "hammer.subscription.id": "\(result.delivery.subscriptionID)",
+            isCallback ? "hammer.callback.id" : "hammer.delivery.id": "\(result.delivery.id)",
+            "hammer.subscription.id": "\(result.delivery.subscriptionID)",
             "hammer.attempt": "\(attempt)", "hammer.attempt.status_code": "\(result.statusCode)",
             "hammer.attempt.duration_ms": "\(result.durationMilliseconds)", "hammer.delivery.status": "\(outcome.status.rawValue)",
         ]
@@ -197,12 +204,13 @@ public final class DeliveryWorker: Service, Sendable {
             metadata["hammer.attempt.error_kind"] = "\(result.errorKind?.rawValue ?? "")"
             metadata["hammer.attempt.error"] = "\(result.error)"
         }
+        let what = isCallback ? "callback" : "delivery"
         switch outcome.status {
-        case .completed: logger.debug("delivery completed", metadata: metadata)
-        case .failed: logger.info("delivery failed after its last attempt", metadata: metadata)
+        case .completed: logger.debug("\(what) completed", metadata: metadata)
+        case .failed: logger.info("\(what) failed after its last attempt", metadata: metadata)
         case .pending:
             metadata["hammer.attempt.retry_in_s"] = "\(Int(outcome.retryDelay.inSeconds.rounded()))"
-            logger.info("delivery attempt failed; will retry", metadata: metadata)
+            logger.info("\(what) attempt failed; will retry", metadata: metadata)
         }
     }
 

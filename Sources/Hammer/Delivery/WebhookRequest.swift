@@ -34,7 +34,13 @@ struct WebhookRequest {
         let body: [UInt8]
         var bodyText: String?
         let contentType: String
-        switch options.payloadFormat {
+        switch delivery.callbackBody == nil ? options.payloadFormat : nil {
+        case nil:
+            // A callback: its JSON event as written, whatever the subscription's payload options.
+            let text = delivery.callbackBody ?? ""
+            bodyText = text
+            body = Array(text.utf8)
+            contentType = "application/json"
         case .cloudevents:
             let text = delivery.cloudEventBody
             bodyText = text

@@ -30,6 +30,9 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var maxInFlight: Int?
     /// The subscription sends one at a time in publish order: the next can be claimed once this one is recorded.
     public var ordered: Bool
+    /// Set for a callback (`id` is the callback's): the JSON event, sent as it is to `url` with the subscription's
+    /// secrets and retry settings, without its method, headers, auth or payload options.
+    public var callbackBody: String?
 
     public init(
         id: String,
@@ -51,7 +54,8 @@ public struct ClaimedDelivery: Sendable, Equatable {
         lease: Int64,
         isTest: Bool = false,
         maxInFlight: Int? = nil,
-        ordered: Bool = false
+        ordered: Bool = false,
+        callbackBody: String? = nil
     ) {
         self.id = id
         self.topicID = topicID
@@ -73,6 +77,7 @@ public struct ClaimedDelivery: Sendable, Equatable {
         self.isTest = isTest
         self.maxInFlight = maxInFlight
         self.ordered = ordered
+        self.callbackBody = callbackBody
     }
 
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret); `type` is the message's event

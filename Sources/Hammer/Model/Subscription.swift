@@ -26,6 +26,9 @@ public struct Subscription: Sendable, Equatable, Encodable {
     public var deliveryAttemptTimeout: Int
     public var options: DeliveryOptions
     public var limits: DeliveryLimits
+    /// Where outcome events go, and which.
+    public var callbackURL: String?
+    public var callbackEvents: [Callback.EventType]
     public var status: Status
     /// Why and when it was disabled, while it is.
     public var disabledReason: String?
@@ -57,6 +60,8 @@ public struct Subscription: Sendable, Equatable, Encodable {
         case maxInFlight = "max_in_flight"
         case rateLimit = "rate_limit"
         case ordered, status
+        case callbackURL = "callback_url"
+        case callbackEvents = "callback_events"
         case disabledReason = "disabled_reason"
         case disabledAt = "disabled_at"
         case createdAt = "created_at"
@@ -86,6 +91,8 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(limits.maxInFlight, forKey: .maxInFlight)
         try container.encode(limits.rateLimit, forKey: .rateLimit)
         try container.encode(limits.ordered, forKey: .ordered)
+        try container.encode(callbackURL, forKey: .callbackURL)
+        try container.encode(callbackEvents, forKey: .callbackEvents)
         try container.encode(status, forKey: .status)
         try container.encode(disabledReason, forKey: .disabledReason)
         try container.encode(disabledAt, forKey: .disabledAt)

@@ -92,6 +92,14 @@ public final class HammerMetrics: Sendable {
         ).record(duration)
     }
 
+    /// One callback attempt ended: `completed`, `retry` or `failed`.
+    func callback(outcome: String) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "hammer_callbacks_total", unitName: "", helpText: "Callback attempts by outcome."),
+            labels: [("outcome", outcome)]
+        ).increment()
+    }
+
     /// Prometheus text format, refreshing the pending gauges first when they are older than 5 seconds.
     func render(store: Store) async -> [UInt8] {
         let now = ContinuousClock.now

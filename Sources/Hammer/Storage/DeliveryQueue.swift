@@ -178,6 +178,24 @@ struct ClaimStatement: PostgresPreparedStatement {
     static let sql = """
         WITH in_flight AS (
             SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
+        ), callback_claimed AS (
+            -- Due callbacks first (a few per claim, whatever their subscription's limits or status), from the same limit.
+            UPDATE callbacks c
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
+            FROM (
+                SELECT id FROM callbacks
+                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                    AND id <> ALL($6::text[])
+                ORDER BY scheduled_at
+                LIMIT least($1, 16)
+                FOR UPDATE SKIP LOCKED
+            ) due, subscriptions s
+            WHERE c.id = due.id AND s.id = c.subscription_id
+            RETURNING c.id, ''::varchar, c.subscription_id, ''::varchar, 'application/json'::text, ''::text, c.type, c.created_at, c.url,
+                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
+                'POST'::varchar, '{}'::text, NULL::text, 'cloudevents'::varchar, NULL::text, 'application/json'::text,
+                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, c.attempts,
+                (extract(epoch FROM c.leased_until) * 1000000)::bigint, NULL::int, false, c.body
         ), candidate AS (
             SELECT s.id, s.rate_limit, head.id AS head_id, head.scheduled_at AS head,
                 CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END AS cap,
@@ -215,7 +233,9 @@ struct ClaimStatement: PostgresPreparedStatement {
                 CASE WHEN c.rate_limit IS NULL THEN c.room ELSE least(c.room, floor(coalesce(r.tokens, 0))::int) END AS room
             FROM candidate c LEFT JOIN rate r ON r.id = c.id
         ), share AS (
-            SELECT id, head_id, cap, least(room, $1 - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+            SELECT id, head_id, cap,
+                least(room, $1 - (SELECT count(*) FROM callback_claimed)
+                    - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
             FROM allowed
             WHERE room > 0
         ), due AS (
@@ -260,10 +280,12 @@ struct ClaimStatement: PostgresPreparedStatement {
             FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
             WHERE s.id = r.id
         )
-        SELECT false, *, NULL::bool, NULL::int FROM claimed
+        SELECT 'delivery', *, NULL::text, NULL::bool, NULL::int FROM claimed
         UNION ALL
-        SELECT true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-            NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),
+        SELECT 'callback', *, NULL, NULL FROM callback_claimed
+        UNION ALL
+        SELECT 'summary', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),
             -- Locked by another claim: soon; out of tokens: when the next token comes.
             (SELECT min(CASE WHEN r.id IS NULL THEN 50 ELSE ceil(1000.0 / a.rate_limit)::int END)
                 FROM allowed a LEFT JOIN rate r ON r.id = a.id JOIN candidate c ON c.id = a.id
@@ -291,36 +313,37 @@ struct ClaimStatement: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Row {
         var columns = ColumnReader(row)
-        if try columns.next(Bool.self) {
+        let kind: String = try columns.next()
+        if kind == "summary" {
             let cells = row.makeRandomAccess()
             return .summary(
                 starved: try cells[cells.count - 2].decode(Bool.self),
                 rateLimitedForMilliseconds: try cells[cells.count - 1].decode(Int?.self)
             )
         }
-        return .delivery(
-            ClaimedDelivery(
-                id: try columns.next(),
-                topicID: try columns.next(),
-                subscriptionID: try columns.next(),
-                messageID: try columns.next(),
-                contentType: try columns.next(),
-                dataBase64: try columns.next(),
-                eventType: try columns.next(),
-                publishedAt: try columns.next(),
-                url: try columns.next(),
-                secretToken: try columns.next(),
-                previousSecretToken: try columns.next(),
-                options: try Store.deliveryOptions(&columns),
-                maxDeliveryAttempts: try columns.next(),
-                deliveryAttemptDelay: try columns.next(),
-                deliveryAttemptTimeout: try columns.next(),
-                deliveryAttempts: try columns.next(),
-                lease: try columns.next(),
-                maxInFlight: try columns.next(),
-                ordered: try columns.next()
-            )
+        var delivery = ClaimedDelivery(
+            id: try columns.next(),
+            topicID: try columns.next(),
+            subscriptionID: try columns.next(),
+            messageID: try columns.next(),
+            contentType: try columns.next(),
+            dataBase64: try columns.next(),
+            eventType: try columns.next(),
+            publishedAt: try columns.next(),
+            url: try columns.next(),
+            secretToken: try columns.next(),
+            previousSecretToken: try columns.next(),
+            options: try Store.deliveryOptions(&columns),
+            maxDeliveryAttempts: try columns.next(),
+            deliveryAttemptDelay: try columns.next(),
+            deliveryAttemptTimeout: try columns.next(),
+            deliveryAttempts: try columns.next(),
+            lease: try columns.next(),
+            maxInFlight: try columns.next(),
+            ordered: try columns.next()
         )
+        delivery.callbackBody = try columns.next(String?.self)
+        return .delivery(delivery)
     }
 }
 
@@ -332,13 +355,14 @@ struct RecordStatement: PostgresPreparedStatement {
     static let sql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::bigint[], $13::text[]
+                $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[]
             ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms,
-                lease, subscription_id)
-            WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
+                lease, subscription_id, is_callback)
+            WHERE CASE WHEN o.is_callback THEN EXISTS (SELECT 1 FROM callbacks c WHERE c.id = o.delivery_id)
+                ELSE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id) END
         ), attempt AS (
             INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
-            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome
+            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome WHERE NOT is_callback
             -- A retry of a write that committed but whose answer was lost (timeout) changes nothing.
             ON CONFLICT (id) DO NOTHING
         ), updated AS (
@@ -349,9 +373,47 @@ struct RecordStatement: PostgresPreparedStatement {
                 leased_until = NULL,
                 updated_at = now()
             FROM outcome o
-            WHERE d.id = o.delivery_id AND d.status = 'pending'
+            WHERE NOT o.is_callback AND d.id = o.delivery_id AND d.status = 'pending'
                 AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
+            RETURNING d.*, o.status_code, o.error, o.error_kind
+        ), delivery_event AS (
+            -- delivery.completed / delivery.failed for subscriptions that asked, in this same transaction. The delivery
+            -- object has the API's fields (GET /v1/deliveries/{id}).
+            INSERT INTO callbacks (id, subscription_id, type, delivery_id, url, body)
+            SELECT hammer_ulid(), u.subscription_id, 'delivery.' || u.status, u.id, s.callback_url,
+                json_build_object(
+                    'type', 'delivery.' || u.status,
+                    'subscription_id', u.subscription_id,
+                    'delivery', json_build_object(
+                        'content_type', m.content_type, 'created_at', hammer_timestamp(u.created_at), 'data', m.data,
+                        'delivery_attempt_delay', u.delivery_attempt_delay, 'delivery_attempt_timeout', u.delivery_attempt_timeout,
+                        'delivery_attempts', u.delivery_attempts, 'event_type', m.event_type, 'id', u.id,
+                        'max_delivery_attempts', u.max_delivery_attempts, 'message_id', u.message_id,
+                        'scheduled_at', hammer_timestamp(u.scheduled_at), 'status', u.status, 'subscription_id', u.subscription_id,
+                        'topic_id', u.topic_id, 'updated_at', hammer_timestamp(u.updated_at), 'url', u.url),
+                    'last_attempt', json_build_object(
+                        'response_status_code', u.status_code, 'error', u.error, 'error_kind', nullif(u.error_kind, ''),
+                        'created_at', hammer_timestamp(now()))
+                )::text
+            FROM updated u JOIN subscriptions s ON s.id = u.subscription_id JOIN messages m ON m.id = u.message_id
+            WHERE u.status <> 'pending' AND s.callback_url IS NOT NULL AND ('delivery.' || u.status) = ANY(s.callback_events)
             RETURNING 1
+        ), callback_attempt AS (
+            INSERT INTO callback_attempts (id, callback_id, request, response, response_status_code, execution_duration, success, error, error_kind)
+            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome WHERE is_callback
+            ON CONFLICT (id) DO NOTHING
+        ), callback_updated AS (
+            -- A callback's outcome changes nothing else: it never causes another callback, nor counts for the
+            -- subscription's health.
+            UPDATE callbacks c SET
+                status = o.new_status,
+                attempts = c.attempts + 1,
+                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE c.scheduled_at END,
+                leased_until = NULL,
+                updated_at = now()
+            FROM outcome o
+            WHERE o.is_callback AND c.id = o.delivery_id AND c.status = 'pending'
+                AND (extract(epoch FROM c.leased_until) * 1000000)::bigint = o.lease
         ), health AS (
             SELECT s.id, h.succeeded,
                 CASE
@@ -361,7 +423,8 @@ struct RecordStatement: PostgresPreparedStatement {
                         'failing without a success since ' || to_char(s.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                 END AS disable_reason
             FROM (
-                SELECT subscription_id, bool_or(success) AS succeeded, bool_or(status_code = 410) AS gone FROM outcome GROUP BY subscription_id
+                SELECT subscription_id, bool_or(success) AS succeeded, bool_or(status_code = 410) AS gone
+                FROM outcome WHERE NOT is_callback GROUP BY subscription_id
             ) h JOIN subscriptions s ON s.id = h.subscription_id
         ), health_changed AS (
             -- Written only when something changes: the first failure after a success, the first success after failures,
@@ -374,9 +437,21 @@ struct RecordStatement: PostgresPreparedStatement {
             FROM health h
             WHERE s.id = h.id AND (h.disable_reason IS NOT NULL OR (h.succeeded AND s.failing_since IS NOT NULL)
                 OR (NOT h.succeeded AND s.failing_since IS NULL))
-            RETURNING s.id
+            RETURNING s.id, h.disable_reason, s.callback_url, s.callback_events
+        ), disabled_event AS (
+            INSERT INTO callbacks (id, subscription_id, type, url, body)
+            SELECT hammer_ulid(), c.id, 'subscription.disabled', c.callback_url,
+                json_build_object('type', 'subscription.disabled', 'subscription_id', c.id, 'reason', c.disable_reason,
+                    'disabled_at', hammer_timestamp(now()))::text
+            FROM health_changed c
+            WHERE c.disable_reason IS NOT NULL AND c.callback_url IS NOT NULL AND 'subscription.disabled' = ANY(c.callback_events)
+            RETURNING 1
+        ), notified AS (
+            -- Workers claim new callbacks at once.
+            SELECT pg_notify('hammer_deliveries', '')
+            WHERE EXISTS (SELECT 1 FROM delivery_event) OR EXISTS (SELECT 1 FROM disabled_event)
         )
-        SELECT count(*)::int FROM updated
+        SELECT count(*)::int FROM updated WHERE (SELECT count(*) FROM notified) >= 0
         """
 
     let outcomes: [DeliveryOutcome]
@@ -384,7 +459,7 @@ struct RecordStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
-        var bindings = PostgresBindings(capacity: 15)
+        var bindings = PostgresBindings(capacity: 16)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
         bindings.append(results.map(\.request))
@@ -400,6 +475,7 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(results.map(\.delivery.subscriptionID))
         bindings.append(autoDisable.onGone)
         bindings.append(autoDisable.afterFailingFor?.wholeMilliseconds ?? 0)
+        bindings.append(results.map { $0.delivery.callbackBody != nil })
         return bindings
     }
 

@@ -24,6 +24,9 @@ public struct SubscriptionFields: Sendable, Equatable {
     /// `.some(nil)` removes the limit.
     public var rateLimit: Int??
     public var ordered: Bool?
+    /// `.some(nil)` removes the callback URL.
+    public var callbackURL: String??
+    public var callbackEvents: [Callback.EventType]?
 
     public init(
         topicID: String? = nil,
@@ -60,7 +63,7 @@ extension Store {
     private static let subscriptionColumns = """
         id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, \
         http_method, headers::text, auth::text, payload_format, payload_template, payload_content_type, \
-        max_in_flight, rate_limit, ordered, status, disabled_reason, disabled_at, event_types, \
+        max_in_flight, rate_limit, ordered, callback_url, callback_events, status, disabled_reason, disabled_at, event_types, \
         CASE WHEN previous_secret_expires_at > now() THEN previous_secret_token END, previous_secret_expires_at, created_at, updated_at
         """
 
@@ -77,6 +80,8 @@ extension Store {
             deliveryAttemptTimeout: try columns.next(),
             options: try deliveryOptions(&columns),
             limits: DeliveryLimits(maxInFlight: try columns.next(), rateLimit: try columns.next(), ordered: try columns.next()),
+            callbackURL: try columns.next(),
+            callbackEvents: try columns.next([String].self).compactMap(Callback.EventType.init(rawValue:)),
             status: Subscription.Status(rawValue: try columns.next()) ?? .active,
             disabledReason: try columns.next(),
             disabledAt: try columns.next(),
@@ -116,11 +121,12 @@ extension Store {
         let query: PostgresQuery = """
             INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout,
                 http_method, headers, auth, payload_format, payload_template, payload_content_type, event_types,
-                max_in_flight, rate_limit, ordered)
+                max_in_flight, rate_limit, ordered, callback_url, callback_events)
             VALUES (\(id), \(fields.topicID), \(fields.name), \(fields.url), \(fields.secretToken), \(fields.maxDeliveryAttempts),
                 \(fields.deliveryAttemptDelay), \(fields.deliveryAttemptTimeout), \(options.httpMethod.rawValue), \(Self.json(options.headers))::jsonb,
                 \(options.auth.map(Self.json))::jsonb, \(options.payloadFormat.rawValue), \(options.payloadTemplate), \(options.payloadContentType),
-                \(fields.eventTypes ?? [])::text[], \(fields.maxInFlight ?? nil)::integer, \(fields.rateLimit ?? nil)::integer, \(fields.ordered ?? false))
+                \(fields.eventTypes ?? [])::text[], \(fields.maxInFlight ?? nil)::integer, \(fields.rateLimit ?? nil)::integer, \(fields.ordered ?? false),
+                \(fields.callbackURL ?? nil), \((fields.callbackEvents ?? Callback.defaultEvents).map(\.rawValue))::text[])
             RETURNING \(unescaped: Self.subscriptionColumns)
             """
         do {
@@ -151,6 +157,8 @@ extension Store {
                 max_in_flight = CASE WHEN \(fields.maxInFlight != nil) THEN \(fields.maxInFlight ?? nil)::integer ELSE max_in_flight END,
                 rate_limit = CASE WHEN \(fields.rateLimit != nil) THEN \(fields.rateLimit ?? nil)::integer ELSE rate_limit END,
                 ordered = COALESCE(\(fields.ordered), ordered),
+                callback_url = CASE WHEN \(fields.callbackURL != nil) THEN \(fields.callbackURL ?? nil) ELSE callback_url END,
+                callback_events = COALESCE(\(fields.callbackEvents?.map(\.rawValue))::text[], callback_events),
                 updated_at = now()
             WHERE id = \(id)
             RETURNING \(unescaped: Self.subscriptionColumns)

@@ -1,0 +1,73 @@
+import Foundation
+
+/// An outcome event for a subscription's `callback_url` (SPEC §9), with its attempts.
+public struct Callback: Sendable, Equatable, Encodable {
+    /// The events a subscription can be called back for.
+    public enum EventType: String, Sendable, CaseIterable, Codable {
+        case deliveryFailed = "delivery.failed"
+        case deliveryCompleted = "delivery.completed"
+        case subscriptionDisabled = "subscription.disabled"
+    }
+
+    /// One attempt at sending the callback: what was sent and what came back.
+    public struct Attempt: Sendable, Equatable, Encodable {
+        public var id: String
+        public var request: String
+        public var response: String
+        public var responseStatusCode: Int
+        public var executionDuration: Int
+        public var success: Bool
+        public var error: String
+        public var createdAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case id, request, response, success, error
+            case responseStatusCode = "response_status_code"
+            case executionDuration = "execution_duration"
+            case createdAt = "created_at"
+        }
+    }
+
+    public static let defaultEvents: [EventType] = [.deliveryFailed, .subscriptionDisabled]
+
+    public var id: String
+    public var subscriptionID: String
+    public var type: EventType
+    public var deliveryID: String?
+    public var url: String
+    /// The JSON event as sent (and signed).
+    public var body: String
+    public var status: Delivery.Status
+    public var attempts: Int
+    public var scheduledAt: Date
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// Every attempt, oldest first: on single reads only.
+    public var attemptRecords: [Attempt]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, url, body, status, attempts
+        case subscriptionID = "subscription_id"
+        case deliveryID = "delivery_id"
+        case scheduledAt = "scheduled_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case attemptRecords = "attempt_records"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(subscriptionID, forKey: .subscriptionID)
+        try container.encode(type, forKey: .type)
+        try container.encode(deliveryID, forKey: .deliveryID)
+        try container.encode(url, forKey: .url)
+        try container.encode(body, forKey: .body)
+        try container.encode(status, forKey: .status)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(scheduledAt, forKey: .scheduledAt)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(attemptRecords, forKey: .attemptRecords)
+    }
+}
