@@ -11,6 +11,7 @@ struct Chaos: AsyncParsableCommand {
 
     enum Scenario: String, CaseIterable, ExpressibleByArgument {
         case workerKill = "worker-kill"
+        case orderedKill = "ordered-kill"
         case postgresRestart = "postgres-restart"
         case hostileReceivers = "hostile-receivers"
         case overload
@@ -49,6 +50,7 @@ struct Chaos: AsyncParsableCommand {
                 let verdict: ChaosVerdict
                 switch scenario {
                 case .workerKill: verdict = try await harness.workerKill(settings)
+                case .orderedKill: verdict = try await harness.orderedKill(settings)
                 case .postgresRestart: verdict = try await harness.postgresRestart(settings)
                 case .hostileReceivers: verdict = try await harness.hostileReceivers(settings)
                 case .overload: verdict = try await harness.overload(settings)

@@ -71,7 +71,7 @@ final class ChaosHarness: Sendable {
     /// Stops every process and empties the database and the receiver, for the next scenario.
     func prepare() async throws {
         await stopProcesses()
-        try await db.query("TRUNCATE topics, subscriptions, messages, deliveries, delivery_attempts", logger: logger)
+        try await db.query("TRUNCATE topics, subscriptions, messages, deliveries, delivery_attempts, callbacks, callback_attempts", logger: logger)
         receiver.reset()
         receiver.setOKDelay(.zero)
     }

@@ -11,6 +11,9 @@ final class ChaosReceiver: Sendable {
         case ok, never, slow, stalled, reset, huge, malformed, redirect, gone, ratelimit
         /// Where `/redirect` points; any request here means a redirect was followed.
         case redirected
+        /// `/ordered-<lane>`: answers 200 after 3 ms, recording each lane's arrivals in order and how many of its
+        /// requests were ever unanswered at once.
+        case ordered
     }
 
     struct Arrival: Sendable {
@@ -22,6 +25,9 @@ final class ChaosReceiver: Sendable {
         var arrivals: [Behaviour: [Arrival]] = [:]
         var okDelay: TimeAmount = .zero
         var hugeBytesSent = 0
+        var lanes: [String: [String]] = [:]
+        var laneUnanswered: [String: Int] = [:]
+        var laneMostAtOnce: [String: Int] = [:]
     }
 
     static let hugeBodyBytes = 1 << 30
@@ -82,6 +88,21 @@ final class ChaosReceiver: Sendable {
         state.withLockedValue { $0.arrivals[behaviour, default: []].append(arrival) }
     }
 
+    /// Each `/ordered-<lane>` lane's `webhook-id`s in arrival order.
+    func lanes() -> [String: [String]] { state.withLockedValue { $0.lanes } }
+    /// The most requests of one lane ever unanswered at once.
+    var mostAtOnceInALane: Int { state.withLockedValue { $0.laneMostAtOnce.values.max() ?? 0 } }
+
+    fileprivate func laneArrived(_ lane: String, webhookID: String) {
+        state.withLockedValue { state in
+            state.lanes[lane, default: []].append(webhookID)
+            state.laneUnanswered[lane, default: 0] += 1
+            state.laneMostAtOnce[lane] = max(state.laneMostAtOnce[lane] ?? 0, state.laneUnanswered[lane] ?? 0)
+        }
+    }
+
+    fileprivate func laneAnswered(_ lane: String) { state.withLockedValue { $0.laneUnanswered[lane, default: 1] -= 1 } }
+
     fileprivate func addHugeBytes(_ count: Int) { state.withLockedValue { $0.hugeBytesSent += count } }
 }
 
@@ -135,9 +156,22 @@ private final class ChaosConnection: ChannelInboundHandler {
     }
 
     private func answer(_ request: (path: String, webhookID: String), channel: any Channel) {
-        let behaviour = ChaosReceiver.Behaviour(rawValue: String(request.path.dropFirst())) ?? .ok
+        let name = String(request.path.dropFirst())
+        let behaviour = name.hasPrefix("ordered-") ? .ordered : ChaosReceiver.Behaviour(rawValue: name) ?? .ok
         receiver.record(behaviour, webhookID: request.webhookID)
         switch behaviour {
+        case .ordered:
+            receiver.laneArrived(name, webhookID: request.webhookID)
+            busy = true
+            let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            let receiver = self.receiver
+            channel.eventLoop.scheduleTask(in: .milliseconds(3)) {
+                // Counted as answered before the answer leaves, so the next request cannot overlap it in the count.
+                receiver.laneAnswered(name)
+                write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", channel)
+                loopBound.value.busy = false
+                loopBound.value.processRequests(channel: channel)
+            }
         case .ok, .redirected:
             let delay = receiver.okDelay
             let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"

@@ -21,6 +21,7 @@ struct HammerAPI: Sendable {
         var maxAttempts = 10
         var delay = 1
         var timeout = 2
+        var ordered = false
     }
 
     func post(_ path: String, _ json: String, timeout: Int64 = 30) async throws -> Answer {
@@ -40,7 +41,7 @@ struct HammerAPI: Sendable {
         for spec in subscriptions {
             let body = """
                 {"id":"\(spec.id)","topic_id":"\(topic)","name":"\(spec.id)","url":"\(spec.url)","max_delivery_attempts":\(spec.maxAttempts),\
-                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout)}
+                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout),"ordered":\(spec.ordered)}
                 """
             let answer = try await post("/v1/subscriptions", body)
             guard answer.status == 200 else { throw BenchError("creating subscription \(spec.id): \(answer.body)") }
