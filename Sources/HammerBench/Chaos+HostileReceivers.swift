@@ -5,7 +5,8 @@ extension ChaosHarness {
     /// One subscription per hostile behaviour (3 attempts, 1 s delay, 2 s timeout) while a steady topic keeps
     /// publishing to a well-behaved endpoint: each hostile attempt is recorded with the right error kind and retried
     /// per policy, the 1 GiB body is cut at the cap, and the steady deliveries keep flowing meanwhile. A backlog to
-    /// an endpoint that never answers holds no more than its share of the worker's send slots.
+    /// an endpoint that never answers holds no more than its share of the worker's send slots. The endpoint answering
+    /// `410 Gone` disables its subscription at once; its deliveries wait.
     func hostileReceivers(_ settings: ChaosSettings) async throws -> ChaosVerdict {
         var verdict = ChaosVerdict(scenario: "hostile-receivers")
         let server = try await startServer()
@@ -37,8 +38,10 @@ extension ChaosHarness {
                 )
             }
         }
-        try await waitUntil("every hostile delivery finished", timeout: .seconds(120)) {
-            try await count("SELECT count(*) FROM deliveries WHERE topic_id IN ('hostile', 'backlog') AND status = 'pending'") == 0
+        try await waitUntil("every hostile delivery finished (but those of the disabled /gone)", timeout: .seconds(120)) {
+            try await count(
+                "SELECT count(*) FROM deliveries WHERE topic_id IN ('hostile', 'backlog') AND subscription_id <> 'gone' AND status = 'pending'"
+            ) == 0
         }
         try await waitForCompletion("every steady delivery completed", messages: steady, timeout: .seconds(60))
 
@@ -69,7 +72,7 @@ extension ChaosHarness {
             (.never, "timeout", 0, "failed", 3), (.slow, "timeout", 0, "failed", 3), (.stalled, "timeout", 0, "failed", 3),
             (.reset, "connection_reset", 0, "failed", 3),
             (.huge, "", 200, "completed", 1), (.malformed, "invalid_response", 0, "failed", 3), (.redirect, "http_status", 302, "failed", 3),
-            (.gone, "http_status", 410, "failed", 3), (.ratelimit, "http_status", 429, "failed", 3),
+            (.ratelimit, "http_status", 429, "failed", 3),
         ]
         for (behaviour, kind, status, finalStatus, attempts) in expectations {
             let rows = try await db.query(
@@ -120,6 +123,21 @@ extension ChaosHarness {
             }
             verdict.check("/\(behaviour.rawValue): \(detail)", holds)
         }
+        let gone = try await db.query(
+            """
+            SELECT s.status, coalesce(s.disabled_reason, ''),
+                (SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.delivery_attempts <= 1),
+                (SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+                    WHERE d.subscription_id = s.id AND a.response_status_code = 410)
+            FROM subscriptions s WHERE s.id = 'gone'
+            """,
+            logger: logger
+        ).collect().first?.decode((String, String, Int, Int).self)
+        verdict.check(
+            "/gone: the first 410 disabled the subscription (\(gone?.0 ?? "?"): \(gone?.1 ?? "")); its \(gone?.2 ?? 0) deliveries wait pending, "
+                + "\(gone?.3 ?? 0) attempt(s) answered 410",
+            gone?.0 == "disabled" && gone?.1 == "the endpoint answered 410 Gone" && gone?.2 == hostileMessages && (gone?.3 ?? 0) >= 1
+        )
         try await tally(&verdict, acknowledged: steady)
         verdict.maxRSS = max(server.peakRSSMegabytes, worker.peakRSSMegabytes)
         verdict.check(
