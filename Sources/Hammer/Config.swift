@@ -15,6 +15,10 @@ public struct Config: Sendable {
     public var maxPaginationLimit: Int
     public var apiKeys: [String]
     public var maxMessageBytes: Int
+    /// Largest body of `POST /v1/messages/batch`.
+    public var maxBatchBytes: Int
+    /// How long an `Idempotency-Key` stays live.
+    public var idempotencyTTL: Duration
     public var allowPrivateTargets: Bool
     public var workerConcurrency: Int
     /// Send slots of a worker one subscription may hold (its fair share); a quarter of the concurrency by default.
@@ -65,6 +69,11 @@ public struct Config: Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         self.maxMessageBytes = try reader.int("HAMMER_MAX_MESSAGE_BYTES", default: 1_048_576, in: 1...(64 * 1_048_576))
+        self.maxBatchBytes = try reader.int("HAMMER_MAX_BATCH_BYTES", default: 10 * 1_048_576, in: 1...(256 * 1_048_576))
+        guard let ttl = try reader.period("HAMMER_IDEMPOTENCY_TTL", default: .seconds(86400)) else {
+            throw ConfigError(variable: "HAMMER_IDEMPOTENCY_TTL", reason: "must be a duration from 1s to 365d such as 24h; got 0")
+        }
+        self.idempotencyTTL = ttl
         self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
         self.subscriptionMaxInFlight = try reader.int(

@@ -16,7 +16,8 @@ struct Age: ExpressibleByArgument {
 
 struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches."
+        abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches.",
+        discussion: "Also deletes expired idempotency keys (HAMMER_IDEMPOTENCY_TTL), not on a dry run."
     )
 
     @Option(help: "Age of the oldest message kept, e.g. 30d, 12h.") var olderThan: Age
@@ -43,6 +44,8 @@ struct Cleanup: AsyncParsableCommand {
                 print("deleted \(deleted)/\(max(total, deleted))")
             }
             print("done: \(deleted) message(s) deleted with their deliveries and attempts")
+            let keys = try await store.deleteExpiredIdempotencyKeys()
+            print("\(keys) expired idempotency key(s) deleted")
         }
     }
 }

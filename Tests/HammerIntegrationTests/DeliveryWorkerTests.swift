@@ -81,9 +81,10 @@ import Testing
             #expect(arrivals.count == 4)
             let gaps = zip(arrivals.dropFirst(), arrivals).map { $0.timeIntervalSince($1) }
             // 1s, 2s, 4s, each ±20%. The delay runs from when the failure is written, which on a machine busy with
-            // the parallel tests can come a good part of a second after the arrival: hence the 1 s of slack above.
+            // the parallel tests (171 of them, several with workers) has come over a second after the arrival: hence
+            // the 2 s of slack above. The lower bounds still show the growth.
             for (gap, base) in zip(gaps, [1.0, 2.0, 4.0]) {
-                #expect(gap >= base * 0.8 - 0.05 && gap <= base * 1.2 + 1.0, "gap \(gap) for base \(base)")
+                #expect(gap >= base * 0.8 - 0.05 && gap <= base * 1.2 + 2.0, "gap \(gap) for base \(base)")
             }
             let attempts = try await fixture.client.query(
                 "SELECT success, response_status_code, error, error_kind FROM delivery_attempts ORDER BY created_at"

@@ -13,7 +13,7 @@ public func buildApplication(
     services: [any Service] = []
 ) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
-    let publisher = PublishBatcher(store: store, metrics: metrics)
+    let publisher = PublishBatcher(store: store, metrics: metrics, keyTTL: config.idempotencyTTL)
     let router = buildRouter(config: config, store: store, publisher: publisher, metrics: metrics)
     var app = Application(
         router: router,
@@ -65,7 +65,14 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
         allowPrivateTargets: config.allowPrivateTargets,
         sender: WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
     ).addRoutes(to: v1)
-    MessageController(store: store, publisher: publisher, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
+    MessageController(
+        store: store,
+        publisher: publisher,
+        maxBodyBytes: config.maxMessageBytes,
+        maxBatchBytes: config.maxBatchBytes,
+        listQuery: listQuery,
+        authenticated: !config.apiKeys.isEmpty
+    ).addRoutes(to: v1)
     DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
     CallbackController(store: store, listQuery: listQuery).addRoutes(to: v1)
     routes.set(router)

@@ -10,6 +10,7 @@ extension HammerError: HTTPResponseError {
         case .notFound: .notFound
         case .methodNotAllowed: .methodNotAllowed
         case .alreadyExists, .failedPrecondition: .conflict
+        case .unprocessable: .unprocessableContent
         case .payloadTooLarge: .contentTooLarge
         case .unavailable: .serviceUnavailable
         case .internalError: .internalServerError

@@ -1,15 +1,28 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOConcurrencyHelpers
 
-/// `/v1/messages`: publishing fans a message out into one delivery per subscription.
+/// `/v1/messages`: publishing fans a message out into one delivery per subscription; a batch publishes up to 1,000
+/// messages all or nothing; both take an `Idempotency-Key`.
 struct MessageController {
     let store: Store
     let publisher: PublishBatcher
     let maxBodyBytes: Int
+    let maxBatchBytes: Int
     let listQuery: ListQuery
+    /// When set, idempotency keys are kept per API key.
+    let authenticated: Bool
+    /// Idempotency keys whose request this server is processing now.
+    let keysInUse = NIOLockedValueBox<Set<IdempotencyKey.Slot>>([])
+
+    static let maxBatchMessages = 1000
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("messages", use: publish)
+        group.post("messages/batch", use: publishBatch)
         group.get("messages", use: list)
         group.get("messages/:id", use: get)
         group.delete("messages/:id", use: delete)
@@ -17,6 +30,43 @@ struct MessageController {
 
     @Sendable func publish(_ request: Request, context: BasicRequestContext) async throws -> Response {
         var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
+        let message = Self.readMessage(&reader)
+        try reader.check("message")
+        return try await publish([message!], endpoint: "messages", request: request) { try JSONResponse.make($0[0]) }
+    }
+
+    /// `{"messages": [...]}`: 1 to 1,000 messages, checked like single ones (`messages[3].data`), written in one
+    /// transaction or not at all, answered in request order.
+    @Sendable func publishBatch(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let body = try await RequestBody.read(request, limit: maxBatchBytes, wrapper: "batch")
+        var reader = FieldReader(body)
+        var messages: [PublishRequest] = []
+        switch body.fields["messages"] {
+        case .array(let items)?:
+            if !(1...Self.maxBatchMessages).contains(items.count) {
+                reader.fail("messages", "must hold 1 to \(Self.maxBatchMessages) messages, got \(items.count)")
+            }
+            for (index, item) in items.prefix(Self.maxBatchMessages).enumerated() {
+                guard case .object(let fields) = item else {
+                    reader.fail("messages[\(index)]", "must be an object, got \(item.typeName)")
+                    continue
+                }
+                var itemReader = FieldReader(fields: fields)
+                let message = Self.readMessage(&itemReader)
+                for error in itemReader.errors { reader.fail("messages[\(index)].\(error.field)", error.description) }
+                if let message { messages.append(message) }
+            }
+        case nil, .null?:
+            reader.fail("messages", "is required: an array of 1 to \(Self.maxBatchMessages) messages")
+        case let other?:
+            reader.fail("messages", "must be an array, got \(other.typeName)")
+        }
+        try reader.check("message")
+        return try await publish(messages, endpoint: "messages/batch", request: request) { try JSONResponse.list("messages", $0) }
+    }
+
+    /// A single publish's or a batch's fields: `topic_id`, `data`, `content_type?`, `event_type?`; `nil` when bad.
+    static func readMessage(_ reader: inout FieldReader) -> PublishRequest? {
         let topicID = reader.string("topic_id")
         let contentType = reader.string("content_type")
         let data = reader.string("data", allowingNUL: true)
@@ -30,16 +80,60 @@ struct MessageController {
         }
         if let eventType, !EventType.isValidName(eventType) { reader.fail("event_type", EventType.nameRule) }
         if data == nil, !reader.hasError("data") { reader.fail("data", "is required") }
-        try reader.check("message")
-        let message = try await publisher.publish(
-            .init(
-                topicID: topicID!,
-                contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType,
-                dataBase64: Data(data!.utf8).base64EncodedString(),
-                eventType: eventType
-            )
+        guard let topicID, let data, reader.errors.isEmpty else { return nil }
+        return PublishRequest(
+            topicID: topicID,
+            contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType,
+            dataBase64: Data(data.utf8).base64EncodedString(),
+            eventType: eventType
         )
-        return try JSONResponse.make(message)
+    }
+
+    /// Publishes `messages` as one request, honouring an `Idempotency-Key`: a live key used for the same request
+    /// answers what that request created (`Idempotent-Replayed: true`), for another request 422, while its request
+    /// is still being processed here 409. The key is recorded in the same transaction as the messages.
+    private func publish(
+        _ messages: [PublishRequest],
+        endpoint: String,
+        request: Request,
+        respond: ([Message]) throws -> Response
+    ) async throws -> Response {
+        guard let header = request.headers[Self.idempotencyKey] else {
+            switch try await publisher.publish(messages, key: nil) {
+            case .published(let created): return try respond(created)
+            case .unknownTopic, .keyTakenOrUnknownTopic: throw try await unknownTopic(messages)
+            }
+        }
+        if let problem = IdempotencyKey.problem(header) {
+            throw HammerError(.invalidArgument, "invalid_idempotency_key", problem)
+        }
+        let apiKey = authenticated ? request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } : nil
+        let key = IdempotencyKey(key: header, apiKey: apiKey, endpoint: endpoint, requests: messages)
+        if let replay = try await replay(key, respond: respond) { return replay }
+        guard keysInUse.withLockedValue({ $0.insert(key.slot).inserted }) else { throw HammerError.idempotencyKeyInUse }
+        defer { _ = keysInUse.withLockedValue { $0.remove(key.slot) } }
+        switch try await publisher.publish(messages, key: key) {
+        case .published(let created):
+            return try respond(created)
+        case .unknownTopic, .keyTakenOrUnknownTopic:
+            // Another server may have recorded the key meanwhile; otherwise a topic was missing.
+            if let replay = try await replay(key, respond: respond) { return replay }
+            throw try await unknownTopic(messages)
+        }
+    }
+
+    /// The answer to a repeat of `key`'s request, when its key is live.
+    private func replay(_ key: IdempotencyKey, respond: ([Message]) throws -> Response) async throws -> Response? {
+        guard let record = try await store.idempotencyRecord(key) else { return nil }
+        guard record.requestHash == key.requestHash else { throw HammerError.idempotencyKeyMismatch }
+        var response = try respond(try await store.messages(ids: record.messageIDs))
+        response.headers[Self.idempotentReplayed] = "true"
+        return response
+    }
+
+    private func unknownTopic(_ messages: [PublishRequest]) async throws -> HammerError {
+        let missing = try await store.firstMissingTopic(messages.map(\.topicID)) ?? messages[0].topicID
+        return HammerError.doesNotExist("topic", id: missing)
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {

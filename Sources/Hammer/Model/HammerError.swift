@@ -8,6 +8,8 @@ public struct HammerError: Error, Equatable, Sendable {
         case alreadyExists
         /// The resource is in a state that does not allow the operation (409).
         case failedPrecondition
+        /// Well-formed, but it contradicts what was asked before (422): an idempotency key reused for another request.
+        case unprocessable
         case payloadTooLarge
         case unavailable
         case internalError
@@ -45,6 +47,7 @@ public struct HammerError: Error, Equatable, Sendable {
         case .methodNotAllowed: 12
         case .alreadyExists: 6
         case .failedPrecondition: 9
+        case .unprocessable: 3
         case .payloadTooLarge: 8
         case .unavailable: 14
         case .internalError: 13
@@ -66,6 +69,17 @@ extension HammerError {
     static func alreadyExists(_ resource: String, id: String) -> HammerError {
         HammerError(.alreadyExists, "\(resource)_already_exists", "\(resource) \"\(id)\" already exists")
     }
+
+    static let idempotencyKeyMismatch = HammerError(
+        .unprocessable,
+        "idempotency_key_mismatch",
+        "this Idempotency-Key was used for a different request; use a new key for a new request"
+    )
+    static let idempotencyKeyInUse = HammerError(
+        .failedPrecondition,
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed; retry after it has been answered"
+    )
 
     static let internalError = HammerError(.internalError, "internal", "internal error")
     static let databaseUnavailable = HammerError(.unavailable, "unavailable", "the database is unavailable, try again shortly")

@@ -8,13 +8,25 @@ import ServiceLifecycle
 /// and each is answered only after that transaction commits. Batches form while the previous one is being
 /// written, so a lone request is not delayed.
 public final class PublishBatcher: Service, Sendable {
+    /// One request waiting to be written: a single publish or a whole batch, written together or not at all.
     private struct Waiting {
-        let id: String
-        let request: PublishRequest
-        let continuation: CheckedContinuation<Message, any Error>
+        let ids: [String]
+        let requests: [PublishRequest]
+        let key: IdempotencyKey?
+        let continuation: CheckedContinuation<PublishOutcome, any Error>
         let enqueuedAt: ContinuousClock.Instant
-        var bytes: Int {
-            request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count + (request.eventType?.utf8.count ?? 0)
+        let bytes: Int
+
+        init(requests: [PublishRequest], key: IdempotencyKey?, continuation: CheckedContinuation<PublishOutcome, any Error>) {
+            self.ids = requests.map { _ in ULID.make() }
+            self.requests = requests
+            self.key = key
+            self.continuation = continuation
+            self.enqueuedAt = .now
+            self.bytes = requests.reduce(0) { total, request in
+                total + request.dataBase64.utf8.count + request.topicID.utf8.count + request.contentType.utf8.count
+                    + (request.eventType?.utf8.count ?? 0)
+            }
         }
     }
 
@@ -22,6 +34,17 @@ public final class PublishBatcher: Service, Sendable {
         var waiting: [Waiting] = []
         var bytes = 0
         var stopped = false
+
+        /// Requests from the front holding at most `messages` messages together (at least one request).
+        mutating func take(messages: Int) -> [Waiting] {
+            var count = 0
+            var taken = 0
+            while taken < waiting.count, taken == 0 || count + waiting[taken].ids.count <= messages {
+                count += waiting[taken].ids.count
+                taken += 1
+            }
+            return take(taken)
+        }
 
         mutating func take(_ count: Int) -> [Waiting] {
             let taken = Array(waiting.prefix(count))
@@ -48,8 +71,18 @@ public final class PublishBatcher: Service, Sendable {
     private let bells: AsyncStream<Void>
     private let bell: AsyncStream<Void>.Continuation
 
-    public init(store: Store, metrics: HammerMetrics, maxQueued: Int = 10_000, maxQueuedBytes: Int = 64 << 20) {
+    /// How long an idempotency key stays live.
+    let keyTTL: Duration
+
+    public init(
+        store: Store,
+        metrics: HammerMetrics,
+        keyTTL: Duration = .seconds(86400),
+        maxQueued: Int = 10_000,
+        maxQueuedBytes: Int = 64 << 20
+    ) {
         self.store = store
+        self.keyTTL = keyTTL
         self.maxQueued = maxQueued
         self.maxQueuedBytes = maxQueuedBytes
         self.metrics = metrics
@@ -58,9 +91,18 @@ public final class PublishBatcher: Service, Sendable {
 
     /// Publishes one message; returns once it and its deliveries are committed.
     public func publish(_ request: PublishRequest) async throws -> Message {
-        let id = ULID.make()
-        return try await withCheckedThrowingContinuation { continuation in
-            let waiting = Waiting(id: id, request: request, continuation: continuation, enqueuedAt: .now)
+        switch try await publish([request], key: nil) {
+        case .published(let messages): return messages[0]
+        case .unknownTopic: throw HammerError.doesNotExist("topic", id: request.topicID)
+        case .keyTakenOrUnknownTopic: throw HammerError.internalError
+        }
+    }
+
+    /// Publishes `requests` (one request's messages) all together or not at all, and, with `key`, records the key in
+    /// the same transaction; returns once that has committed. Concurrent requests are written together.
+    public func publish(_ requests: [PublishRequest], key: IdempotencyKey?) async throws -> PublishOutcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let waiting = Waiting(requests: requests, key: key, continuation: continuation)
             let refusal: HammerError? = queue.withLockedValue { queue in
                 guard !queue.stopped else { return .databaseUnavailable }
                 guard queue.waiting.count < self.maxQueued, queue.bytes + waiting.bytes <= self.maxQueuedBytes || queue.waiting.isEmpty else {
@@ -100,7 +142,7 @@ public final class PublishBatcher: Service, Sendable {
                 group.addTask { await self.expireWaiting() }
                 while await iterator.next() != nil {
                     while active.withLockedValue({ $0 < Self.maxConcurrentBatches }) {
-                        let batch = queue.withLockedValue { $0.take(Self.maxBatch) }
+                        let batch = queue.withLockedValue { $0.take(messages: Self.maxBatch) }
                         if batch.isEmpty { break }
                         active.withLockedValue { $0 += 1 }
                         group.addTask {
@@ -129,14 +171,13 @@ public final class PublishBatcher: Service, Sendable {
 
     private func write(_ batch: [Waiting], settled: (@Sendable () -> Void)? = nil) async {
         do {
-            let created = try await store.publishBatch(batch.map { ($0.id, $0.request) }, settled: settled)
+            let groups = batch.map { PublishGroup(ids: $0.ids, requests: $0.requests, key: $0.key) }
+            let created = try await store.publishBatch(groups, keyTTL: keyTTL, settled: settled)
             metrics.messagesPublished(created.count)
             for waiting in batch {
-                if let createdAt = created[waiting.id] {
-                    waiting.continuation.resume(returning: Message(waiting.request, id: waiting.id, createdAt: createdAt))
-                } else {
-                    waiting.continuation.resume(throwing: HammerError.doesNotExist("topic", id: waiting.request.topicID))
-                }
+                waiting.continuation.resume(
+                    returning: PublishGroup.outcome(ids: waiting.ids, requests: waiting.requests, key: waiting.key, created: created)
+                )
             }
         } catch {
             // A topic deleted while the batch was written fails the whole statement: write each on its own.

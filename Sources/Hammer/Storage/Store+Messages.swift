@@ -27,23 +27,50 @@ extension Store {
         return Message(id: id, topicID: topicID, contentType: contentType, data: data, eventType: eventType, createdAt: createdAt)
     }
 
-    /// Inserts the messages whose topic exists and one pending delivery per subscription of each whose event-type
-    /// filter takes it, then notifies workers: one CALL of `hammer_publish` (migration 4), which commits before it answers, so nothing is acknowledged
-    /// before it is durable. Returns `created_at` by message id; a message missing from the result had no such topic.
-    /// `settled` is called once the CALL has ended on its connection, which may be after this answered 503.
+    /// Writes `groups` in one CALL of `hammer_publish` (migration 7), which commits before it answers, so nothing is
+    /// acknowledged before it is durable. Each group (one API request) is written whole or not at all; with a key,
+    /// the key is recorded in the same transaction, live for `keyTTL`. Returns `created_at` by message id. `settled` is called once the
+    /// CALL has ended on its connection, which may be after this answered 503.
     func publishBatch(
-        _ messages: [(id: String, request: PublishRequest)],
+        _ groups: [PublishGroup],
+        keyTTL: Duration = .seconds(86400),
         settled: (@Sendable () -> Void)? = nil
     ) async throws -> [String: Date] {
-        guard let (ids, dates) = try await execute(PublishStatement(messages: messages), settled: settled).first else { return [:] }
+        let statement = PublishStatement(groups: groups, keyTTL: keyTTL)
+        guard let (ids, dates) = try await execute(statement, settled: settled).first else { return [:] }
         return Dictionary(uniqueKeysWithValues: zip(ids ?? [], dates ?? []))
     }
 
     /// Publishes one message on its own (no batching); throws `topic_does_not_exists` for an unknown topic.
     public func publish(_ request: PublishRequest) async throws -> Message {
-        let id = ULID.make()
-        guard let createdAt = try await publishBatch([(id, request)])[id] else { throw HammerError.doesNotExist("topic", id: request.topicID) }
-        return Message(request, id: id, createdAt: createdAt)
+        let group = PublishGroup(ids: [ULID.make()], requests: [request], key: nil)
+        let created = try await publishBatch([group])
+        guard case .published(let messages) = PublishGroup.outcome(ids: group.ids, requests: group.requests, key: nil, created: created) else {
+            throw HammerError.doesNotExist("topic", id: request.topicID)
+        }
+        return messages[0]
+    }
+
+    /// The live record of an idempotency key: the hash of what it was used for and the messages it created.
+    public func idempotencyRecord(_ key: IdempotencyKey) async throws -> (requestHash: String, messageIDs: [String])? {
+        let query: PostgresQuery = """
+            SELECT request_hash, message_ids FROM idempotency_keys WHERE scope = \(key.scope) AND key = \(key.key) AND expires_at > now()
+            """
+        return try await first(query) { try $0.decode((String, [String]).self) }
+    }
+
+    /// The messages `ids` names, in that order (those deleted since are left out).
+    public func messages(ids: [String]) async throws -> [Message] {
+        let query: PostgresQuery = "SELECT \(unescaped: Self.messageColumns) FROM messages WHERE id = ANY(\(ids)::text[])"
+        let found = Dictionary(uniqueKeysWithValues: try await all(query, decode: Self.message).map { ($0.id, $0) })
+        return ids.compactMap { found[$0] }
+    }
+
+    /// The first of `topicIDs` that does not exist, if any.
+    public func firstMissingTopic(_ topicIDs: [String]) async throws -> String? {
+        let query: PostgresQuery = "SELECT id FROM topics WHERE id = ANY(\(topicIDs)::text[])"
+        let existing = Set(try await all(query) { try $0.decode(String.self) })
+        return topicIDs.first { !existing.contains($0) }
     }
 
     public func message(id: String) async throws -> Message {
@@ -61,22 +88,54 @@ extension Store {
     }
 }
 
-/// The publish call, prepared once per connection. The SQL is in `migrations/000004_delivery_options.up.sql`:
+/// One API request's messages, written together or not at all.
+struct PublishGroup: Sendable {
+    var ids: [String]
+    var requests: [PublishRequest]
+    var key: IdempotencyKey?
+
+    /// What became of a group, given the `created_at` of every message the CALL created.
+    static func outcome(ids: [String], requests: [PublishRequest], key: IdempotencyKey?, created: [String: Date]) -> PublishOutcome {
+        guard let first = ids.first, created[first] != nil else { return key == nil ? .unknownTopic : .keyTakenOrUnknownTopic }
+        return .published(zip(ids, requests).map { id, request in Message(request, id: id, createdAt: created[id] ?? Date()) })
+    }
+}
+
+/// The publish call, prepared once per connection. The SQL is in `migrations/000007_batch_idempotency_outbox.up.sql`:
 /// a procedure, because only a procedure can commit before the call answers.
 struct PublishStatement: PostgresPreparedStatement {
     typealias Row = ([String]?, [Date]?)
 
-    static let sql = "CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], NULL, NULL)"
+    static let sql = """
+        CALL hammer_publish($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[],
+            $10::float8, NULL, NULL)
+        """
 
-    let messages: [(id: String, request: PublishRequest)]
+    let groups: [PublishGroup]
+    let keyTTL: Duration
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 5)
-        bindings.append(messages.map(\.id))
-        bindings.append(messages.map(\.request.topicID))
-        bindings.append(messages.map(\.request.contentType))
-        bindings.append(messages.map(\.request.dataBase64))
-        bindings.append(messages.map { $0.request.eventType ?? "" })
+        var ids: [String] = []
+        var requests: [PublishRequest] = []
+        var numbers: [Int32] = []
+        var keys: [IdempotencyKey?] = []
+        for (number, group) in groups.enumerated() {
+            ids += group.ids
+            requests += group.requests
+            numbers += Array(repeating: Int32(number), count: group.ids.count)
+            keys += Array(repeating: group.key, count: group.ids.count)
+        }
+        var bindings = PostgresBindings(capacity: 10)
+        bindings.append(ids)
+        bindings.append(requests.map(\.topicID))
+        bindings.append(requests.map(\.contentType))
+        bindings.append(requests.map(\.dataBase64))
+        bindings.append(requests.map { $0.eventType ?? "" })
+        bindings.append(numbers)
+        bindings.append(keys.map { $0?.scope ?? "" })
+        bindings.append(keys.map { $0?.key ?? "" })
+        bindings.append(keys.map { $0?.requestHash ?? "" })
+        bindings.append(keyTTL.inSeconds)
         return bindings
     }
 
