@@ -74,6 +74,10 @@ struct Bench {
         var before = CPUSnapshot(children: [sink, server])
         results.publishAlone = try await publishAlone(http)
         results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+        progress("batch publishing alone: \(settings.messages * 5) messages in batches of 100, \(settings.clients) clients, no worker…")
+        before = CPUSnapshot(children: [sink, server])
+        results.batchAlone = try await batchAlone(http)
+        results.cores["batch alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
 
         var workers = try startWorkers(http)
         defer { for worker in workers { worker.stop() } }  // also when a scenario fails
@@ -272,6 +276,42 @@ struct Bench {
         let publishing = try await publishConcurrently(http, topic: "alone")
         try await client.query("DELETE FROM topics WHERE id = 'alone'", logger: logger)
         return publishing
+    }
+
+    /// 5 × M messages in batches of 100 from C concurrent clients, no worker running: messages and delivery rows
+    /// written per second. The deliveries are deleted afterwards.
+    private func batchAlone(_ http: HTTPClient) async throws -> Results.BatchPublishing {
+        try await createTopic(http, "batch", url: bulkURL)
+        let batchSize = 100
+        let batches = settings.messages * 5 / batchSize
+        let item = #"{"topic_id":"batch","content_type":"application/json","data":"{}"}"#
+        let body = #"{"messages":["# + Array(repeating: item, count: batchSize).joined(separator: ",") + "]}"
+        let started = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for clientIndex in 0..<settings.clients {
+                group.addTask {
+                    var latencies: [Double] = []
+                    for _ in stride(from: clientIndex, to: batches, by: settings.clients) {
+                        let sent = ContinuousClock.now
+                        let response = try await HammerAPI(http: http, base: api).post("/v1/messages/batch", body)
+                        guard response.status == 200 else { throw BenchError("batch publish failed: \(response.body)") }
+                        latencies.append((ContinuousClock.now - sent).inSeconds * 1000)
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        try await client.query("DELETE FROM topics WHERE id = 'batch'", logger: logger)
+        let sorted = latencies.sorted()
+        let messages = Double(batches * batchSize)
+        return .init(
+            messagesPerSecond: messages / seconds,
+            deliveryRowsPerSecond: messages * Double(settings.subscriptions) / seconds,
+            p50: sorted.quantile(0.5),
+            p99: sorted.quantile(0.99)
+        )
     }
 
     /// Publishes M messages to `topic` from C concurrent clients; the request rate and latency quantiles.

@@ -8,6 +8,8 @@ struct Results {
     }
     struct Throughput { var publishRate, publishP50, publishP99, deliveryRate: Double }
     struct Publishing { var rate, p50, p99: Double }
+    /// Batch publishing: messages and delivery rows written per second, and per-request latency.
+    struct BatchPublishing { var messagesPerSecond, deliveryRowsPerSecond, p50, p99: Double }
     struct Latency {
         var deliveriesPerSecond, samples: Int
         var p50, p99, max: Double
@@ -24,6 +26,8 @@ struct Results {
     var throughput = Throughput(publishRate: 0, publishP50: 0, publishP99: 0, deliveryRate: 0)
     /// Publishing with no worker running.
     var publishAlone = Publishing(rate: 0, p50: 0, p99: 0)
+    /// Batches of 100 with no worker running.
+    var batchAlone = BatchPublishing(messagesPerSecond: 0, deliveryRowsPerSecond: 0, p50: 0, p99: 0)
     var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
     var bulkReceiver = ""
@@ -51,6 +55,14 @@ struct Results {
             ("publish p50 / p99 ms", "\(f(throughput.publishP50)) / \(f(throughput.publishP99))", "p99 < 20", throughput.publishP99 < 20),
             ("  same, no worker running: requests/s", f(publishAlone.rate), "≥ 2000", publishAlone.rate >= 2000),
             ("  same, no worker running: p50 / p99 ms", "\(f(publishAlone.p50)) / \(f(publishAlone.p99))", "p99 < 20", publishAlone.p99 < 20),
+            (
+                "batch publish, batches of 100, no worker: messages/s", f(batchAlone.messagesPerSecond), "≥ 5× single",
+                batchAlone.messagesPerSecond >= 5 * publishAlone.rate
+            ),
+            (
+                "  delivery rows/s; request p50 / p99 ms", "\(f(batchAlone.deliveryRowsPerSecond)); \(f(batchAlone.p50)) / \(f(batchAlone.p99))", "",
+                nil
+            ),
             ("publish→arrival p50 ms (\(latency.deliveriesPerSecond)/s)", f(latency.p50), "< 10", latency.p50 < 10),
             ("publish→arrival p99 / max ms", "\(f(latency.p99)) / \(f(latency.max))", "p99 < 50", latency.p99 < 50),
             ("backlog \(backlog.deliveries): deliveries/s", f(backlog.overallRate), "", nil),
@@ -93,6 +105,10 @@ struct Results {
                 "deliveries_per_s": throughput.deliveryRate, "share_of_ceiling": throughput.deliveryRate / max(ceiling, 1),
             ],
             "publish_alone": ["publish_per_s": publishAlone.rate, "publish_p50_ms": publishAlone.p50, "publish_p99_ms": publishAlone.p99],
+            "batch_alone": [
+                "batch_size": 100, "messages_per_s": batchAlone.messagesPerSecond, "delivery_rows_per_s": batchAlone.deliveryRowsPerSecond,
+                "request_p50_ms": batchAlone.p50, "request_p99_ms": batchAlone.p99,
+            ],
             "latency": [
                 "deliveries_per_s": latency.deliveriesPerSecond, "samples": latency.samples, "p50_ms": latency.p50, "p99_ms": latency.p99,
                 "max_ms": latency.max,
