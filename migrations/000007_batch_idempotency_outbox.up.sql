@@ -18,11 +18,16 @@ CREATE INDEX idempotency_keys_expires_at_idx ON idempotency_keys (expires_at);
 
 -- The fan-out, the one implementation shared by the API's procedure and the outbox function: one pending delivery per
 -- subscription of each message's topic whose event-type filter takes it; workers are notified (at COMMIT).
+-- PL/pgSQL rather than SQL: its plan is cached per session, where a SQL function's would be planned at every call.
 CREATE FUNCTION hammer_fan_out(p_message_ids text[], p_topic_ids text[], p_created_at timestamptz[], p_event_types text[])
 RETURNS bigint
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count bigint;
+BEGIN
     WITH message AS (
-        SELECT * FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types) AS m(id, topic_id, created_at, event_type)
+        SELECT m.*, hammer_event_type_patterns(m.event_type) AS patterns
+        FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types) AS m(id, topic_id, created_at, event_type)
     ), delivery AS (
         -- A delivery id is its message's ULID time prefix and 64 random bits (hex, a subset of Crockford base32).
         INSERT INTO deliveries (
@@ -30,14 +35,15 @@ LANGUAGE sql AS $$
             max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at, updated_at)
         SELECT substr(m.id, 1, 10) || upper(substr(md5(gen_random_uuid()::text), 1, 16)), s.topic_id, s.id, m.id, s.url,
             s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
-        FROM (SELECT m.*, hammer_event_type_patterns(m.event_type) AS patterns FROM message m) m
-        JOIN subscriptions s ON s.topic_id = m.topic_id
+        FROM message m JOIN subscriptions s ON s.topic_id = m.topic_id
         WHERE cardinality(s.event_types) = 0 OR s.event_types && m.patterns
         RETURNING 1
     ), notified AS (
         SELECT pg_notify('hammer_deliveries', '') WHERE EXISTS (SELECT 1 FROM delivery)
     )
-    SELECT count(*) FROM delivery WHERE (SELECT count(*) FROM notified) >= 0
+    SELECT count(*) INTO v_count FROM delivery WHERE (SELECT count(*) FROM notified) >= 0;
+    RETURN v_count;
+END
 $$;
 
 DROP PROCEDURE hammer_publish(text[], text[], text[], text[], text[], text[], timestamptz[]);
