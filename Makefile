@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz proto clean
 
 build:
 	swift build
@@ -42,6 +42,10 @@ bench:
 ## Fault injection (debug build): kill -9 workers, PostgreSQL restarts, hostile receivers, overload. ARGS="--quick" for a short run.
 chaos: build
 	.build/debug/hammer-bench chaos $(ARGS)
+
+## Regenerate Sources/Hammer/GRPC/Generated from proto/hammer/v1/hammer.proto (committed; builds never run this).
+proto:
+	scripts/proto.sh
 
 ## schemathesis against a live server, driven by /openapi.json.
 api-fuzz: build

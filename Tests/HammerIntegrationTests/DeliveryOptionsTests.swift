@@ -29,6 +29,7 @@ import Testing
         }
     }
 
+    @discardableResult
     private func subscribe(
         _ client: any TestClientProtocol,
         _ id: String = "hook",
