@@ -12,7 +12,11 @@ import Testing
                 #expect(response.headers[.contentType] == "application/json")
             }
             // A known path with another method: 405 and the methods it has.
-            for (method, path, allow) in [(HTTPRequest.Method.post, "/v1/deliveries", "GET"), (.put, "/v1/topics/x", "DELETE, GET, PATCH")] {
+            // A literal route wins over a parameter one, as in the router: /v1/messages/batch is not a message id.
+            for (method, path, allow) in [
+                (HTTPRequest.Method.post, "/v1/deliveries", "GET"), (.put, "/v1/topics/x", "DELETE, GET, PATCH"),
+                (.options, "/v1/messages/batch", "POST"), (.get, "/v1/messages/batch", "POST"),
+            ] {
                 let response = try await client.send(method, path)
                 #expect(response.status == .methodNotAllowed, "\(method) \(path)")
                 #expect(response.errorCode == "method_not_allowed")

@@ -11,15 +11,17 @@ struct RouteTable: Sendable {
         self.routes = byPath.map { ($0.key.split(separator: "/"), $0.value.sorted()) }
     }
 
-    /// The methods of the template matching `path`; empty when none does.
+    /// The methods of the template matching `path`, the most literal one when several do (`/v1/messages/batch`
+    /// before `/v1/messages/{id}`, as the router picks it); empty when none does.
     func methods(for path: String) -> [String] {
         let segments = path.split(separator: "/")
+        var best: (literals: Int, methods: [String])?
         for route in routes where route.segments.count == segments.count {
-            if zip(route.segments, segments).allSatisfy({ template, actual in template.hasPrefix("{") || template == actual }) {
-                return route.methods
-            }
+            guard zip(route.segments, segments).allSatisfy({ template, actual in template.hasPrefix("{") || template == actual }) else { continue }
+            let literals = route.segments.count { !$0.hasPrefix("{") }
+            if literals > best?.literals ?? -1 { best = (literals, route.methods) }
         }
-        return []
+        return best?.methods ?? []
     }
 }
 
