@@ -10,17 +10,13 @@ import ServiceLifecycle
 public final class PublishBatcher: Service, Sendable {
     /// One request waiting to be written: a single publish or a whole batch, written together or not at all.
     private struct Waiting {
-        let ids: [String]
-        let requests: [PublishRequest]
-        let key: IdempotencyKey?
+        let group: PublishGroup
         let continuation: CheckedContinuation<PublishOutcome, any Error>
         let enqueuedAt: ContinuousClock.Instant
         let bytes: Int
 
         init(requests: [PublishRequest], key: IdempotencyKey?, continuation: CheckedContinuation<PublishOutcome, any Error>) {
-            self.ids = requests.map { _ in ULID.make() }
-            self.requests = requests
-            self.key = key
+            self.group = PublishGroup(ids: requests.map { _ in ULID.make() }, requests: requests, key: key)
             self.continuation = continuation
             self.enqueuedAt = .now
             self.bytes = requests.reduce(0) { total, request in
@@ -39,8 +35,8 @@ public final class PublishBatcher: Service, Sendable {
         mutating func take(messages: Int) -> [Waiting] {
             var count = 0
             var taken = 0
-            while taken < waiting.count, taken == 0 || count + waiting[taken].ids.count <= messages {
-                count += waiting[taken].ids.count
+            while taken < waiting.count, taken == 0 || count + waiting[taken].group.ids.count <= messages {
+                count += waiting[taken].group.ids.count
                 taken += 1
             }
             return take(taken)
@@ -171,14 +167,9 @@ public final class PublishBatcher: Service, Sendable {
 
     private func write(_ batch: [Waiting], settled: (@Sendable () -> Void)? = nil) async {
         do {
-            let groups = batch.map { PublishGroup(ids: $0.ids, requests: $0.requests, key: $0.key) }
-            let created = try await store.publishBatch(groups, keyTTL: keyTTL, settled: settled)
+            let created = try await store.publishBatch(batch.map(\.group), keyTTL: keyTTL, settled: settled)
             metrics.messagesPublished(created.count)
-            for waiting in batch {
-                waiting.continuation.resume(
-                    returning: PublishGroup.outcome(ids: waiting.ids, requests: waiting.requests, key: waiting.key, created: created)
-                )
-            }
+            for waiting in batch { waiting.continuation.resume(returning: waiting.group.outcome(created: created)) }
         } catch {
             // A topic deleted while the batch was written fails the whole statement: write each on its own.
             if batch.count > 1, let psql = error as? PSQLError, psql.code == .server, !PostgresErrorMapping.isUnavailable(error) {

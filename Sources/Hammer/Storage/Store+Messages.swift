@@ -45,7 +45,7 @@ extension Store {
     public func publish(_ request: PublishRequest) async throws -> Message {
         let group = PublishGroup(ids: [ULID.make()], requests: [request], key: nil)
         let created = try await publishBatch([group])
-        guard case .published(let messages) = PublishGroup.outcome(ids: group.ids, requests: group.requests, key: nil, created: created) else {
+        guard case .published(let messages) = group.outcome(created: created) else {
             throw HammerError.doesNotExist("topic", id: request.topicID)
         }
         return messages[0]
@@ -94,8 +94,8 @@ struct PublishGroup: Sendable {
     var requests: [PublishRequest]
     var key: IdempotencyKey?
 
-    /// What became of a group, given the `created_at` of every message the CALL created.
-    static func outcome(ids: [String], requests: [PublishRequest], key: IdempotencyKey?, created: [String: Date]) -> PublishOutcome {
+    /// What became of the group, given the `created_at` of every message the CALL created.
+    func outcome(created: [String: Date]) -> PublishOutcome {
         guard let first = ids.first, created[first] != nil else { return key == nil ? .unknownTopic : .keyTakenOrUnknownTopic }
         return .published(zip(ids, requests).map { id, request in Message(request, id: id, createdAt: created[id] ?? Date()) })
     }
