@@ -31,35 +31,30 @@ struct WebhookRequest {
         parts: Parts
     ) -> Result<WebhookRequest, PayloadTemplate.ParseError> {
         let options = delivery.options
+        // Text bodies are kept as text for the dump; only a raw body is bytes that may not be text.
+        let bodyText: String?
         let body: [UInt8]
-        var bodyText: String?
         let contentType: String
-        switch delivery.callbackBody == nil ? options.payloadFormat : nil {
-        case nil:
+        if let callback = delivery.callbackBody {
             // A callback: its JSON event as written, whatever the subscription's payload options.
-            let text = delivery.callbackBody ?? ""
-            bodyText = text
-            body = Array(text.utf8)
-            contentType = "application/json"
-        case .cloudevents:
-            let text = delivery.cloudEventBody
-            bodyText = text
-            body = Array(text.utf8)
-            contentType = "application/json"
-        case .raw:
-            body = Data(base64Encoded: delivery.dataBase64).map(Array.init) ?? []
-            contentType = delivery.contentType
-        case .template:
-            let template: PayloadTemplate
-            switch parts.template(options.payloadTemplate ?? "") {
-            case .success(let parsed): template = parsed
-            case .failure(let error): return .failure(error)
+            (bodyText, contentType) = (callback, "application/json")
+        } else {
+            switch options.payloadFormat {
+            case .cloudevents:
+                (bodyText, contentType) = (delivery.cloudEventBody, "application/json")
+            case .raw:
+                (bodyText, contentType) = (nil, delivery.contentType)
+            case .template:
+                switch parts.template(options.payloadTemplate ?? "") {
+                case .success(let template):
+                    let text = template.render(delivery.templateContext, json: MediaType.isJSON(options.payloadContentType))
+                    (bodyText, contentType) = (text, options.payloadContentType)
+                case .failure(let error):
+                    return .failure(error)
+                }
             }
-            let text = template.render(delivery.templateContext, json: MediaType.isJSON(options.payloadContentType))
-            bodyText = text
-            body = Array(text.utf8)
-            contentType = options.payloadContentType
         }
+        body = bodyText.map { Array($0.utf8) } ?? Data(base64Encoded: delivery.dataBase64).map(Array.init) ?? []
 
         var signature = WebhookSignature.sign(key: parts.key(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: body)
         if let previous = delivery.previousSecretToken {
