@@ -420,7 +420,7 @@ struct RecordStatement: PostgresPreparedStatement {
                     WHEN s.status <> 'active' OR h.succeeded THEN NULL
                     WHEN h.gone AND $14::bool THEN 'the endpoint answered 410 Gone'
                     WHEN $15::bigint > 0 AND s.failing_since <= now() - $15::bigint * interval '1 millisecond' THEN
-                        'failing without a success since ' || to_char(s.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                        'failing without a success since ' || hammer_timestamp(s.failing_since)
                 END AS disable_reason
             FROM (
                 SELECT subscription_id, bool_or(success) AS succeeded, bool_or(status_code = 410) AS gone

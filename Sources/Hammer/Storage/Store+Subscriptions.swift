@@ -46,7 +46,7 @@ public struct SubscriptionFields: Sendable, Equatable {
         self.deliveryAttemptTimeout = deliveryAttemptTimeout
     }
 
-    /// `subscription`'s delivery options with these fields applied over them.
+    /// `current` with the delivery options these fields set applied over it.
     public func options(over current: DeliveryOptions) -> DeliveryOptions {
         var options = current
         if let httpMethod { options.httpMethod = httpMethod }
