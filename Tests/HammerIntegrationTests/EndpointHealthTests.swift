@@ -60,9 +60,12 @@ import Testing
             // A burst of one second's worth (5), then 5 a second: the last ten take about two seconds.
             let spread = arrivals.last!.timeIntervalSince(arrivals.first!)
             #expect(spread >= 1.6, "15 attempts at 5/s arrived within \(spread)s")
+            // The bucket lets at most 9 claims into any second (5 held, under 5 refilled). Arrivals lag their claims by
+            // a varying amount (the first burst opens new connections, later sends reuse them), which has packed 11 into
+            // one second on a busy machine: the bound leaves room for that, and still catches a limit not applied.
             for (index, arrival) in arrivals.enumerated() {
                 let inOneSecond = arrivals[index...].prefix { $0.timeIntervalSince(arrival) < 1 }.count
-                #expect(inOneSecond <= 10, "\(inOneSecond) attempts within one second")
+                #expect(inOneSecond <= 12, "\(inOneSecond) attempts within one second")
             }
         }
     }
