@@ -66,8 +66,18 @@ start)
   else
     opts="-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=200"
     [ "$mode" = fast ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    as_owner "$pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null \
-      || { tail -20 "$data/server.log" >&2; exit 1; }
+    # The ports used here (5433x) lie in Linux's ephemeral range: right after a run with many connections (the chaos
+    # suite), one may still hold the port as its local end for a while. Wait for it rather than fail.
+    for attempt in $(seq 1 20); do
+      if as_owner "$pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null; then break; fi
+      if [ "$attempt" -lt 20 ] && tail -5 "$data/server.log" | grep -q "Address already in use"; then
+        echo "postgres.sh: 127.0.0.1:$port is still in use; retrying in 3 s" >&2
+        sleep 3
+        continue
+      fi
+      tail -20 "$data/server.log" >&2
+      exit 1
+    done
   fi
   psql=$(find_bin psql)
   if ! "$psql" -h 127.0.0.1 -p "$port" -U hammer -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'hammer'" | grep -q 1; then
