@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make proto`: regenerates Sources/Hammer/GRPC/Generated from proto/hammer/v1/hammer.proto. The generated code is
+# `make proto`: regenerates Sources/Hammer/GRPC/Generated from proto/ (hammer/v1/hammer.proto, grpc/health/v1/health.proto). The generated code is
 # committed, so neither a build nor CI runs this. Builds swift-protobuf's and grpc-swift-protobuf's protoc plugins
 # (release, a few minutes the first time) in scripts/protoc-plugins and installs protoc from apt when missing.
 set -euo pipefail
@@ -24,7 +24,7 @@ protoc -I "$root/proto" \
   --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --swift_out="$out" --swift_opt=Visibility=Public,FileNaming=DropPath \
   --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" --grpc-swift-2_out="$out" \
   --grpc-swift-2_opt=Visibility=Public,FileNaming=DropPath,Client=true,Server=true \
-  "$root/proto/hammer/v1/hammer.proto"
+  "$root/proto/hammer/v1/hammer.proto" "$root/proto/grpc/health/v1/health.proto"
 # Generated code is not ours to format: swift format lint skips these files.
 for file in "$out"/*.swift; do
   { echo "// swift-format-ignore-file"; cat "$file"; } > "$file.tmp" && mv "$file.tmp" "$file"

@@ -11,6 +11,8 @@ public struct Config: Sendable {
     public var httpHost: String
     public var httpPort: Int
     public var healthCheckPort: Int
+    /// The gRPC API's port on `httpHost` (`hammer server`, `hammer all`); `nil` when `HAMMER_GRPC_PORT` is 0.
+    public var grpcPort: Int?
     public var defaultPaginationLimit: Int
     public var maxPaginationLimit: Int
     public var apiKeys: [String]
@@ -56,6 +58,8 @@ public struct Config: Sendable {
         self.httpHost = reader.string("HAMMER_HTTP_HOST") ?? "127.0.0.1"
         self.httpPort = try reader.int("HAMMER_HTTP_PORT", default: 8000, in: 0...65535)
         self.healthCheckPort = try reader.int("HAMMER_HEALTH_CHECK_PORT", default: 9000, in: 0...65535)
+        let grpcPort = try reader.int("HAMMER_GRPC_PORT", default: 50051, in: 0...65535)
+        self.grpcPort = grpcPort == 0 ? nil : grpcPort
         self.defaultPaginationLimit = try reader.int("HAMMER_DEFAULT_PAGINATION_LIMIT", default: 25, in: 1...10000)
         self.maxPaginationLimit = try reader.int("HAMMER_MAX_PAGINATION_LIMIT", default: 50, in: 1...10000)
         if defaultPaginationLimit > maxPaginationLimit {

@@ -89,7 +89,7 @@ final class ChaosHarness: Sendable {
     private func environment(_ extra: [String: String]) -> [String: String] {
         var env = [
             "HAMMER_DATABASE_URL": databaseURL.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true", "HAMMER_HTTP_PORT": "\(Self.apiPort)",
-            "HAMMER_MIGRATIONS_PATH": "migrations", "LOG_LEVEL": "warning",
+            "HAMMER_MIGRATIONS_PATH": "migrations", "LOG_LEVEL": "warning", "HAMMER_GRPC_PORT": "0",
         ]
         env.merge(extra) { _, new in new }
         return env

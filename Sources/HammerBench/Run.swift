@@ -56,6 +56,7 @@ struct Run: AsyncParsableCommand {
         let environment = [
             "HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true", "HAMMER_HTTP_PORT": "8100",
             "HAMMER_WORKER_CONCURRENCY": "\(concurrency)", "HAMMER_WORKER_BATCH_SIZE": "\(batchSize)", "HAMMER_MIGRATIONS_PATH": "migrations",
+            "HAMMER_GRPC_PORT": "0",
         ]
         try shell("mkdir -p .local/bench && HAMMER_DATABASE_URL='\(url.urlString)' \(binaries)/hammer migrate >/dev/null")
 

@@ -23,7 +23,13 @@ import Testing
             let pool = PostgresClient(configuration: config.database.clientConfiguration(maxConnections: 1), backgroundLogger: TestDatabase.logger)
             let store = Store(client: pool, logger: TestDatabase.logger)
             let metrics = HammerMetrics()
-            let router = buildRouter(config: config, store: store, publisher: PublishBatcher(store: store, metrics: metrics), metrics: metrics)
+            let publisher = PublishBatcher(store: store, metrics: metrics)
+            let router = buildRouter(
+                config: config,
+                store: store,
+                controllers: ResourceControllers(config: config, store: store, publisher: publisher),
+                metrics: metrics
+            )
             let routed = Set(router.routes.map { "\($0.method) \($0.path)" })
             #expect(routed == documented, "only routed: \(routed.subtracting(documented)); only documented: \(documented.subtracting(routed))")
         }

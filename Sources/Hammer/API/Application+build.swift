@@ -3,8 +3,8 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Builds the REST API application on `client`, which it runs as a service along with `services`
-/// (the worker, for `hammer all`).
+/// Builds the REST API application on `client`, which it runs as a service along with the gRPC server (unless
+/// `HAMMER_GRPC_PORT` is 0) and `services` (the worker, for `hammer all`).
 public func buildApplication(
     config: Config,
     client: PostgresClient,
@@ -14,11 +14,15 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
     let publisher = PublishBatcher(store: store, metrics: metrics, keyTTL: config.idempotencyTTL)
-    let router = buildRouter(config: config, store: store, publisher: publisher, metrics: metrics)
+    let controllers = ResourceControllers(config: config, store: store, publisher: publisher)
+    let router = buildRouter(config: config, store: store, controllers: controllers, metrics: metrics)
+    // gRPC starts after the PostgreSQL client and the publisher, so it stops before them.
+    let grpc: [any Service] =
+        config.grpcPort.map { [GRPCServerService(config: config, port: $0, controllers: controllers, store: store, logger: logger)] } ?? []
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
-        services: [client, publisher] + services,
+        services: [client, publisher] + grpc + services,
         logger: logger
     )
     app.beforeServerStarts {
@@ -44,7 +48,7 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 }
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
-func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metrics: HammerMetrics) -> Router<BasicRequestContext> {
+func buildRouter(config: Config, store: Store, controllers: ResourceControllers, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let routes = RouteTableBox()
     router.add(middleware: RequestLogMiddleware())
@@ -54,27 +58,13 @@ func buildRouter(config: Config, store: Store, publisher: PublishBatcher, metric
 
     let v1 = router.group("v1")
     if !config.apiKeys.isEmpty {
-        v1.add(middleware: AuthMiddleware(keys: config.apiKeys))
+        v1.add(middleware: AuthMiddleware(keys: APIKeys(config.apiKeys)))
     }
-    let listQuery = ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit)
-    TopicController(store: store, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
-    SubscriptionController(
-        store: store,
-        maxBodyBytes: config.maxMessageBytes,
-        listQuery: listQuery,
-        allowPrivateTargets: config.allowPrivateTargets,
-        sender: WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
-    ).addRoutes(to: v1)
-    MessageController(
-        store: store,
-        publisher: publisher,
-        maxBodyBytes: config.maxMessageBytes,
-        maxBatchBytes: config.maxBatchBytes,
-        listQuery: listQuery,
-        authenticated: !config.apiKeys.isEmpty
-    ).addRoutes(to: v1)
-    DeliveryController(store: store, listQuery: listQuery).addRoutes(to: v1)
-    CallbackController(store: store, listQuery: listQuery).addRoutes(to: v1)
+    controllers.topics.addRoutes(to: v1)
+    controllers.subscriptions.addRoutes(to: v1)
+    controllers.messages.addRoutes(to: v1)
+    controllers.deliveries.addRoutes(to: v1)
+    controllers.callbacks.addRoutes(to: v1)
     routes.set(router)
     return router
 }

@@ -5,6 +5,10 @@ struct DeliveryController {
     let store: Store
     let listQuery: ListQuery
 
+    /// The equality filters of a delivery list, and of a delivery-attempt list.
+    static let listFilters = ["topic_id", "subscription_id", "message_id", "status"]
+    static let attemptListFilters = ["delivery_id"]
+
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get("deliveries", use: list)
         group.get("deliveries/:id", use: get)
@@ -23,7 +27,7 @@ struct DeliveryController {
     }
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let filter = try listQuery.filter(request, filters: ["topic_id", "subscription_id", "message_id", "status"])
+        let filter = try listQuery.filter(request, filters: Self.listFilters)
         return try JSONResponse.list("deliveries", try await store.deliveries(filter))
     }
 
@@ -32,7 +36,7 @@ struct DeliveryController {
     }
 
     @Sendable func listAttempts(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let filter = try listQuery.filter(request, filters: ["delivery_id"])
+        let filter = try listQuery.filter(request, filters: Self.attemptListFilters)
         return try JSONResponse.list("delivery_attempts", try await store.deliveryAttempts(filter))
     }
 }

@@ -5,12 +5,18 @@ struct ListQuery {
     let defaultLimit: Int
     let maxLimit: Int
 
-    /// `filters` names the equality filters this resource accepts; `status` values are checked against `Delivery.Status`, `type` against `Callback.EventType`.
+    /// The filter of a REST list request's query string.
     func filter(_ request: Request, filters: [String] = []) throws -> ListFilter {
         let parameters = request.uri.queryParameters
+        return try filter(filters: filters) { name in parameters[name[...]].map(String.init) }
+    }
+
+    /// `value` gives each parameter's text (`nil` or empty when absent); `filters` names the equality filters this
+    /// resource accepts; `status` values are checked against `Delivery.Status`, `type` against `Callback.EventType`.
+    func filter(filters: [String] = [], _ parameter: (String) -> String?) throws -> ListFilter {
         func value(_ name: String) -> String? {
-            guard let raw = parameters[name[...]], !raw.isEmpty else { return nil }
-            return String(raw)
+            guard let raw = parameter(name), !raw.isEmpty else { return nil }
+            return raw
         }
         var errors: [HammerError.FieldError] = []
         var filter = ListFilter(limit: defaultLimit)

@@ -17,6 +17,8 @@ struct MessageController {
     let keysInUse = NIOLockedValueBox<Set<IdempotencyKey.Slot>>([])
 
     static let maxBatchMessages = 1000
+    /// The equality filters of a message list.
+    static let listFilters = ["topic_id"]
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 
@@ -29,16 +31,45 @@ struct MessageController {
     }
 
     @Sendable func publish(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
-        let message = Self.readMessage(&reader)
-        try reader.check("message")
-        return try await publish([message!], endpoint: "messages", request: request) { try JSONResponse.make($0[0]) }
+        let messages = try Self.readSingle(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
+        let result = try await publish(
+            messages,
+            endpoint: "messages",
+            idempotencyKey: request.headers[Self.idempotencyKey],
+            authorization: request.headers[.authorization]
+        )
+        return Self.replayMarked(try JSONResponse.make(result.messages[0]), result.replayed)
     }
 
     /// `{"messages": [...]}`: 1 to 1,000 messages, checked like single ones (`messages[3].data`), written in one
     /// transaction or not at all, answered in request order.
     @Sendable func publishBatch(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let body = try await RequestBody.read(request, limit: maxBatchBytes, wrapper: "batch")
+        let messages = try Self.readBatch(try await RequestBody.read(request, limit: maxBatchBytes, wrapper: "batch"))
+        let result = try await publish(
+            messages,
+            endpoint: "messages/batch",
+            idempotencyKey: request.headers[Self.idempotencyKey],
+            authorization: request.headers[.authorization]
+        )
+        return Self.replayMarked(try JSONResponse.list("messages", result.messages), result.replayed)
+    }
+
+    private static func replayMarked(_ response: Response, _ replayed: Bool) -> Response {
+        var response = response
+        if replayed { response.headers[Self.idempotentReplayed] = "true" }
+        return response
+    }
+
+    /// A single publish's message, checked (REST and gRPC).
+    static func readSingle(_ body: RequestBody) throws -> [PublishRequest] {
+        var reader = FieldReader(body)
+        let message = Self.readMessage(&reader)
+        try reader.check("message")
+        return [message!]
+    }
+
+    /// A batch's messages, each checked like a single one.
+    static func readBatch(_ body: RequestBody) throws -> [PublishRequest] {
         var reader = FieldReader(body)
         var messages: [PublishRequest] = []
         switch body.fields["messages"] {
@@ -62,7 +93,7 @@ struct MessageController {
             reader.fail("messages", "must be an array, got \(other.typeName)")
         }
         try reader.check("message")
-        return try await publish(messages, endpoint: "messages/batch", request: request) { try JSONResponse.list("messages", $0) }
+        return messages
     }
 
     /// A single publish's or a batch's fields: `topic_id`, `data`, `content_type?`, `event_type?`; `nil` when bad.
@@ -89,46 +120,45 @@ struct MessageController {
         )
     }
 
-    /// Publishes `messages` as one request, honouring an `Idempotency-Key`: a live key used for the same request
-    /// answers what that request created (`Idempotent-Replayed: true`), for another request 422, while its request
-    /// is still being processed here 409. The key is recorded in the same transaction as the messages.
-    private func publish(
+    /// Publishes `messages` as one request, honouring an idempotency key (REST and gRPC): a live key used for the
+    /// same request answers what that request created (`replayed`), for another request 422, while its request is
+    /// still being processed here 409. The key is recorded in the same transaction as the messages; with API keys
+    /// set, keys are kept per API key (`authorization` is the request's `Bearer` credential).
+    func publish(
         _ messages: [PublishRequest],
         endpoint: String,
-        request: Request,
-        respond: ([Message]) throws -> Response
-    ) async throws -> Response {
-        guard let header = request.headers[Self.idempotencyKey] else {
+        idempotencyKey: String?,
+        authorization: String?
+    ) async throws -> (messages: [Message], replayed: Bool) {
+        guard let idempotencyKey else {
             switch try await publisher.publish(messages, key: nil) {
-            case .published(let created): return try respond(created)
+            case .published(let created): return (created, false)
             case .unknownTopic, .keyTakenOrUnknownTopic: throw try await unknownTopic(messages)
             }
         }
-        if let problem = IdempotencyKey.problem(header) {
+        if let problem = IdempotencyKey.problem(idempotencyKey) {
             throw HammerError(.invalidArgument, "invalid_idempotency_key", problem)
         }
-        let apiKey = authenticated ? request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) } : nil
-        let key = IdempotencyKey(key: header, apiKey: apiKey, endpoint: endpoint, requests: messages)
-        if let replay = try await replay(key, respond: respond) { return replay }
+        let apiKey = authenticated ? APIKeys.bearerKey(authorization) : nil
+        let key = IdempotencyKey(key: idempotencyKey, apiKey: apiKey, endpoint: endpoint, requests: messages)
+        if let replay = try await replay(key) { return (replay, true) }
         guard keysInUse.withLockedValue({ $0.insert(key.slot).inserted }) else { throw HammerError.idempotencyKeyInUse }
         defer { _ = keysInUse.withLockedValue { $0.remove(key.slot) } }
         switch try await publisher.publish(messages, key: key) {
         case .published(let created):
-            return try respond(created)
+            return (created, false)
         case .unknownTopic, .keyTakenOrUnknownTopic:
             // Another server may have recorded the key meanwhile; otherwise a topic was missing.
-            if let replay = try await replay(key, respond: respond) { return replay }
+            if let replay = try await replay(key) { return (replay, true) }
             throw try await unknownTopic(messages)
         }
     }
 
-    /// The answer to a repeat of `key`'s request, when its key is live.
-    private func replay(_ key: IdempotencyKey, respond: ([Message]) throws -> Response) async throws -> Response? {
+    /// The messages `key`'s request created, when its key is live.
+    private func replay(_ key: IdempotencyKey) async throws -> [Message]? {
         guard let record = try await store.idempotencyRecord(key) else { return nil }
         guard record.requestHash == key.requestHash else { throw HammerError.idempotencyKeyMismatch }
-        var response = try respond(try await store.messages(ids: record.messageIDs))
-        response.headers[Self.idempotentReplayed] = "true"
-        return response
+        return try await store.messages(ids: record.messageIDs)
     }
 
     private func unknownTopic(_ messages: [PublishRequest]) async throws -> HammerError {
@@ -141,7 +171,7 @@ struct MessageController {
     }
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.list("messages", try await store.messages(try listQuery.filter(request, filters: ["topic_id"])))
+        try JSONResponse.list("messages", try await store.messages(try listQuery.filter(request, filters: Self.listFilters)))
     }
 
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -15,22 +15,32 @@ struct TopicController {
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic"))
+        try JSONResponse.make(try await create(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")))
+    }
+
+    @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        return try JSONResponse.make(try await update(id: id, try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")))
+    }
+
+    /// Creates a topic from `id` and `name` (REST and gRPC).
+    func create(_ body: RequestBody) async throws -> Topic {
+        var reader = FieldReader(body)
         let id = reader.string("id")
         let name = reader.string("name")
         Validation.requireID(id, field: "id", in: &reader)
         Validation.requireText(name, field: "name", in: &reader)
         try reader.check("topic")
-        return try JSONResponse.make(try await store.createTopic(id: id!, name: name!))
+        return try await store.createTopic(id: id!, name: name!)
     }
 
-    @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let id = try context.parameters.require("id")
-        var reader = FieldReader(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic"))
+    /// Renames a topic when `name` is given; answers it as stored (REST and gRPC).
+    func update(id: String, _ body: RequestBody) async throws -> Topic {
+        var reader = FieldReader(body)
         let name = reader.string("name")
         if let name { Validation.requireText(name, field: "name", in: &reader) }
         try reader.check("topic")
-        return try JSONResponse.make(try await store.updateTopic(id: id, name: name))
+        return try await store.updateTopic(id: id, name: name)
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -22,7 +22,7 @@ enum TestApp {
     ) async throws {
         try await TestDatabase.withDatabase { url in
             // Tests send to receivers on 127.0.0.1; SSRF tests turn the guard back on.
-            var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
+            var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true", "HAMMER_GRPC_PORT": "0"]
             env.merge(environment) { _, override in override }
             let config = try Config(environment: env)
             let client = PostgresClient(configuration: config.database.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)

@@ -107,11 +107,23 @@ public nonisolated struct Hammer_V1_UpdateTopicRequest: Sendable {
   /// Clears the value of `topic`. Subsequent reads from it will return its default value.
   public mutating func clearTopic() {self._topic = nil}
 
+  /// Added: the fields to set, zero values included (AIP-134). Without it every non-zero field is set and zero
+  /// values keep what is stored, so a hammer v0.9.1 client that sends the whole resource updates it whole.
+  public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_updateMask = newValue}
+  }
+  /// Returns true if `updateMask` has been explicitly set.
+  public var hasUpdateMask: Bool {self._updateMask != nil}
+  /// Clears the value of `updateMask`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdateMask() {self._updateMask = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _topic: Hammer_V1_Topic? = nil
+  fileprivate var _updateMask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
 }
 
 public nonisolated struct Hammer_V1_ListTopicsRequest: Sendable {
@@ -409,11 +421,24 @@ public nonisolated struct Hammer_V1_UpdateSubscriptionRequest: Sendable {
   /// Clears the value of `subscription`. Subsequent reads from it will return its default value.
   public mutating func clearSubscription() {self._subscription = nil}
 
+  /// Added: the fields to set, zero values included, so that a field can be cleared: `headers` empty, `auth` or
+  /// `payload_template` unset, `max_in_flight` unset (the worker's default). Without it every non-zero field is set
+  /// and zero values keep what is stored, so a hammer v0.9.1 client that sends the whole resource updates it whole.
+  public var updateMask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_updateMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_updateMask = newValue}
+  }
+  /// Returns true if `updateMask` has been explicitly set.
+  public var hasUpdateMask: Bool {self._updateMask != nil}
+  /// Clears the value of `updateMask`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdateMask() {self._updateMask = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _subscription: Hammer_V1_Subscription? = nil
+  fileprivate var _updateMask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
 }
 
 public nonisolated struct Hammer_V1_ListSubscriptionsRequest: Sendable {
@@ -945,7 +970,7 @@ nonisolated extension Hammer_V1_CreateTopicRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Hammer_V1_UpdateTopicRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateTopicRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}topic\0\u{3}update_mask\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -954,6 +979,7 @@ nonisolated extension Hammer_V1_UpdateTopicRequest: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._topic) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._updateMask) }()
       default: break
       }
     }
@@ -967,11 +993,15 @@ nonisolated extension Hammer_V1_UpdateTopicRequest: SwiftProtobuf.Message, Swift
     try { if let v = self._topic {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._updateMask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Hammer_V1_UpdateTopicRequest, rhs: Hammer_V1_UpdateTopicRequest) -> Bool {
     if lhs._topic != rhs._topic {return false}
+    if lhs._updateMask != rhs._updateMask {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1448,7 +1478,7 @@ nonisolated extension Hammer_V1_CreateSubscriptionRequest: SwiftProtobuf.Message
 
 nonisolated extension Hammer_V1_UpdateSubscriptionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateSubscriptionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subscription\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subscription\0\u{3}update_mask\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1457,6 +1487,7 @@ nonisolated extension Hammer_V1_UpdateSubscriptionRequest: SwiftProtobuf.Message
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._subscription) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._updateMask) }()
       default: break
       }
     }
@@ -1470,11 +1501,15 @@ nonisolated extension Hammer_V1_UpdateSubscriptionRequest: SwiftProtobuf.Message
     try { if let v = self._subscription {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._updateMask {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Hammer_V1_UpdateSubscriptionRequest, rhs: Hammer_V1_UpdateSubscriptionRequest) -> Bool {
     if lhs._subscription != rhs._subscription {return false}
+    if lhs._updateMask != rhs._updateMask {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

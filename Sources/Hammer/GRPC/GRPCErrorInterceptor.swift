@@ -1,0 +1,35 @@
+import GRPCCore
+import Logging
+
+/// Turns every failure of a handler into a `HammerError`, as `ErrorMiddleware` does for REST: an unreachable database
+/// into `unavailable`, anything else into a bare `internal` whose details go to the log only. It must be the last
+/// interceptor: grpc-swift turns what an interceptor throws into a response before the ones outside it see it.
+struct GRPCErrorInterceptor: ServerInterceptor {
+    let logger: Logger
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        do {
+            return try await next(request, context)
+        } catch let error as HammerError {
+            throw error
+        } catch let error as RPCError {
+            throw error
+        } catch  where PostgresErrorMapping.isUnavailable(error) {
+            logger.error(
+                "database unavailable",
+                metadata: ["error": "\(PostgresErrorMapping.logDescription(error))", "hammer.grpc.method": "\(context.descriptor)"]
+            )
+            throw HammerError.databaseUnavailable
+        } catch {
+            logger.error(
+                "unexpected error",
+                metadata: ["error": "\(PostgresErrorMapping.logDescription(error))", "hammer.grpc.method": "\(context.descriptor)"]
+            )
+            throw HammerError.internalError
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// The gRPC server on `HAMMER_HTTP_HOST:HAMMER_GRPC_PORT` as a service of the application's group: `hammer.v1.Hammer`
+/// and `grpc.health.v1.Health`, plaintext HTTP/2 (TLS belongs to the proxy in front, as for REST). Graceful shutdown
+/// stops accepting RPCs and lets running ones finish.
+struct GRPCServerService: Service {
+    let host: String
+    let port: Int
+    let services: [any RegistrableRPCService]
+    let interceptors: [any ServerInterceptor]
+    let logger: Logger
+
+    init(config: Config, port: Int, controllers: ResourceControllers, store: Store, logger: Logger) {
+        self.host = config.httpHost
+        self.port = port
+        self.services = [HammerGRPCService(operations: controllers, store: store), GRPCHealthService(store: store)]
+        self.interceptors = [GRPCAuthInterceptor(keys: APIKeys(config.apiKeys)), GRPCErrorInterceptor(logger: logger)]
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let server = GRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),
+            services: services,
+            interceptors: interceptors
+        )
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                if let address = try await server.listeningAddress {
+                    logger.info("gRPC server started", metadata: ["hammer.grpc.address": "\(address)"])
+                }
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import GRPCCore
+
+extension HammerGRPCService {
+    func getDelivery(request: ServerRequest<Hammer_V1_GetDeliveryRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Delivery>
+    {
+        ServerResponse(message: Hammer_V1_Delivery(try await store.delivery(id: request.message.id)))
+    }
+
+    func listDeliveries(
+        request: ServerRequest<Hammer_V1_ListDeliveriesRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_ListDeliveriesResponse
+    > {
+        let message = request.message
+        let deliveries = try await store.deliveries(
+            try operations.listQuery.filter(
+                message,
+                filters: [
+                    "topic_id": message.topicID, "subscription_id": message.subscriptionID, "message_id": message.messageID, "status": message.status,
+                ]
+            )
+        )
+        return ServerResponse(message: .with { $0.deliveries = deliveries.map(Hammer_V1_Delivery.init) })
+    }
+
+    func getDeliveryAttempt(
+        request: ServerRequest<Hammer_V1_GetDeliveryAttemptRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_DeliveryAttempt
+    > {
+        ServerResponse(message: Hammer_V1_DeliveryAttempt(try await store.deliveryAttempt(id: request.message.id)))
+    }
+
+    func listDeliveryAttempts(
+        request: ServerRequest<Hammer_V1_ListDeliveryAttemptsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_ListDeliveryAttemptsResponse
+    > {
+        let message = request.message
+        let attempts = try await store.deliveryAttempts(try operations.listQuery.filter(message, filters: ["delivery_id": message.deliveryID]))
+        return ServerResponse(message: .with { $0.deliveryAttempts = attempts.map(Hammer_V1_DeliveryAttempt.init) })
+    }
+}

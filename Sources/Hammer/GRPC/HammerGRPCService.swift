@@ -1,0 +1,85 @@
+import GRPCCore
+import SwiftProtobuf
+
+/// `hammer.v1.Hammer`: hammer's gRPC API, answering through the same operations as the REST controllers; handlers
+/// only translate between protobuf and those operations. Errors become statuses in `GRPCErrorInterceptor`.
+struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
+    let operations: ResourceControllers
+    let store: Store
+
+    func createTopic(request: ServerRequest<Hammer_V1_CreateTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
+        let topic = try await operations.topics.create(try ProtoRequestFields.topic(request.message.topic))
+        return ServerResponse(message: Hammer_V1_Topic(topic))
+    }
+
+    func updateTopic(request: ServerRequest<Hammer_V1_UpdateTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
+        let message = request.message
+        let fields = try ProtoRequestFields.topic(message.topic, mask: message.hasUpdateMask ? message.updateMask : nil)
+        return ServerResponse(message: Hammer_V1_Topic(try await operations.topics.update(id: message.topic.id, fields)))
+    }
+
+    func getTopic(request: ServerRequest<Hammer_V1_GetTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
+        ServerResponse(message: Hammer_V1_Topic(try await store.topic(id: request.message.id)))
+    }
+
+    func listTopics(
+        request: ServerRequest<Hammer_V1_ListTopicsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_ListTopicsResponse
+    > {
+        let topics = try await store.topics(try operations.listQuery.filter(request.message))
+        return ServerResponse(message: .with { $0.topics = topics.map(Hammer_V1_Topic.init) })
+    }
+
+    func deleteTopic(
+        request: ServerRequest<Hammer_V1_DeleteTopicRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Google_Protobuf_Empty
+    > {
+        try await store.deleteTopic(id: request.message.id)
+        return ServerResponse(message: Google_Protobuf_Empty())
+    }
+
+    func createMessage(
+        request: ServerRequest<Hammer_V1_CreateMessageRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_Message
+    > {
+        let messages = try MessageController.readSingle(ProtoRequestFields.message(request.message.message))
+        let result = try await operations.messages.publish(
+            messages,
+            endpoint: "messages",
+            idempotencyKey: request.metadata[stringValues: "idempotency-key"].first(where: { _ in true }),
+            authorization: request.metadata[stringValues: "authorization"].first(where: { _ in true })
+        )
+        return ServerResponse(message: Hammer_V1_Message(result.messages[0]), metadata: result.replayed ? ["idempotent-replayed": "true"] : [:])
+    }
+
+    func getMessage(request: ServerRequest<Hammer_V1_GetMessageRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Message> {
+        ServerResponse(message: Hammer_V1_Message(try await store.message(id: request.message.id)))
+    }
+
+    func listMessages(
+        request: ServerRequest<Hammer_V1_ListMessagesRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Hammer_V1_ListMessagesResponse
+    > {
+        let message = request.message
+        let messages = try await store.messages(try operations.listQuery.filter(message, filters: ["topic_id": message.topicID]))
+        return ServerResponse(message: .with { $0.messages = messages.map(Hammer_V1_Message.init) })
+    }
+
+    func deleteMessage(
+        request: ServerRequest<Hammer_V1_DeleteMessageRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<
+        Google_Protobuf_Empty
+    > {
+        try await store.deleteMessage(id: request.message.id)
+        return ServerResponse(message: Google_Protobuf_Empty())
+    }
+}
