@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz proto clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz grpc-trial proto clean
 
 build:
 	swift build
@@ -43,10 +43,14 @@ bench:
 chaos: build
 	.build/debug/hammer-bench chaos $(ARGS)
 
-## Regenerate Sources/Hammer/GRPC/Generated from proto/hammer/v1/hammer.proto (committed; builds never run this).
+## Regenerate Sources/Hammer/GRPC/Generated from proto/ (committed; builds never run this).
 proto:
 	scripts/proto.sh
 
 ## schemathesis against a live server, driven by /openapi.json.
 api-fuzz: build
 	scripts/api-fuzz.sh $(ARGS)
+
+## A Python grpcio client generated from hammer v0.9.1's own proto (or ARGS=PATH.proto) against a live hammer all.
+grpc-trial: build
+	scripts/grpc-trial.sh $(ARGS)

@@ -2,24 +2,29 @@
 """Checks that proto/hammer/v1/hammer.proto is wire-compatible with another hammer.proto (allisson/hammer's
 api/v1/hammer.proto, v0.9.1): every message, field (name, number, type, label) and RPC of the other is in ours.
 
-    python3 scripts/proto-compat.py PATH/TO/their/hammer.proto
-Needs protoc (apt install protobuf-compiler) and the protobuf package (pip install protobuf).
+    python3 scripts/proto-compat.py [PATH/TO/their/hammer.proto]   (default: Tests/Fixtures/hammer-v0.9.1.proto)
+Needs grpcio-tools (pip install grpcio-tools), whose protoc carries the well-known types.
 """
-import os, re, subprocess, sys, tempfile
+import os, re, sys, tempfile
 
+import grpc_tools
+from grpc_tools import protoc
 from google.protobuf import descriptor_pb2
 
 
 def descriptor(include, path):
     out = tempfile.mktemp(suffix=".pb")
-    subprocess.run(["protoc", "-I", include, "--include_imports", f"--descriptor_set_out={out}", path], check=True)
+    well_known = os.path.join(os.path.dirname(grpc_tools.__file__), "_proto")
+    if protoc.main(["protoc", "-I", include, "-I", well_known, "--include_imports", f"--descriptor_set_out={out}", path]) != 0:
+        sys.exit(f"protoc failed on {path}")
     files = descriptor_pb2.FileDescriptorSet()
     with open(out, "rb") as f:
         files.ParseFromString(f.read())
     return next(f for f in files.file if f.package == "hammer.v1")
 
 
-theirs_text = open(sys.argv[1]).read()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+theirs_text = open(sys.argv[1] if len(sys.argv) > 1 else f"{root}/Tests/Fixtures/hammer-v0.9.1.proto").read()
 # Their HTTP annotations need googleapis, which do not matter on the wire.
 theirs_text = theirs_text.replace('import "google/api/annotations.proto";', "")
 theirs_text = re.sub(r"option \(google\.api\.http\) = \{.*?\};", "", theirs_text, flags=re.S)
@@ -27,7 +32,6 @@ workdir = tempfile.mkdtemp()
 os.makedirs(f"{workdir}/hammer/v1")
 with open(f"{workdir}/hammer/v1/hammer.proto", "w") as f:
     f.write(theirs_text)
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 theirs = descriptor(workdir, f"{workdir}/hammer/v1/hammer.proto")
 ours = descriptor(f"{root}/proto", f"{root}/proto/hammer/v1/hammer.proto")
 

@@ -26,11 +26,19 @@ struct GRPCHealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
         context: ServerContext
     ) async throws {
         // A watch never ends on its own: it must not hold up the server's graceful shutdown.
+        do {
+            try await watchStatus(of: request.service, into: response)
+        } catch is CancellationError where Task.isShuttingDownGracefully {
+            throw RPCError(code: .unavailable, message: "the server is shutting down")
+        }
+    }
+
+    private func watchStatus(of service: String, into response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>) async throws {
         try await cancelWhenGracefulShutdown {
             var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
             while true {
                 let status: Grpc_Health_V1_HealthCheckResponse.ServingStatus =
-                    Self.servedNames.contains(request.service) ? .init(serving: await store.ping()) : .serviceUnknown
+                    Self.servedNames.contains(service) ? .init(serving: await store.ping()) : .serviceUnknown
                 if status != last {
                     try await response.write(.with { $0.status = status })
                     last = status
