@@ -1,5 +1,5 @@
 # hammer — see README.md. `make run` and `make test` need nothing but Swift and PostgreSQL's server binaries.
-.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz grpc-trial proto clean
+.PHONY: run run-server run-worker db-migrate db-start db-stop build build-release test bench chaos api-fuzz grpc-trial test-ui proto clean
 
 build:
 	swift build
@@ -54,3 +54,7 @@ api-fuzz: build
 ## A Python grpcio client generated from hammer v0.9.1's own proto (or ARGS=PATH.proto) against a live hammer all.
 grpc-trial: build
 	scripts/grpc-trial.sh $(ARGS)
+
+## The web console in headless chromium (installs chromium, chromium-driver and selenium when missing).
+test-ui: build
+	scripts/test-ui.sh

@@ -13,4 +13,12 @@ psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS 
 HAMMER_HTTP_PORT=8200 HAMMER_ALLOW_PRIVATE_TARGETS=true LOG_LEVEL=error .build/debug/hammer server &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; "$root/scripts/postgres.sh" stop fuzz' EXIT
-st run http://127.0.0.1:8200/openapi.json --wait-for-schema 30 --checks all --max-examples "${1:-50}" --workers 2 ${2:+--seed "$2"}
+fuzz() { st run http://127.0.0.1:8200/openapi.json --wait-for-schema 30 --checks all --max-examples "${1:-50}" --workers 2 ${2:+--seed "$2"}; }
+log=$(mktemp)
+if ! fuzz "$@" 2>&1 | tee "$log"; then
+  # CPython 3.11 can fail inside hypothesis' own source inspection ("SystemError: AST constructor recursion depth
+  # mismatch"), a crash of the tool rather than a finding about the API (seen once in CI: 2,823 cases, all passed).
+  grep -q "AST constructor recursion depth mismatch" "$log" || exit 1
+  echo "api-fuzz: schemathesis crashed inside CPython's ast module; running it again" >&2
+  fuzz "$@"
+fi

@@ -47,7 +47,8 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
     )
 }
 
-/// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere.
+/// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere; the web
+/// console under `/ui`.
 func buildRouter(config: Config, store: Store, controllers: ResourceControllers, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let routes = RouteTableBox()
@@ -65,6 +66,8 @@ func buildRouter(config: Config, store: Store, controllers: ResourceControllers,
     controllers.messages.addRoutes(to: v1)
     controllers.deliveries.addRoutes(to: v1)
     controllers.callbacks.addRoutes(to: v1)
+    let session = config.apiKeys.isEmpty ? nil : ConsoleSession(keys: config.apiKeys)
+    ConsoleController(store: store, listQuery: controllers.listQuery, session: session).addRoutes(to: router)
     routes.set(router)
     return router
 }

@@ -99,6 +99,7 @@ extension Hammer_V1_DeliveryAttempt {
         executionDuration = UInt32(clamping: attempt.executionDuration)
         success = attempt.success
         error = attempt.error
+        errorKind = attempt.errorKind
         createdAt = Google_Protobuf_Timestamp(date: attempt.createdAt)
     }
 }

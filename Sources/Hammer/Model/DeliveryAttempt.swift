@@ -11,11 +11,14 @@ public struct DeliveryAttempt: Sendable, Equatable, Encodable {
     public var executionDuration: Int
     public var success: Bool
     public var error: String
+    /// The failure's bounded kind (`timeout`, `http_status`, …); empty on success.
+    public var errorKind: String
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, request, response, success, error
         case deliveryID = "delivery_id"
+        case errorKind = "error_kind"
         case responseStatusCode = "response_status_code"
         case executionDuration = "execution_duration"
         case createdAt = "created_at"

@@ -2,11 +2,12 @@ import Foundation
 import PostgresNIO
 
 extension Store {
-    private static let attemptColumns = "id, delivery_id, request, response, response_status_code, execution_duration, success, error, created_at"
+    private static let attemptColumns =
+        "id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind, created_at"
 
     private static func attempt(_ row: PostgresRow) throws -> DeliveryAttempt {
-        let (id, deliveryID, request, response, statusCode, duration, success, error, createdAt) =
-            try row.decode((String, String, String, String, Int, Int, Bool, String, Date).self)
+        let (id, deliveryID, request, response, statusCode, duration, success, error, errorKind, createdAt) =
+            try row.decode((String, String, String, String, Int, Int, Bool, String, String, Date).self)
         return DeliveryAttempt(
             id: id,
             deliveryID: deliveryID,
@@ -16,6 +17,7 @@ extension Store {
             executionDuration: duration,
             success: success,
             error: error,
+            errorKind: errorKind,
             createdAt: createdAt
         )
     }

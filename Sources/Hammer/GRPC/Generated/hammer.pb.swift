@@ -796,6 +796,9 @@ public nonisolated struct Hammer_V1_DeliveryAttempt: Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
+  /// added: the failure's bounded kind (timeout, http_status, ...); empty on success
+  public var errorKind: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2197,7 +2200,7 @@ nonisolated extension Hammer_V1_ListDeliveriesResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Hammer_V1_DeliveryAttempt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DeliveryAttempt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}delivery_id\0\u{1}request\0\u{1}response\0\u{3}response_status_code\0\u{3}execution_duration\0\u{1}success\0\u{1}error\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}delivery_id\0\u{1}request\0\u{1}response\0\u{3}response_status_code\0\u{3}execution_duration\0\u{1}success\0\u{1}error\0\u{3}created_at\0\u{3}error_kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2214,6 +2217,7 @@ nonisolated extension Hammer_V1_DeliveryAttempt: SwiftProtobuf.Message, SwiftPro
       case 7: try { try decoder.decodeSingularBoolField(value: &self.success) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.errorKind) }()
       default: break
       }
     }
@@ -2251,6 +2255,9 @@ nonisolated extension Hammer_V1_DeliveryAttempt: SwiftProtobuf.Message, SwiftPro
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if !self.errorKind.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorKind, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2264,6 +2271,7 @@ nonisolated extension Hammer_V1_DeliveryAttempt: SwiftProtobuf.Message, SwiftPro
     if lhs.success != rhs.success {return false}
     if lhs.error != rhs.error {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.errorKind != rhs.errorKind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

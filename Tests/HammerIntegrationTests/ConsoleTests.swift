@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import Hammer
+import HummingbirdTesting
+import Testing
+
+/// The web console's HTTP surface: pages, sessions, CSRF. `make test-ui` drives the same pages in chromium.
+@Suite struct ConsoleTests {
+    static let cookie = HTTPField.Name("Cookie")!
+    static let setCookie = HTTPField.Name("Set-Cookie")!
+
+    @Test func pagesRenderTheStoreAndUnknownIdsAre404Pages() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("hook", topic: "orders")
+            let message = try #require(try await client.publish(topic: "orders")["id"] as? String)
+            let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
+            try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 1 WHERE id = \(delivery)")
+
+            for path in [
+                "/ui", "/ui/topics", "/ui/subscriptions", "/ui/messages", "/ui/deliveries", "/ui/messages/\(message)", "/ui/deliveries/\(delivery)",
+            ] {
+                let page = try await client.send(.get, path)
+                #expect(page.status == .ok, "\(path)")
+                #expect(page.headers[.contentType] == "text/html; charset=utf-8", "\(path)")
+                #expect(page.text.contains("<h1>"), "\(path)")
+            }
+            let overview = try await client.send(.get, "/ui").text
+            #expect(overview.contains(#"<span class="count" id="count-failed">1</span>"#))
+            let failed = try await client.send(.get, "/ui/deliveries?status=failed").text
+            #expect(failed.contains(delivery))
+            #expect(!(try await client.send(.get, "/ui/deliveries?status=completed").text.contains(delivery)))
+            #expect(try await client.send(.get, "/ui/deliveries?status=done").text.contains("status must be one of pending, completed, failed"))
+            #expect(!(try await client.send(.get, "/ui/subscriptions").text.contains("whsec_")))
+
+            let missing = try await client.send(.get, "/ui/deliveries/nope")
+            #expect(missing.status == .notFound)
+            #expect(missing.text.contains("delivery &quot;nope&quot; does not exist"))
+        }
+    }
+
+    @Test func formsNeedTheCSRFTokenAndRedeliverAsTheAPIDoes() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("hook", topic: "orders")
+            try await client.publish(topic: "orders")
+            let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
+            try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 3 WHERE id = \(delivery)")
+
+            let page = try await client.send(.get, "/ui/deliveries/\(delivery)")
+            let csrf = try #require(Self.cookieValue(page, "hammer_csrf"))
+            #expect(page.text.contains(#"name="csrf" value="\#(csrf)""#))
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded", Self.cookie: "hammer_csrf=\(csrf)"]
+
+            let forged = try await client.send(.post, "/ui/deliveries/\(delivery)/redeliver", "csrf=guess", headers: form)
+            #expect(forged.status == .forbidden)
+            #expect(try await store.delivery(id: delivery).status == .failed)
+
+            let done = try await client.send(.post, "/ui/deliveries/\(delivery)/redeliver", "csrf=\(csrf)", headers: form)
+            #expect(done.status == .seeOther)
+            #expect(done.headers[.location] == "/ui/deliveries/\(delivery)")
+            #expect(try await store.delivery(id: delivery).status == .pending)
+            let again = try await client.send(.post, "/ui/deliveries/\(delivery)/redeliver", "csrf=\(csrf)", headers: form)
+            #expect(again.status == .conflict)
+
+            let disabled = try await client.send(.post, "/ui/subscriptions/hook/disable", "csrf=\(csrf)", headers: form)
+            #expect(disabled.status == .seeOther)
+            #expect(try await store.subscription(id: "hook").status == .disabled)
+        }
+    }
+
+    @Test func withAPIKeysPagesNeedASignedSessionCookie() async throws {
+        try await TestApp.run(environment: ["HAMMER_API_KEYS": "k1,k2"]) { client, _ in
+            let anonymous = try await client.send(.get, "/ui/deliveries")
+            #expect(anonymous.status == .seeOther)
+            #expect(anonymous.headers[.location] == "/ui/login")
+            let loginPage = try await client.send(.get, "/ui/login")
+            let csrf = try #require(Self.cookieValue(loginPage, "hammer_csrf"))
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded", Self.cookie: "hammer_csrf=\(csrf)"]
+
+            #expect(try await client.send(.post, "/ui/login", "csrf=\(csrf)&key=k3", headers: form).status == .unauthorized)
+            #expect(try await client.send(.post, "/ui/login", "key=k2", headers: form).status == .forbidden)
+            let login = try await client.send(.post, "/ui/login", "csrf=\(csrf)&key=k2", headers: form)
+            #expect(login.status == .seeOther)
+            let header = try #require(login.headers[values: Self.setCookie].first { $0.hasPrefix("hammer_session=") })
+            #expect(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.contains("Path=/ui"))
+            #expect(!header.contains("k2"))
+            let session = try #require(Self.cookieValue(login, "hammer_session"))
+
+            let signedIn = try await client.send(.get, "/ui/deliveries", headers: [Self.cookie: "hammer_session=\(session)"])
+            #expect(signedIn.status == .ok)
+            var tampered = session
+            tampered.removeLast()
+            tampered += session.hasSuffix("A") ? "B" : "A"
+            #expect(try await client.send(.get, "/ui", headers: [Self.cookie: "hammer_session=\(tampered)"]).status == .seeOther)
+            // The REST API still wants its bearer key: the console's cookie is not an API credential.
+            #expect(try await client.send(.get, "/v1/topics", headers: [Self.cookie: "hammer_session=\(session)"]).status == .unauthorized)
+        }
+    }
+
+    static func cookieValue(_ response: JSONResponse, _ name: String) -> String? {
+        for header in response.headers[values: setCookie] where header.hasPrefix(name + "=") {
+            return String(header.dropFirst(name.count + 1).prefix { $0 != ";" })
+        }
+        return nil
+    }
+}
