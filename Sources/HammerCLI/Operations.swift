@@ -17,7 +17,8 @@ struct Age: ExpressibleByArgument {
 struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches.",
-        discussion: "Also deletes expired idempotency keys (HAMMER_IDEMPOTENCY_TTL), not on a dry run."
+        discussion:
+            "Also deletes expired idempotency keys (HAMMER_IDEMPOTENCY_TTL) and the web console's per-minute attempt counts older than a day, not on a dry run."
     )
 
     @Option(help: "Age of the oldest message kept, e.g. 30d, 12h.") var olderThan: Age
@@ -46,6 +47,8 @@ struct Cleanup: AsyncParsableCommand {
             print("done: \(deleted) message(s) deleted with their deliveries and attempts")
             let keys = try await store.deleteExpiredIdempotencyKeys()
             print("\(keys) expired idempotency key(s) deleted")
+            let minutes = try await store.deleteOldAttemptMinutes()
+            print("\(minutes) console chart row(s) older than a day deleted")
         }
     }
 }

@@ -98,6 +98,24 @@ import Testing
         }
     }
 
+    @Test func theChartCountsWhatWorkersRecorded() async throws {
+        let receiver = try await WebhookReceiver.start { number in number == 1 ? .init(status: .internalServerError) : .init() }
+        defer { receiver.stop() }
+        try await TestApp.run { client, _, url in
+            try await client.createTopic("orders")
+            try await client.createSubscription("hook", topic: "orders", url: receiver.url, extra: ["max_delivery_attempts": 1])
+            let worker = try TestWorker.start(url)
+            for _ in 0..<3 { try await client.publish(topic: "orders") }
+            try await eventually("three finished deliveries") {
+                try await client.send(.get, "/v1/deliveries?status=pending").list("deliveries").isEmpty
+            }
+            try await worker.stop()
+            let overview = try await client.send(.get, "/ui").text
+            #expect(overview.contains("last hour: 2 succeeded, 1 failed"))
+            #expect(overview.contains(#"id="count-completed">2<"#) && overview.contains(#"id="count-failed">1<"#))
+        }
+    }
+
     static func cookieValue(_ response: JSONResponse, _ name: String) -> String? {
         for header in response.headers[values: setCookie] where header.hasPrefix(name + "=") {
             return String(header.dropFirst(name.count + 1).prefix { $0 != ";" })

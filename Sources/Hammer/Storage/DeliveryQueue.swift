@@ -398,6 +398,12 @@ struct RecordStatement: PostgresPreparedStatement {
             FROM updated u JOIN subscriptions s ON s.id = u.subscription_id JOIN messages m ON m.id = u.message_id
             WHERE u.status <> 'pending' AND s.callback_url IS NOT NULL AND ('delivery.' || u.status) = ANY(s.callback_events)
             RETURNING 1
+        ), attempt_minute AS (
+            -- The console's chart: attempts per minute by outcome (migration 8).
+            INSERT INTO delivery_attempt_minutes AS m (minute, shard, succeeded, failed)
+            SELECT date_trunc('minute', now()), pg_backend_pid() % 8, count(*) FILTER (WHERE success), count(*) FILTER (WHERE NOT success)
+            FROM outcome WHERE NOT is_callback HAVING count(*) > 0
+            ON CONFLICT (minute, shard) DO UPDATE SET succeeded = m.succeeded + excluded.succeeded, failed = m.failed + excluded.failed
         ), callback_attempt AS (
             INSERT INTO callback_attempts (id, callback_id, request, response, response_status_code, execution_duration, success, error, error_kind)
             SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome WHERE is_callback

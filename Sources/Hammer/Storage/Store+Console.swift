@@ -32,12 +32,11 @@ extension Store {
         return try await first(query) { try $0.decode((Int, Int).self) } ?? (0, 0)
     }
 
-    /// The last hour's attempts by minute and outcome.
+    /// The last hour's attempts by minute and outcome, as the record statement counted them.
     private func attemptsPerMinute() async throws -> [ConsoleOverview.Minute] {
         let query: PostgresQuery = """
-            SELECT date_trunc('minute', created_at) AS minute, count(*) FILTER (WHERE success)::bigint,
-                count(*) FILTER (WHERE NOT success)::bigint
-            FROM delivery_attempts WHERE created_at > date_trunc('minute', now()) - interval '59 minutes'
+            SELECT minute, sum(succeeded)::bigint, sum(failed)::bigint FROM delivery_attempt_minutes
+            WHERE minute > date_trunc('minute', now()) - interval '60 minutes'
             GROUP BY 1 ORDER BY 1
             """
         return try await all(query) { row in
