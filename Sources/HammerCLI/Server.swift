@@ -5,7 +5,8 @@ import ServiceLifecycle
 
 struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the REST API, /liveness, /readiness, /metrics on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT."
+        abstract:
+            "Serve the REST API, the web console (/ui), /liveness, /readiness, /metrics on HAMMER_HTTP_HOST:HAMMER_HTTP_PORT, and gRPC on HAMMER_GRPC_PORT."
     )
 
     func run() async throws {
@@ -38,7 +39,7 @@ struct Worker: AsyncParsableCommand {
 
 struct All: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server and the worker in one process (development, small installs)."
+        abstract: "Run the server (REST, web console, gRPC) and the worker in one process (development, small installs)."
     )
 
     func run() async throws {
