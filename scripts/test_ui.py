@@ -10,6 +10,7 @@ import argparse, json, sys, threading, time, urllib.error, urllib.parse, urllib.
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -55,8 +56,14 @@ def main():
             return json.loads(response.read() or b"{}")
 
     def eventually(condition, what, timeout=30):
+        """Waits for `condition`; a page still loading (an element gone stale or not there yet) is not there yet."""
         deadline = time.time() + timeout
-        while not condition():
+        while True:
+            try:
+                if condition():
+                    return
+            except (StaleElementReferenceException, NoSuchElementException):
+                pass
             if time.time() > deadline:
                 sys.exit(f"FAIL: timed out waiting for {what}")
             time.sleep(0.2)
@@ -105,7 +112,7 @@ def main():
         browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
         eventually(lambda: "status=failed" in browser.current_url, "the filter form to load")
         rows = browser.find_elements(By.CSS_SELECTOR, "tr.delivery")
-        check(len(rows) == 3 and all("failed" in r.text and "broken" in r.text for r in rows), f"the status filter shows the failed ones only {browser.current_url} {[r.text for r in rows]}")
+        check(len(rows) == 3 and all("failed" in r.text and "broken" in r.text for r in rows), "the status filter shows the failed ones only")
         browser.get(base + "/ui/deliveries?subscription_id=ok")
         rows = browser.find_elements(By.CSS_SELECTOR, "tr.delivery")
         check(len(rows) == 3 and all("completed" in r.text for r in rows), "the subscription filter shows that subscription's only")
@@ -121,7 +128,7 @@ def main():
         browser.find_element(By.CSS_SELECTOR, "tr.delivery a").click()
         eventually(lambda: "/ui/deliveries/" in browser.current_url, "the delivery page to load")
         main = browser.find_element(By.TAG_NAME, "main").text
-        check("http_status" in main and "500 Internal Server Error" in main, f"the delivery page shows the error kind and the response status {main}")
+        check("http_status" in main and "500 Internal Server Error" in main, "the delivery page shows the error kind and the response status")
         body = browser.find_element(By.CSS_SELECTOR, ".attempt pre.body.json").text
         check('"data_base64"' in body and "\n" in body, "the request body is pretty-printed JSON")
         check('"database is down"' in main, "the response body is shown")
