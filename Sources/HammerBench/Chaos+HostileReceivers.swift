@@ -15,7 +15,7 @@ extension ChaosHarness {
         let hostile: [Behaviour] = [.never, .slow, .stalled, .reset, .huge, .malformed, .redirect, .gone, .ratelimit]
         try await createTopic("hostile", subscriptions: hostile.map { SubscriptionSpec(id: $0.rawValue, url: receiver.url($0), maxAttempts: 3) })
         try await createTopic("steady", subscriptions: (0..<2).map { SubscriptionSpec(id: "steady-\($0)", url: receiver.url(.ok)) })
-        try await createTopic("backlog", subscriptions: [SubscriptionSpec(id: "backlog", url: receiver.url(.never), maxAttempts: 1)])
+        try await createTopic("backlog", subscriptions: [SubscriptionSpec(id: "backlog", url: receiver.url(.hold), maxAttempts: 1)])
 
         let hostileMessages = settings.quick ? 2 : 5
         // The worker runs at the default concurrency (64), so a subscription's share is 16 slots.
@@ -26,17 +26,10 @@ extension ChaosHarness {
         // 50 steady messages a second while the hostile deliveries run their three attempts (about 10 s).
         let steadySeconds = settings.quick ? 6 : 12
         var steady: [String] = []
-        var backlogHeld = 0
         let started = ContinuousClock.now
         for index in 0..<(steadySeconds * 50) {
             try await Task.sleep(until: started + .milliseconds(index * 20))
             if let id = try await publish("steady").id { steady.append(id) }
-            if index % 10 == 0 {
-                backlogHeld = max(
-                    backlogHeld,
-                    try await count("SELECT count(*) FROM deliveries WHERE subscription_id = 'backlog' AND leased_until > now()")
-                )
-            }
         }
         try await waitUntil("every hostile delivery finished (but those of the disabled /gone)", timeout: .seconds(120)) {
             try await count(
@@ -63,6 +56,9 @@ extension ChaosHarness {
         let backlogTimeouts = try await count(
             "SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = 'backlog' AND a.error_kind = 'timeout'"
         )
+        // Counted by the endpoint: its open requests, not the leases, which also cover sends that ended and are not
+        // recorded yet (a loaded machine records later, and the leases then overstate the slots).
+        let backlogHeld = receiver.mostHeldAtOnce
         verdict.check(
             "a \(backlogMessages)-deep backlog to an endpoint that never answers held at most \(backlogHeld) send slots (its share: \(share) of 64); \(backlogTimeouts) timed out",
             backlogHeld <= share && backlogHeld > 0 && backlogTimeouts == backlogMessages

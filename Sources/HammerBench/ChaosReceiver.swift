@@ -14,6 +14,8 @@ final class ChaosReceiver: Sendable {
         /// `/ordered-<lane>`: answers 200 after 3 ms, recording each lane's arrivals in order and how many of its
         /// requests were ever unanswered at once.
         case ordered
+        /// `/hold`: never answers, as `/never`, and counts the connections it holds until the client hangs up.
+        case hold
     }
 
     struct Arrival: Sendable {
@@ -28,6 +30,8 @@ final class ChaosReceiver: Sendable {
         var lanes: [String: [String]] = [:]
         var laneUnanswered: [String: Int] = [:]
         var laneMostAtOnce: [String: Int] = [:]
+        var held = 0
+        var mostHeld = 0
     }
 
     static let hugeBodyBytes = 1 << 30
@@ -104,6 +108,18 @@ final class ChaosReceiver: Sendable {
     fileprivate func laneAnswered(_ lane: String) { state.withLockedValue { $0.laneUnanswered[lane, default: 1] -= 1 } }
 
     fileprivate func addHugeBytes(_ count: Int) { state.withLockedValue { $0.hugeBytesSent += count } }
+
+    /// The most `/hold` requests ever unanswered at once: the send slots a sender gave that endpoint.
+    var mostHeldAtOnce: Int { state.withLockedValue { $0.mostHeld } }
+
+    fileprivate func holdStarted() {
+        state.withLockedValue { state in
+            state.held += 1
+            state.mostHeld = max(state.mostHeld, state.held)
+        }
+    }
+
+    fileprivate func holdEnded() { state.withLockedValue { $0.held -= 1 } }
 }
 
 /// One connection: parses requests (keep-alive, no pipelining needed) and answers per path.
@@ -115,8 +131,16 @@ private final class ChaosConnection: ChannelInboundHandler {
     private var buffer = ByteBuffer()
     /// Set while an answer is pending or the connection is being misused; later bytes wait.
     private var busy = false
+    /// Set while this connection holds a `/hold` request.
+    private var holding = false
 
     init(receiver: ChaosReceiver) { self.receiver = receiver }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if holding { receiver.holdEnded() }
+        holding = false
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
@@ -188,6 +212,10 @@ private final class ChaosConnection: ChannelInboundHandler {
             }
         case .never:
             busy = true
+        case .hold:
+            busy = true
+            holding = true
+            receiver.holdStarted()
         case .stalled:
             // A complete head that promises a body which never comes.
             busy = true

@@ -37,6 +37,22 @@ struct Results {
     var cores: [String: [String: Double]] = [:]
 
     var ceiling: Double { min(databaseCeiling, receiverCeiling.rate) }
+
+    /// CPU microseconds per unit of work by process, per scenario: the figure to steer by, stable across runs where
+    /// rates are not (cores used × 10⁶ ÷ units per second). Units: deliveries, publish requests, batch messages.
+    var cpuMicroseconds: [String: (unit: String, byProcess: [String: Double])] {
+        let units: [String: (String, Double)] = [
+            "throughput": ("delivery", throughput.deliveryRate), "latency": ("delivery", Double(latency.deliveriesPerSecond)),
+            "backlog": ("delivery", backlog.overallRate), "publish alone": ("publish", publishAlone.rate),
+            "batch alone": ("message", batchAlone.messagesPerSecond),
+        ]
+        var result: [String: (unit: String, byProcess: [String: Double])] = [:]
+        for (scenario, (unit, rate)) in units where rate > 0 {
+            guard let usage = cores[scenario] else { continue }
+            result[scenario] = (unit, usage.mapValues { $0 * 1_000_000 / rate })
+        }
+        return result
+    }
     /// Throughput in the first tenth of the backlog against the last tenth (1.0 = no slowdown).
     var backlogLastToFirst: Double {
         guard let first = backlog.windowRates.first, let last = backlog.windowRates.last, first > 0 else { return 0 }
@@ -86,6 +102,11 @@ struct Results {
         for (scenario, usage) in cores.sorted(by: { $0.key < $1.key }) {
             lines.append("cores used during \(scenario): \(usage.coresDescription)")
         }
+        lines.append("")
+        for (scenario, cpu) in cpuMicroseconds.sorted(by: { $0.key < $1.key }) {
+            let processes = cpu.byProcess.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key, $0.value) }
+            lines.append("CPU µs per \(cpu.unit) during \(scenario): \(processes.joined(separator: ", "))")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -121,6 +142,7 @@ struct Results {
             "receiver": bulkReceiver,
             "rss_mb": ["server": serverRSS, "worker": workerRSS],
             "cores_used": cores,
+            "cpu_us_per_unit": cpuMicroseconds.mapValues { ["unit": $0.unit, "by_process": $0.byProcess] as [String: Any] },
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_gb": Double(ProcessInfo.processInfo.physicalMemory) / 1e9],
         ]
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

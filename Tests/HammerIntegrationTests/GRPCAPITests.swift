@@ -248,6 +248,21 @@ import Testing
         }
     }
 
+    @Test func aRequestLargerThanTheMessageLimitIsResourceExhausted() async throws {
+        try await TestGRPC.run(environment: ["HAMMER_MAX_MESSAGE_BYTES": "2000"]) { hammer, rest, store, _ in
+            try await rest.createTopic("orders")
+            let large = Hammer_V1_CreateMessageRequest.with {
+                $0.message = .with { ($0.topicID, $0.data) = ("orders", String(repeating: "x", count: 4000)) }
+            }
+            let refused = try await rpcError { _ = try await hammer.createMessage(large) }
+            #expect(refused.code == .resourceExhausted)
+            #expect(refused.hammerError == "payload_too_large")
+            #expect(try await store.messages(ListFilter(limit: 10)).isEmpty)
+            let small = try await hammer.createMessage(.with { $0.message = .with { ($0.topicID, $0.data) = ("orders", "fits") } })
+            #expect(small.topicID == "orders")
+        }
+    }
+
     @Test func apiKeysAreRequiredInMetadataButNotForHealthChecks() async throws {
         try await TestGRPC.run(environment: ["HAMMER_API_KEYS": "k1,k2"]) { hammer, _, _, _ in
             let anonymous = try await rpcError { _ = try await hammer.listTopics(.init()) }

@@ -9,6 +9,10 @@ import ServiceLifecycle
 struct GRPCServerService: Service {
     let host: String
     let port: Int
+    /// The transport's bound on a request: twice `HAMMER_MAX_MESSAGE_BYTES`, at least grpc's 4 MiB. Beyond it the
+    /// transport resets the stream (clients see UNAVAILABLE); below it `CreateMessage` answers RESOURCE_EXHAUSTED for
+    /// data over the limit, as REST answers 413.
+    let maxRequestBytes: Int
     let services: [any RegistrableRPCService]
     let interceptors: [any ServerInterceptor]
     let logger: Logger
@@ -16,14 +20,21 @@ struct GRPCServerService: Service {
     init(config: Config, port: Int, controllers: ResourceControllers, store: Store, logger: Logger) {
         self.host = config.httpHost
         self.port = port
-        self.services = [HammerGRPCService(operations: controllers, store: store), GRPCHealthService(store: store)]
+        self.maxRequestBytes = max(4 * 1_048_576, 2 * config.maxMessageBytes)
+        self.services = [
+            HammerGRPCService(operations: controllers, store: store, maxMessageBytes: config.maxMessageBytes), GRPCHealthService(store: store),
+        ]
         self.interceptors = [GRPCAuthInterceptor(keys: APIKeys(config.apiKeys)), GRPCErrorInterceptor(logger: logger)]
         self.logger = logger
     }
 
     func run() async throws {
         let server = GRPCServer(
-            transport: .http2NIOPosix(address: .ipv4(host: host, port: port), transportSecurity: .plaintext),
+            transport: .http2NIOPosix(
+                address: .ipv4(host: host, port: port),
+                transportSecurity: .plaintext,
+                config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes }
+            ),
             services: services,
             interceptors: interceptors
         )

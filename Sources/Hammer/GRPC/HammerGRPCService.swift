@@ -6,6 +6,8 @@ import SwiftProtobuf
 struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
     let operations: ResourceControllers
     let store: Store
+    /// `HAMMER_MAX_MESSAGE_BYTES`: the most message data `CreateMessage` takes.
+    let maxMessageBytes: Int
 
     func createTopic(request: ServerRequest<Hammer_V1_CreateTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
         let topic = try await operations.topics.create(try ProtoRequestFields.topic(request.message.topic))
@@ -48,6 +50,7 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
     ) async throws -> ServerResponse<
         Hammer_V1_Message
     > {
+        guard request.message.message.data.utf8.count <= maxMessageBytes else { throw HammerError.payloadTooLarge(limit: maxMessageBytes) }
         let messages = try MessageController.readSingle(ProtoRequestFields.message(request.message.message))
         let result = try await operations.messages.publish(
             messages,
