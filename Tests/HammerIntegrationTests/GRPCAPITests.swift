@@ -264,7 +264,7 @@ import Testing
     }
 
     @Test func apiKeysAreRequiredInMetadataButNotForHealthChecks() async throws {
-        try await TestGRPC.run(environment: ["HAMMER_API_KEYS": "k1,k2"]) { hammer, _, _, _ in
+        try await TestGRPC.run(environment: ["HAMMER_API_KEYS": "k1,k2"]) { hammer, rest, _, _ in
             let anonymous = try await rpcError { _ = try await hammer.listTopics(.init()) }
             #expect(anonymous.code == .unauthenticated)
             #expect(anonymous.hammerError == "unauthenticated")
@@ -276,6 +276,10 @@ import Testing
             )
             #expect(created.id == "orders")
             #expect(try await hammer.listTopics(.init(), metadata: ["authorization": "bearer k1"]).topics.map(\.id) == ["orders"])
+            // Every call is counted by method and code, the refused ones too.
+            let metrics = try await rest.send(.get, "/metrics").text
+            #expect(metrics.contains(#"hammer_grpc_requests_total{method="hammer.v1.Hammer/ListTopics",code="unauthenticated"} 2"#))
+            #expect(metrics.contains(#"hammer_grpc_requests_total{method="hammer.v1.Hammer/CreateTopic",code="ok"} 1"#))
         }
     }
 

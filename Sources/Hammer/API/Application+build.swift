@@ -18,7 +18,9 @@ public func buildApplication(
     let router = buildRouter(config: config, store: store, controllers: controllers, metrics: metrics)
     // gRPC starts after the PostgreSQL client and the publisher, so it stops before them.
     let grpc: [any Service] =
-        config.grpcPort.map { [GRPCServerService(config: config, port: $0, controllers: controllers, store: store, logger: logger)] } ?? []
+        config.grpcPort.map {
+            [GRPCServerService(config: config, port: $0, controllers: controllers, store: store, metrics: metrics, logger: logger)]
+        } ?? []
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),

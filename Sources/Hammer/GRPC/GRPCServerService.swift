@@ -17,14 +17,17 @@ struct GRPCServerService: Service {
     let interceptors: [any ServerInterceptor]
     let logger: Logger
 
-    init(config: Config, port: Int, controllers: ResourceControllers, store: Store, logger: Logger) {
+    init(config: Config, port: Int, controllers: ResourceControllers, store: Store, metrics: HammerMetrics, logger: Logger) {
         self.host = config.httpHost
         self.port = port
         self.maxRequestBytes = max(4 * 1_048_576, 2 * config.maxMessageBytes)
         self.services = [
             HammerGRPCService(operations: controllers, store: store, maxMessageBytes: config.maxMessageBytes), GRPCHealthService(store: store),
         ]
-        self.interceptors = [GRPCAuthInterceptor(keys: APIKeys(config.apiKeys)), GRPCErrorInterceptor(logger: logger)]
+        self.interceptors = [
+            GRPCRequestInterceptor(metrics: metrics, logger: logger), GRPCAuthInterceptor(keys: APIKeys(config.apiKeys)),
+            GRPCErrorInterceptor(logger: logger),
+        ]
         self.logger = logger
     }
 

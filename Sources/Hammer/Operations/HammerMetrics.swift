@@ -67,6 +67,23 @@ public final class HammerMetrics: Sendable {
         ).record(duration)
     }
 
+    /// One gRPC call answered by the server; `method` is `service/Method`, `code` the status name (`ok`, `notFound`, …).
+    func rpc(method: String, code: String, duration: Duration) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "hammer_grpc_requests_total", unitName: "", helpText: "gRPC calls answered, by method and status code."),
+            labels: [("method", method), ("code", code)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: .init(
+                metricName: "hammer_grpc_request_duration_seconds",
+                unitName: "",
+                helpText: "gRPC call durations (unary: until answered)."
+            ),
+            labels: [("method", method)],
+            buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
     func messagesPublished(_ count: Int) { published.increment(by: Int64(count)) }
 
     func recordsSetAside(_ count: Int) { setAside.increment(by: Int64(count)) }
