@@ -6,13 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 port=${HAMMER_FUZZ_PG_PORT:-54332}
 command -v st >/dev/null 2>&1 || pip install -q schemathesis
-"$root/scripts/postgres.sh" start fuzz "$port" fast
-export HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/hammer?sslmode=disable"
-psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS hammer WITH (FORCE)" -c "CREATE DATABASE hammer" >/dev/null
-.build/debug/hammer migrate >/dev/null
-HAMMER_HTTP_PORT=8200 HAMMER_GRPC_PORT=0 HAMMER_ALLOW_PRIVATE_TARGETS=true LOG_LEVEL=error .build/debug/hammer server &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; "$root/scripts/postgres.sh" stop fuzz' EXIT
+. "$root/scripts/lib/throwaway-hammer.sh"
+start_hammer fuzz "$port" server HAMMER_HTTP_PORT=8200 HAMMER_GRPC_PORT=0 HAMMER_ALLOW_PRIVATE_TARGETS=true LOG_LEVEL=error
 fuzz() { st run http://127.0.0.1:8200/openapi.json --wait-for-schema 30 --checks all --max-examples "${1:-50}" --workers 2 ${2:+--seed "$2"}; }
 log=$(mktemp)
 if ! fuzz "$@" 2>&1 | tee "$log"; then

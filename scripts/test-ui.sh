@@ -10,14 +10,9 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q selenium
-"$root/scripts/postgres.sh" start ui "$port" fast
-export HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/hammer?sslmode=disable"
-psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS hammer WITH (FORCE)" -c "CREATE DATABASE hammer" >/dev/null
-LOG_LEVEL=error .build/debug/hammer migrate >/dev/null
-HAMMER_HTTP_PORT=8220 HAMMER_GRPC_PORT=0 HAMMER_API_KEYS=ui-key HAMMER_ALLOW_PRIVATE_TARGETS=true \
-  HAMMER_WORKER_POLL_INTERVAL=100ms LOG_LEVEL=error .build/debug/hammer all &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; "$root/scripts/postgres.sh" stop ui' EXIT
+. "$root/scripts/lib/throwaway-hammer.sh"
+start_hammer ui "$port" all HAMMER_HTTP_PORT=8220 HAMMER_GRPC_PORT=0 HAMMER_API_KEYS=ui-key HAMMER_ALLOW_PRIVATE_TARGETS=true \
+  HAMMER_WORKER_POLL_INTERVAL=100ms LOG_LEVEL=error
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8220/readiness >/dev/null && break; sleep 0.1; done
 mkdir -p docs
 python3 scripts/test_ui.py --base http://127.0.0.1:8220 --key ui-key --screenshot docs/console.png
