@@ -1,8 +1,9 @@
 import Foundation
 import GRPCCore
-import Hammer
 import SwiftProtobuf
 import Testing
+
+@testable import Hammer
 
 /// `hammer.v1.Hammer` through a client generated from the committed proto, against the real server and database.
 @Suite struct GRPCAPITests {
@@ -225,10 +226,10 @@ import Testing
             try await rest.createTopic("orders")
             let request = Hammer_V1_CreateMessageRequest.with { $0.message = .with { ($0.topicID, $0.data) = ("orders", "hello") } }
             let first = try await hammer.createMessage(request, metadata: ["idempotency-key": "order-1"]) { response in
-                (try response.message, response.metadata[stringValues: "idempotent-replayed"].first(where: { _ in true }))
+                (try response.message, response.metadata.firstString("idempotent-replayed"))
             }
             let second = try await hammer.createMessage(request, metadata: ["idempotency-key": "order-1"]) { response in
-                (try response.message, response.metadata[stringValues: "idempotent-replayed"].first(where: { _ in true }))
+                (try response.message, response.metadata.firstString("idempotent-replayed"))
             }
             #expect(first.1 == nil && second.1 == "true")
             #expect(first.0 == second.0)

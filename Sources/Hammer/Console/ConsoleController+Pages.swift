@@ -20,7 +20,7 @@ extension ConsoleController {
         } catch let error as HammerError {
             (view, template, status) = (["heading": title + " not shown", "message": error.message], "error", error.status)
         }
-        return respond(request, template, title: title, nav: nav, view: view, status: status)
+        return respond(request, template, title: title, nav: nav, view: view, status: status, signedIn: session != nil)
     }
 
     /// A form's action after its CSRF token is checked: `perform` returns where to go next (303). A `HammerError`
@@ -32,7 +32,7 @@ extension ConsoleController {
             return Response(status: .seeOther, headers: [.location: try await perform()])
         } catch let error as HammerError {
             let view: [String: Any] = ["heading": "Not done", "message": error.message]
-            return respond(request, "error", title: "Not done", nav: "", view: view, status: error.status)
+            return respond(request, "error", title: "Not done", nav: "", view: view, status: error.status, signedIn: session != nil)
         }
     }
 
@@ -74,7 +74,8 @@ extension ConsoleController {
         title: String,
         nav: String,
         view: [String: Any],
-        status: HTTPResponse.Status = .ok
+        status: HTTPResponse.Status = .ok,
+        signedIn: Bool = false
     ) -> Response {
         let existing = request.cookies[ConsoleSession.csrfCookieName]?.value
         let csrf = existing.flatMap { $0.isEmpty ? nil : $0 } ?? ConsoleSession.newCSRFToken()
@@ -82,7 +83,8 @@ extension ConsoleController {
         view["title"] = title
         view["nav"] = [nav: true]
         view["csrf"] = csrf
-        view["signedIn"] = session != nil && session?.isValid(request.cookies[ConsoleSession.cookieName]?.value) == true
+        // Pages behind `ConsoleAccessMiddleware` have a valid session when there are keys; the login pages have none.
+        view["signedIn"] = signedIn
         var response = pages.render(template, view, status: status)
         if existing != csrf { response.setCookie(Self.cookie(ConsoleSession.csrfCookieName, csrf, maxAge: nil)) }
         return response
@@ -96,11 +98,9 @@ extension ConsoleController {
     /// Double-submit check: the form's `csrf` equals the cookie this console set (a cross-site form cannot read it,
     /// and SameSite=Strict keeps the browser from sending it along).
     static func csrfMatches(_ request: Request, _ form: [String: String]) -> Bool {
-        guard let cookie = request.cookies[csrfCookieName]?.value, !cookie.isEmpty, let field = form["csrf"] else { return false }
+        guard let cookie = request.cookies[ConsoleSession.csrfCookieName]?.value, !cookie.isEmpty, let field = form["csrf"] else { return false }
         return cookie == field
     }
-
-    private static let csrfCookieName = ConsoleSession.csrfCookieName
 
     /// An `application/x-www-form-urlencoded` body (at most 16 KiB).
     static func form(_ request: Request) async throws -> [String: String] {

@@ -103,12 +103,10 @@ struct ConsoleController {
     @Sendable func message(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "message", title: "Message", nav: "messages") {
             let message = try await store.message(id: try context.parameters.require("id"))
-            var filter = ListFilter(limit: 1000)
-            filter.equals = [("message_id", message.id)]
             let text = Data(base64Encoded: message.data).map { String(decoding: $0, as: UTF8.self) } ?? message.data
             return [
                 "message": Self.message(message), "data": HTTPDump.prettyJSON(text) ?? text,
-                "deliveries": try await store.deliveries(filter).map(Self.delivery),
+                "deliveries": try await store.deliveries(.all(where: "message_id", equals: message.id)).map(Self.delivery),
             ]
         }
     }
@@ -137,9 +135,7 @@ struct ConsoleController {
     @Sendable func delivery(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "delivery", title: "Delivery", nav: "deliveries") {
             let delivery = try await store.delivery(id: try context.parameters.require("id"))
-            var filter = ListFilter(limit: 1000)
-            filter.equals = [("delivery_id", delivery.id)]
-            let attempts = try await store.deliveryAttempts(filter)
+            let attempts = try await store.deliveryAttempts(.all(where: "delivery_id", equals: delivery.id))
             return [
                 "delivery": Self.delivery(delivery),
                 "attempts": attempts.enumerated().map { index, attempt in

@@ -11,8 +11,7 @@ struct GRPCAuthInterceptor: ServerInterceptor {
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         if !keys.isEmpty, context.descriptor.service != GRPCHealthService.descriptor {
-            let authorization = request.metadata[stringValues: "authorization"].first(where: { _ in true })
-            guard keys.accept(authorization) else { throw HammerError.unauthenticated }
+            guard keys.accept(request.metadata.firstString("authorization")) else { throw HammerError.unauthenticated }
         }
         return try await next(request, context)
     }

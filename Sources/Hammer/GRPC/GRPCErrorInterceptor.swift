@@ -14,9 +14,7 @@ struct GRPCErrorInterceptor: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         do {
             return try await next(request, context)
-        } catch let error as HammerError {
-            throw error
-        } catch let error as RPCError {
+        } catch  where error is HammerError || error is RPCError {
             throw error
         } catch  where PostgresErrorMapping.isUnavailable(error) {
             logger.error(

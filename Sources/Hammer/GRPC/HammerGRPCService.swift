@@ -55,8 +55,8 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
         let result = try await operations.messages.publish(
             messages,
             endpoint: "messages",
-            idempotencyKey: request.metadata[stringValues: "idempotency-key"].first(where: { _ in true }),
-            authorization: request.metadata[stringValues: "authorization"].first(where: { _ in true })
+            idempotencyKey: request.metadata.firstString("idempotency-key"),
+            authorization: request.metadata.firstString("authorization")
         )
         return ServerResponse(message: Hammer_V1_Message(result.messages[0]), metadata: result.replayed ? ["idempotent-replayed": "true"] : [:])
     }

@@ -17,6 +17,13 @@ public struct ListFilter: Sendable {
         self.offset = offset
     }
 
+    /// Up to `limit` rows whose `column` is `value`, oldest first: a delivery's attempts, a message's deliveries.
+    public static func all(where column: String, equals value: String, limit: Int = 1000) -> ListFilter {
+        var filter = ListFilter(limit: limit)
+        filter.equals = [(column, value)]
+        return filter
+    }
+
     /// `SELECT <columns> FROM <from> WHERE … ORDER BY created_at, id LIMIT … OFFSET …`;
     /// `alias` qualifies the filtered table's columns when `from` joins others.
     func query(select columns: String, from: String, alias: String? = nil) -> PostgresQuery {

@@ -1,9 +1,10 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Hammer
 import HummingbirdTesting
 import NIOCore
 import NIOPosix
+
+@testable import Hammer
 
 /// A client generated from `proto/hammer/v1/hammer.proto`, on HTTP/2 as any gRPC client connects.
 typealias HammerClient = Hammer_V1_Hammer.Client<HTTP2ClientTransport.Posix>
@@ -54,7 +55,7 @@ enum TestGRPC {
 
 extension RPCError {
     /// The `hammer-error` metadata: the `error` of the REST body for the same failure.
-    var hammerError: String? { metadata[stringValues: "hammer-error"].first(where: { _ in true }) }
+    var hammerError: String? { metadata.firstString("hammer-error") }
     /// The fields of the `hammer-field-violation` metadata, in order.
     var violatedFields: [String] {
         metadata[stringValues: "hammer-field-violation"].map { String($0.prefix(while: { $0 != ":" })) }
