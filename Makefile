@@ -21,7 +21,7 @@ db-migrate: build
 	scripts/run.sh migrate
 
 db-start:
-	scripts/postgres.sh start dev $${HAMMER_LOCAL_PG_PORT:-54329}
+	scripts/postgres.sh start dev $${HAMMER_LOCAL_PG_PORT:-25429}
 
 db-stop:
 	scripts/postgres.sh stop dev

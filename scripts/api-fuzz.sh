@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${HAMMER_FUZZ_PG_PORT:-54332}
+port=${HAMMER_FUZZ_PG_PORT:-25432}
 command -v st >/dev/null 2>&1 || pip install -q schemathesis
 . "$root/scripts/lib/throwaway-hammer.sh"
 start_hammer fuzz "$port" server HAMMER_HTTP_PORT=8200 HAMMER_GRPC_PORT=0 HAMMER_ALLOW_PRIVATE_TARGETS=true LOG_LEVEL=error

@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${HAMMER_SCALE_PG_PORT:-54340}
+port=${HAMMER_SCALE_PG_PORT:-25440}
 python3 -c "import psycopg" 2>/dev/null || python3 -m pip install -q "psycopg[binary]"
 "$root/scripts/postgres.sh" start scale "$port" fast
 trap '"$root/scripts/postgres.sh" stop scale' EXIT

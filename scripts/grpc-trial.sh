@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${HAMMER_TRIAL_PG_PORT:-54333}
+port=${HAMMER_TRIAL_PG_PORT:-25434}
 python3 -c "import grpc, grpc_tools, google.api, standardwebhooks" 2>/dev/null ||
   python3 -m pip install -q grpcio grpcio-tools googleapis-common-protos standardwebhooks
 . "$root/scripts/lib/throwaway-hammer.sh"

@@ -66,8 +66,9 @@ start)
   else
     opts="-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=200"
     [ "$mode" = fast ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    # The ports used here (5433x) lie in Linux's ephemeral range: right after a run with many connections (the chaos
-    # suite), one may still hold the port as its local end for a while. Wait for it rather than fail.
+    # The project's ports (2542x–2544x) lie below Linux's ephemeral range (32768–60999), so no outgoing connection can
+    # hold one as its local end (the 5433x ports used before could, for a minute after the chaos suite). A port another
+    # process is still releasing is waited for rather than failed on.
     for attempt in $(seq 1 20); do
       if as_owner "$pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null; then break; fi
       if [ "$attempt" -lt 20 ] && tail -5 "$data/server.log" | grep -q "Address already in use"; then

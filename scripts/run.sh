@@ -24,8 +24,8 @@ while IFS= read -r line; do
 done < local.env
 
 if [ -z "$user_db_url" ]; then
-  "$root/scripts/postgres.sh" start dev "${HAMMER_LOCAL_PG_PORT:-54329}"
-  echo "run.sh: local PostgreSQL on 127.0.0.1:${HAMMER_LOCAL_PG_PORT:-54329} (data in .local/postgres-dev)" >&2
+  "$root/scripts/postgres.sh" start dev "${HAMMER_LOCAL_PG_PORT:-25429}"
+  echo "run.sh: local PostgreSQL on 127.0.0.1:${HAMMER_LOCAL_PG_PORT:-25429} (data in .local/postgres-dev)" >&2
 fi
 
 "$binary" migrate

@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-port=${HAMMER_TEST_PG_PORT:-54330}
+port=${HAMMER_TEST_PG_PORT:-25430}
 
 # The TLS tests make their certificates with the openssl command.
 if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

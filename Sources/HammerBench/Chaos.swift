@@ -24,7 +24,7 @@ struct Chaos: AsyncParsableCommand {
     @Option(help: "Overload scenario: seconds of publishing faster than delivery.") var overloadSeconds: Int = 60
     @Option(help: "Directory holding the hammer binary.") var binaries: String = ".build/debug"
     @Option(help: "Where the JSON report goes.") var report: String = ".local/chaos/report.json"
-    @Option(help: "Port of the scenarios' PostgreSQL on 127.0.0.1.") var pgPort: Int = 54333
+    @Option(help: "Port of the scenarios' PostgreSQL on 127.0.0.1.") var pgPort: Int = 25433
     @Flag(help: "Smaller and shorter scenarios (a smoke test).") var quick = false
 
     mutating func validate() throws {

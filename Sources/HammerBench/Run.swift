@@ -19,7 +19,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "HAMMER_WORKER_BATCH_SIZE for the workers.") var batchSize: Int = 100
     @Option(help: "Directory holding the hammer and hammer-bench binaries.") var binaries: String = ".build/release"
     @Option(help: "Where the JSON report goes.") var report: String = ".local/bench/report.json"
-    @Option(help: "Port of the benchmark's PostgreSQL on 127.0.0.1.") var pgPort: Int = 54331
+    @Option(help: "Port of the benchmark's PostgreSQL on 127.0.0.1.") var pgPort: Int = 25431
     @Flag(help: "A few seconds of each scenario (CI smoke test).") var quick = false
 
     mutating func validate() throws {
