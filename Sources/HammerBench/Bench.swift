@@ -40,8 +40,10 @@ struct Bench {
 
     private mutating func runAll(http: HTTPClient, results: Results) async throws -> Results {
         var results = results
-        progress("database ceiling (claim + record SQL, one connection, no HTTP)…")
-        results.databaseCeiling = try await databaseCeiling()
+        if settings.runs("ceiling") {
+            progress("database ceiling (claim + record SQL, one connection, no HTTP)…")
+            results.databaseCeiling = try await databaseCeiling()
+        }
 
         let sink = try ChildProcess(
             name: "sink",
@@ -56,8 +58,10 @@ struct Bench {
         defer { nginx?.stop() }
         if nginx != nil { try await waitReady(http, "http://127.0.0.1:\(NginxSink.port)/nginx_status") }
         results.bulkReceiver = nginx == nil ? "Swift sink (nginx unavailable)" : "nginx"
-        progress("receiver ceiling (one client process)…")
-        results.receiverCeiling = try await receiverCeiling(http)
+        if settings.runs("ceiling") {
+            progress("receiver ceiling (one client process)…")
+            results.receiverCeiling = try await receiverCeiling(http)
+        }
 
         let server = try ChildProcess(
             name: "server",
@@ -68,50 +72,65 @@ struct Bench {
         )
         defer { server.stop() }
         try await waitReady(http, "\(api)/readiness")
-        progress(
-            "publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…"
-        )
         var before = CPUSnapshot(children: [sink, server])
-        results.publishAlone = try await publishAlone(http)
-        results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
-        progress("batch publishing alone: \(settings.messages * 5) messages in batches of 100, \(settings.clients) clients, no worker…")
-        before = CPUSnapshot(children: [sink, server])
-        results.batchAlone = try await batchAlone(http)
-        results.cores["batch alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+        if settings.runs("publish") {
+            progress(
+                "publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…"
+            )
+            before = CPUSnapshot(children: [sink, server])
+            results.publishAlone = try await publishAlone(http)
+            results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+        }
+        if settings.runs("batch") {
+            progress("batch publishing alone: \(settings.messages * 5) messages in batches of 100, \(settings.clients) clients, no worker…")
+            before = CPUSnapshot(children: [sink, server])
+            results.batchAlone = try await batchAlone(http)
+            results.cores["batch alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+        }
 
-        var workers = try startWorkers(http)
-        defer { for worker in workers { worker.stop() } }  // also when a scenario fails
-        try await waitWorkersReady(http)
+        if settings.runs("throughput") || settings.runs("latency") {
+            let workers = try startWorkers(http)
+            defer { for worker in workers { worker.stop() } }  // also when a scenario fails
+            try await waitWorkersReady(http)
+            let children = [sink, server] + workers
+            if settings.runs("throughput") {
+                progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
+                before = CPUSnapshot(children: children)
+                results.throughput = try await throughput(http)
+                results.cores["throughput"] = CPUSnapshot(children: children).coresSince(before)
+            }
+            if settings.runs("latency") {
+                progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
+                before = CPUSnapshot(children: children)
+                results.latency = try await latency(http)
+                results.cores["latency"] = CPUSnapshot(children: children).coresSince(before)
+            }
+            results.serverRSS = server.peakRSSMegabytes
+            results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
+        }
 
-        progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
-        var children = [sink, server] + workers
-        before = CPUSnapshot(children: children)
-        results.throughput = try await throughput(http)
-        results.cores["throughput"] = CPUSnapshot(children: children).coresSince(before)
-        progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
-        before = CPUSnapshot(children: children)
-        results.latency = try await latency(http)
-        results.cores["latency"] = CPUSnapshot(children: children).coresSince(before)
-
-        results.serverRSS = server.peakRSSMegabytes
-        results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
-        for worker in workers { worker.stop() }
-        progress("backlog: \(settings.backlog) pending deliveries, then \(settings.workers) worker(s)…")
-        try await prepareBacklog()
-        workers = try startWorkers(http)
-        try await resetSink(http)
-        children = [sink, server] + workers
-        before = CPUSnapshot(children: children)
-        results.backlog = try await drainBacklog(http)
-        results.cores["backlog"] = CPUSnapshot(children: children).coresSince(before)
-        results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
-        for worker in workers { worker.stop() }
+        if settings.runs("backlog") {
+            progress("backlog: \(settings.backlog) pending deliveries, then \(settings.workers) worker(s)…")
+            try await prepareBacklog()
+            let workers = try startWorkers(http)
+            defer { for worker in workers { worker.stop() } }
+            try await resetSink(http)
+            let children = [sink, server] + workers
+            before = CPUSnapshot(children: children)
+            results.backlog = try await drainBacklog(http)
+            results.cores["backlog"] = CPUSnapshot(children: children).coresSince(before)
+            results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
+        }
+        if settings.runs("fairness") {
+            progress("fairness: fast subscriptions' backlog alone, then beside a slow endpoint's backlog…")
+            results.fairness = try await fairness(http)
+        }
         return results
     }
 
     // MARK: processes
 
-    private func startWorkers(_ http: HTTPClient) throws -> [ChildProcess] {
+    func startWorkers(_ http: HTTPClient) throws -> [ChildProcess] {
         try (0..<settings.workers).map { index in
             var env = environment
             env["HAMMER_HEALTH_CHECK_PORT"] = "\(9200 + index)"
@@ -125,7 +144,7 @@ struct Bench {
         }
     }
 
-    private func waitWorkersReady(_ http: HTTPClient) async throws {
+    func waitWorkersReady(_ http: HTTPClient) async throws {
         for index in 0..<settings.workers { try await waitReady(http, "http://127.0.0.1:\(9200 + index)/readiness") }
     }
 
@@ -138,17 +157,17 @@ struct Bench {
         try await HammerAPI(http: http, base: api).createTopic(topic, subscriptions: subscriptions)
     }
 
-    private func waitReady(_ http: HTTPClient, _ url: String) async throws {
+    func waitReady(_ http: HTTPClient, _ url: String) async throws {
         try await HammerAPI(http: http, base: api).waitReady(url, logs: ".local/bench/*.log")
     }
 
-    private func count(_ sql: String) async throws -> Int {
+    func count(_ sql: String) async throws -> Int {
         try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first?.decode(Int.self) ?? 0
     }
 
-    /// Inserts `deliveries` pending deliveries for `topic` straight into the database.
-    private func insertPending(topic: String, deliveries: Int) async throws {
-        let messages = max(1, deliveries / settings.subscriptions)
+    /// Inserts `deliveries` pending deliveries for `topic` (spread over its `subscriptions`) straight into the database.
+    func insertPending(topic: String, deliveries: Int, subscriptions: Int? = nil) async throws {
+        let messages = max(1, deliveries / (subscriptions ?? settings.subscriptions))
         try await client.query(
             """
             INSERT INTO messages (id, topic_id, content_type, data)
@@ -169,9 +188,9 @@ struct Bench {
         try await client.query("ANALYZE deliveries", logger: logger)
     }
 
-    private func insertTopic(_ topic: String, url: String) async throws {
+    func insertTopic(_ topic: String, url: String, subscriptions: Int? = nil) async throws {
         try await client.query("INSERT INTO topics (id, name) VALUES (\(topic), \(topic))", logger: logger)
-        for index in 0..<settings.subscriptions {
+        for index in 0..<(subscriptions ?? settings.subscriptions) {
             let id = "\(topic)-\(index)"
             try await client.query(
                 """
@@ -344,7 +363,7 @@ struct Bench {
     }
 
     /// Waits for `expected` arrivals at the sink (a cheap counter), then for the database to show them completed.
-    private func waitForCompleted(_ http: HTTPClient, topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
+    func waitForCompleted(_ http: HTTPClient, topic: String, expected: Int, timeout: Duration) async throws -> ContinuousClock.Instant {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, try await arrivals(http) < expected {
             try await Task.sleep(for: .milliseconds(20))
@@ -363,7 +382,7 @@ struct Bench {
         return try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] ?? [:]
     }
 
-    private func resetSink(_ http: HTTPClient) async throws {
+    func resetSink(_ http: HTTPClient) async throws {
         var request = HTTPClientRequest(url: "\(sinkBase)/reset")
         request.method = .POST
         _ = try await http.execute(request, timeout: .seconds(5))
@@ -371,7 +390,7 @@ struct Bench {
     }
 
     /// Deliveries the receiver has seen since the last reset.
-    private func arrivals(_ http: HTTPClient) async throws -> Int {
+    func arrivals(_ http: HTTPClient) async throws -> Int {
         if let nginx { return try await nginx.count(http) }
         return try await sinkStats(http)["count"] as? Int ?? 0
     }

@@ -101,9 +101,16 @@ struct CPUSnapshot {
         // PostgreSQL and nginx run one process per backend/worker: add them all up.
         var postgres = 0.0
         var nginx = 0.0
+        var stats: [Int32: Stat] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), let stat = Self.stat(pid: pid) else { continue }
-            if stat.comm.hasPrefix("postgres") { postgres += stat.seconds }
+            stats[pid] = stat
+        }
+        for stat in stats.values {
+            // The postmaster's reaped children (autovacuum workers, backends that ended) count through it: they
+            // come and go between snapshots, and vacuuming the delivery tables is part of what a delivery costs.
+            let isPostmaster = stats[stat.parent].map { !$0.comm.hasPrefix("postgres") } ?? true
+            if stat.comm.hasPrefix("postgres") { postgres += stat.seconds + (isPostmaster ? stat.reapedChildrenSeconds : 0) }
             if stat.comm.hasPrefix("nginx") { nginx += stat.seconds }
         }
         seconds["postgres"] = postgres
@@ -122,14 +129,26 @@ struct CPUSnapshot {
 
     static func cpuSeconds(pid: Int32) -> Double { stat(pid: pid)?.seconds ?? 0 }
 
-    private static func stat(pid: Int32) -> (comm: String, seconds: Double)? {
+    private struct Stat {
+        var comm: String
+        var parent: Int32
+        /// User and system time of the process itself.
+        var seconds: Double
+        /// User and system time of its children that ended and were waited for.
+        var reapedChildrenSeconds: Double
+    }
+
+    private static func stat(pid: Int32) -> Stat? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")")
         else { return nil }
         let comm = String(text[text.index(after: open)..<close])
         let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (comm, (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
+        guard fields.count > 14, let parent = Int32(fields[1]), let user = Double(fields[11]), let system = Double(fields[12]),
+            let childrenUser = Double(fields[13]), let childrenSystem = Double(fields[14])
+        else { return nil }
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return Stat(comm: comm, parent: parent, seconds: (user + system) / tick, reapedChildrenSeconds: (childrenUser + childrenSystem) / tick)
     }
 }
 

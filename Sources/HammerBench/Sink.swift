@@ -19,6 +19,12 @@ struct Sink: AsyncParsableCommand {
             stats.record(body: body)
             return Response(status: .ok)
         }
+        // The fairness scenario's slow endpoint: every answer takes a second.
+        router.post("slow") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            try await Task.sleep(for: .seconds(1))
+            return Response(status: .ok)
+        }
         router.get("stats") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: stats.snapshotJSON())))
         }

@@ -1,0 +1,107 @@
+import Foundation
+import Hammer
+import PostgresNIO
+import Testing
+
+/// Migration 9 (byte-order ids, the status index without completed deliveries) on a database that already holds
+/// deliveries in every state, attempts and callbacks: nothing is lost, lists keep their order, and down restores it.
+@Suite struct MigrationUpgradeTests {
+    @Test func byteOrderIdsUpgradeAPopulatedDatabase() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
+                try await migrator.up(migrations.filter { $0.version <= 8 })
+                try await populate(client)
+                let before = try await snapshot(client)
+                #expect(before.count == 8)
+                #expect(before["deliveries"]?.count == 300)
+
+                try await migrator.up(migrations)
+                #expect(try await migrator.state().version == 9)
+                #expect(try await snapshot(client) == before)
+                let collations = try await client.query(
+                    """
+                    SELECT table_name || '.' || column_name, coalesce(collation_name, '') FROM information_schema.columns
+                    WHERE table_schema = 'public' AND (column_name = 'id' OR column_name LIKE '%\\_id' ESCAPE '\\')
+                        AND data_type = 'character varying' AND table_name <> 'idempotency_keys'
+                    """
+                ).collect().map { try $0.decode((String, String).self) }
+                #expect(collations.count == 16, "\(collations)")
+                #expect(collations.allSatisfy { $0.1 == "C" }, "\(collations)")
+                #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
+                // A publish, a claim and a record still work on the upgraded schema.
+                try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
+                let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
+                let claimed = try await queue.claim(limit: 10, leaseMargin: .seconds(30), maxInFlight: 10).deliveries
+                #expect(!claimed.isEmpty)
+
+                try await migrator.down(migrations, steps: 1)
+                #expect(try await migrator.state().version == 8)
+                let restored = try await snapshot(client)
+                #expect(restored["topics"] == before["topics"])
+                #expect(restored["messages"]?.count == 101)
+                #expect(try await plan(client, status: "failed").contains("deliveries_status_created_at_id_idx"))
+            }
+        }
+    }
+
+    /// 3 subscriptions × 100 messages: deliveries pending (some leased), completed and failed, an attempt each for
+    /// those attempted, and a callback per failed delivery.
+    private func populate(_ client: PostgresClient) async throws {
+        let statements: [PostgresQuery] = [
+            "INSERT INTO topics (id, name) VALUES ('billing', 'Billing'), ('Shipping.v2', 'Shipping')",
+            """
+            INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay,
+                delivery_attempt_timeout, callback_url)
+            SELECT s, 'billing', s, 'http://127.0.0.1:1/' || s, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 3, 1, 5, 'http://127.0.0.1:1/cb'
+            FROM unnest(ARRAY['accounts', 'Audit-Log', 'audit.v2']) AS s
+            """,
+            "INSERT INTO messages (id, topic_id, content_type, data) SELECT hammer_ulid(), 'billing', 'application/json', 'e30=' FROM generate_series(1, 100)",
+            """
+            INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, max_delivery_attempts, delivery_attempt_delay,
+                delivery_attempt_timeout, status, delivery_attempts, leased_until, created_at)
+            SELECT substr(m.id, 1, 10) || upper(substr(md5(s.id || m.id), 1, 16)), 'billing', s.id, m.id, s.url, 3, 1, 5,
+                (ARRAY['pending', 'completed', 'failed'])[1 + (row_number() OVER ()) % 3], (row_number() OVER ()) % 3,
+                CASE WHEN (row_number() OVER ()) % 6 = 0 THEN now() + interval '1 minute' END, m.created_at
+            FROM messages m CROSS JOIN subscriptions s
+            """,
+            """
+            INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
+            SELECT hammer_ulid(), id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 1, status = 'completed' FROM deliveries WHERE status <> 'pending'
+            """,
+            """
+            INSERT INTO callbacks (id, subscription_id, type, delivery_id, url, body)
+            SELECT hammer_ulid(), subscription_id, 'delivery.failed', id, 'http://127.0.0.1:1/cb', '{}' FROM deliveries WHERE status = 'failed'
+            """,
+            """
+            INSERT INTO callback_attempts (id, callback_id, request, response, response_status_code, execution_duration, success)
+            SELECT hammer_ulid(), id, 'POST /cb HTTP/1.1', '', 0, 1, false FROM callbacks
+            """,
+        ]
+        for statement in statements { try await client.query(statement) }
+    }
+
+    /// Every row of the id-bearing tables in list order (created_at, id), as text.
+    private func snapshot(_ client: PostgresClient) async throws -> [String: [String]] {
+        var tables: [String: [String]] = [:]
+        for table in ["topics", "subscriptions", "messages", "deliveries", "delivery_attempts", "callbacks", "callback_attempts"] {
+            tables[table] = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT t::text FROM \(table) t ORDER BY created_at, id")
+            ).collect().map { try $0.decode(String.self) }
+        }
+        tables["failed deliveries"] = try await client.query("SELECT id FROM deliveries WHERE status = 'failed' ORDER BY created_at, id")
+            .collect().map { try $0.decode(String.self) }
+        return tables
+    }
+
+    private func plan(_ client: PostgresClient, status: String) async throws -> String {
+        try await client.withConnection { connection in
+            try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
+            return try await connection.query(
+                "EXPLAIN SELECT id FROM deliveries WHERE status = \(status) ORDER BY created_at, id LIMIT 25",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
+        }
+    }
+}
