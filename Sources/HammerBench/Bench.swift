@@ -72,20 +72,17 @@ struct Bench {
         )
         defer { server.stop() }
         try await waitReady(http, "\(api)/readiness")
-        var before = CPUSnapshot(children: [sink, server])
         if settings.runs("publish") {
             progress(
                 "publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…"
             )
-            before = CPUSnapshot(children: [sink, server])
-            results.publishAlone = try await publishAlone(http)
-            results.cores["publish alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+            let (publishing, cores) = try await measured([sink, server]) { try await publishAlone(http) }
+            (results.publishAlone, results.cores["publish alone"]) = (publishing, cores)
         }
         if settings.runs("batch") {
             progress("batch publishing alone: \(settings.messages * 5) messages in batches of 100, \(settings.clients) clients, no worker…")
-            before = CPUSnapshot(children: [sink, server])
-            results.batchAlone = try await batchAlone(http)
-            results.cores["batch alone"] = CPUSnapshot(children: [sink, server]).coresSince(before)
+            let (batches, cores) = try await measured([sink, server]) { try await batchAlone(http) }
+            (results.batchAlone, results.cores["batch alone"]) = (batches, cores)
         }
 
         if settings.runs("throughput") || settings.runs("latency") {
@@ -95,15 +92,13 @@ struct Bench {
             let children = [sink, server] + workers
             if settings.runs("throughput") {
                 progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
-                before = CPUSnapshot(children: children)
-                results.throughput = try await throughput(http)
-                results.cores["throughput"] = CPUSnapshot(children: children).coresSince(before)
+                let (throughput, cores) = try await measured(children) { try await self.throughput(http) }
+                (results.throughput, results.cores["throughput"]) = (throughput, cores)
             }
             if settings.runs("latency") {
                 progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
-                before = CPUSnapshot(children: children)
-                results.latency = try await latency(http)
-                results.cores["latency"] = CPUSnapshot(children: children).coresSince(before)
+                let (latency, cores) = try await measured(children) { try await self.latency(http) }
+                (results.latency, results.cores["latency"]) = (latency, cores)
             }
             results.serverRSS = server.peakRSSMegabytes
             results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
@@ -116,9 +111,8 @@ struct Bench {
             defer { for worker in workers { worker.stop() } }
             try await resetSink(http)
             let children = [sink, server] + workers
-            before = CPUSnapshot(children: children)
-            results.backlog = try await drainBacklog(http)
-            results.cores["backlog"] = CPUSnapshot(children: children).coresSince(before)
+            let (backlog, cores) = try await measured(children) { try await drainBacklog(http) }
+            (results.backlog, results.cores["backlog"]) = (backlog, cores)
             results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
         }
         if settings.runs("fairness") {
@@ -126,6 +120,13 @@ struct Bench {
             results.fairness = try await fairness(http)
         }
         return results
+    }
+
+    /// `body`'s result, and the cores each of `children` (and PostgreSQL, nginx, the bench) used while it ran.
+    private func measured<T>(_ children: [ChildProcess], _ body: () async throws -> T) async throws -> (T, [String: Double]) {
+        let before = CPUSnapshot(children: children)
+        let value = try await body()
+        return (value, CPUSnapshot(children: children).coresSince(before))
     }
 
     // MARK: processes
