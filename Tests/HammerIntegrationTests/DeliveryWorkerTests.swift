@@ -79,10 +79,13 @@ import Testing
 
             let arrivals = await receiver.log.requests.map(\.arrivedAt)
             #expect(arrivals.count == 4)
-            let gaps = zip(arrivals.dropFirst(), arrivals).map { $0.timeIntervalSince($1) }
-            // 1s, 2s, 4s, each ±20%. The delay runs from when the failure is written, which on a machine busy with
-            // the parallel tests (171 of them, several with workers) has come over a second after the arrival: hence
-            // the 2 s of slack above. The lower bounds still show the growth.
+            // 1s, 2s, 4s, each ±20%, from when each failure was written (its attempt's created_at): on a machine busy
+            // with the parallel tests, writing has come over a second after the arrival, so gaps between arrivals alone
+            // said more about the load than about the delays. The 2 s of slack are for the alarm, the claim and the send,
+            // which in the same busy test process have taken 1.5 s.
+            let recorded = try await attemptTimes(fixture)
+            #expect(recorded.count == 4)
+            let gaps = zip(arrivals.dropFirst(), recorded).map { $0.timeIntervalSince($1) }
             for (gap, base) in zip(gaps, [1.0, 2.0, 4.0]) {
                 #expect(gap >= base * 0.8 - 0.05 && gap <= base * 1.2 + 2.0, "gap \(gap) for base \(base)")
             }
@@ -109,7 +112,10 @@ import Testing
             try await worker.stop()
             let arrivals = await receiver.log.requests.map(\.arrivedAt)
             #expect(arrivals.count == 2)
-            let gap = arrivals[1].timeIntervalSince(arrivals[0])
+            // From when the failure was written, as in retriesWithGrowingGapsUntilSuccess; the 60 s poll would be far off.
+            let recorded = try await attemptTimes(fixture)
+            #expect(recorded.count == 2)
+            let gap = arrivals[1].timeIntervalSince(recorded[0])
             #expect(gap >= 0.75 && gap <= 3, "retry gap \(gap) s for a 1 s delay")
         }
     }
@@ -313,5 +319,10 @@ import Testing
             try await eventually(timeout: .seconds(5), "the notified delivery") { await receiver.log.count == 2 }
             try await worker.stop()
         }
+    }
+
+    /// When each attempt was written, oldest first: a retry's delay runs from there.
+    private func attemptTimes(_ fixture: Fixture) async throws -> [Date] {
+        try await fixture.client.query("SELECT created_at FROM delivery_attempts ORDER BY created_at").collect().map { try $0.decode(Date.self) }
     }
 }

@@ -69,8 +69,15 @@ enum TestDatabase {
         }
     }
 
+    /// Runs `sql` on the server's `postgres` database without hammer's statement timeout: at the start of a run,
+    /// dozens of suites copy the template at once (0.3 s of server time each), which can take longer than those 8 s.
     static func admin(_ server: DatabaseURL, _ sql: String) async throws {
-        try await withClient(server.with(database: "postgres")) { client in
+        var configuration = server.with(database: "postgres").clientConfiguration(maxConnections: 1)
+        configuration.options.additionalStartupParameters = [("statement_timeout", "0")]
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
             try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         }
     }
