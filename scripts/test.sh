@@ -17,4 +17,13 @@ python3 -c "import standardwebhooks" 2>/dev/null || python3 -m pip install -q st
 trap '"$root/scripts/postgres.sh" stop test' EXIT
 
 export HAMMER_TEST_DATABASE_URL="postgres://hammer@127.0.0.1:$port/postgres?sslmode=disable"
-swift test "$@"
+if [ $# -gt 0 ]; then
+  swift test "$@"
+  exit
+fi
+# The suites that bound wall-clock time (retry gaps, deadlines, stalled receivers, concurrency seen at a receiver)
+# run in a second pass of their own: beside the other 40-odd suites on 2 cores, a send or a write could lag by
+# seconds and fail a bound that holds whenever the machine is not saturated by the test run itself.
+timed='\.(DeliveryWorkerTests|HostileReceiverTests|PoisonRecordTests|DatabaseOutageTests|HostResolverTests|EndpointHealthTests)/'
+swift test --skip "$timed"
+swift test --skip-build --filter "$timed"
