@@ -9,6 +9,9 @@ struct WebhookResponse: Sendable {
     var truncated: Bool
 }
 
+/// The attempt's deadline passed before the response was complete; the connection was closed.
+struct ExchangeDeadlineExceeded: Error {}
+
 /// The connection closed before a complete response arrived; `receivedAny` when part of one had.
 struct ConnectionClosedEarly: Error {
     var receivedAny: Bool
@@ -60,7 +63,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    /// The request could not be written: the connection is unusable.
+    /// The request could not be written, or its deadline passed: the connection is unusable.
     func writeFailed(_ error: any Error) {
         fail(error)
     }

@@ -42,22 +42,30 @@ final class WebhookHTTPClient: Sendable {
         }
     }
 
-    /// Sends one request to `address` and reads its response. Cancelling the calling task closes the connection.
+    /// Sends one request to `address` and reads its response by `deadline` (connecting included): past it, the
+    /// connection is closed and `ExchangeDeadlineExceeded` (or a connect timeout) thrown. Cancelling the calling task
+    /// closes the connection.
     func execute(
         _ url: WebhookURL,
         address: SocketAddress,
         head: HTTPRequestHead,
         body: ByteBuffer,
         maxBodyBytes: Int,
-        connectTimeout: TimeAmount
+        deadline: ContinuousClock.Instant
     ) async throws -> WebhookResponse {
         let key = "\(url.isHTTPS ? "https" : "http")|\(url.host)|\(address)"
         var retried = false
         while true {
-            let (connection, reused) = try await connection(key: key, url: url, address: address, connectTimeout: connectTimeout)
+            let remaining = TimeAmount.nanoseconds(max((deadline - ContinuousClock.now).wholeNanoseconds, 1))
+            let (connection, reused) = try await connection(key: key, url: url, address: address, connectTimeout: remaining)
             do {
                 let response = try await withTaskCancellationHandler {
-                    try await connection.exchange(head: head, body: body, maxBodyBytes: maxBodyBytes)
+                    try await connection.exchange(
+                        head: head,
+                        body: body,
+                        maxBodyBytes: maxBodyBytes,
+                        deadline: .now() + .nanoseconds(max((deadline - ContinuousClock.now).wholeNanoseconds, 0))
+                    )
                 } onCancel: {
                     connection.close()
                 }
@@ -184,13 +192,19 @@ final class PooledConnection: Sendable {
 
     func close() { channel.close(promise: nil) }
 
-    /// Writes the request and waits for its response.
-    func exchange(head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int) async throws -> WebhookResponse {
+    /// Writes the request and waits for its response until `deadline`, when the connection is closed and
+    /// `ExchangeDeadlineExceeded` thrown. The deadline is a timer on the connection's own event loop.
+    func exchange(head: HTTPRequestHead, body: ByteBuffer, maxBodyBytes: Int, deadline: NIODeadline) async throws -> WebhookResponse {
         let channel = self.channel
         let handler = self.handler
         return try await channel.eventLoop.flatSubmit {
             let promise = channel.eventLoop.makePromise(of: WebhookResponse.self)
             handler.value.start(promise, maxBodyBytes: maxBodyBytes)
+            let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+                handler.value.writeFailed(ExchangeDeadlineExceeded())
+                channel.close(promise: nil)
+            }
+            promise.futureResult.whenComplete { _ in timer.cancel() }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in

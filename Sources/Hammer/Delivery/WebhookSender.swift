@@ -68,13 +68,9 @@ public final class WebhookSender: Sendable {
         let started = ContinuousClock.now
         let timeout = Int64(delivery.deliveryAttemptTimeout)
         let deadline = started + .seconds(timeout)
-        let timedOut = Exchange.failed(.timeout, "timeout after \(timeout)s")
-        let exchange =
-            (try? await DeadlineRace.run(
-                until: deadline,
-                onDeadline: { .success(timedOut) },
-                { await self.exchange(target, url: delivery.url, request: request, deadline: deadline, timeout: timeout) }
-            )) ?? .failed(.cancelled, "cancelled")
+        // Each step keeps the deadline itself (the resolver's wait, the connect timeout, a timer on the connection's
+        // event loop for the exchange), so a send needs no task or timer of its own beside the request.
+        let exchange = await self.exchange(target, url: delivery.url, request: request, deadline: deadline, timeout: timeout)
         result.durationMilliseconds = Self.milliseconds(since: started)
         switch exchange {
         case .failed(let kind, let error):
@@ -102,7 +98,7 @@ public final class WebhookSender: Sendable {
         case failed(AttemptResult.ErrorKind, String)
     }
 
-    /// The target check, the request and the whole response, within `deadline` (the caller also cuts it off there).
+    /// The target check, the request and the whole response, within `deadline`.
     /// The host is resolved once (cached briefly) and the connection made to that address: with private targets
     /// refused, the address that passed the check is the one called, for http and https alike.
     private func exchange(
@@ -135,14 +131,13 @@ public final class WebhookSender: Sendable {
         for (index, address) in ordered.enumerated() {
             do {
                 let socketAddress = try SocketAddress(ipAddress: address.description, port: target.port)
-                let remaining = deadline - ContinuousClock.now
                 let response = try await client.execute(
                     target,
                     address: socketAddress,
                     head: head,
                     body: payload,
                     maxBodyBytes: maxResponseBodyBytes,
-                    connectTimeout: .nanoseconds(max(remaining.wholeNanoseconds, 1))
+                    deadline: deadline
                 )
                 return .answered(response)
             } catch {
@@ -195,6 +190,7 @@ public final class WebhookSender: Sendable {
 
     /// A bounded kind and a human description for a failed request.
     static func classify(_ error: any Error, timeout: Int64) -> (AttemptResult.ErrorKind, String) {
+        if error is ExchangeDeadlineExceeded { return (.timeout, "timeout after \(timeout)s") }
         if error is ConnectionClosedEarly { return (.connectionReset, "connection closed by the receiver before a complete response") }
         if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             return (.tls, "TLS error: \(error)")
