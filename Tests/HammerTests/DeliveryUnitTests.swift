@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -106,6 +107,24 @@ import Testing
         #expect(request.dump.hasSuffix("\r\n\r\n" + delivery.cloudEventBody))
     }
 
+    @Test func headerTextThatWouldSplitTheRequestIsNotSent() {
+        // Refused when saved; a row written by other means must still not reach the wire.
+        for (headers, auth, name) in [
+            (["X-Split": "a\r\nInjected: yes"], nil, "X-Split"), (["Bad Name": "v"], nil, "Bad Name"),
+            ([:], TargetAuth.bearer(token: "t\nx"), "Authorization"),
+        ] as [([String: String], TargetAuth?, String)] {
+            var delivery = ClaimedDelivery.sample()
+            delivery.options = DeliveryOptions(headers: headers, auth: auth)
+            let made = WebhookRequest.make(delivery, target: WebhookURL("http://x/hook"), url: "http://x/hook", timestamp: 1, parts: .forTests)
+            #expect(throws: WebhookRequest.NotMade(description: "header \(name) is not valid HTTP header text")) { try made.get() }
+        }
+        var delivery = ClaimedDelivery.sample()
+        delivery.options = DeliveryOptions(headers: ["X-Fine": "tab\tand spaces ok"])
+        #expect(throws: Never.self) {
+            try WebhookRequest.make(delivery, target: WebhookURL("http://x"), url: "http://x", timestamp: 1, parts: .forTests).get()
+        }
+    }
+
     private func dump(_ url: String) -> String {
         (try? WebhookRequest.make(.sample(url: url), target: WebhookURL(url), url: url, timestamp: 1, parts: .forTests).get().dump) ?? ""
     }
@@ -115,7 +134,7 @@ extension WebhookRequest.Parts {
     static var forTests: Self {
         .init(
             userAgent: "hammer/test",
-            key: { WebhookSignature.key(for: $0) },
+            key: { HMAC<SHA256>(key: WebhookSignature.key(for: $0)) },
             template: { text in Result { () throws(PayloadTemplate.ParseError) in try PayloadTemplate(parsing: text) } }
         )
     }

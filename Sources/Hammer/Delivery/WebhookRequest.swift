@@ -18,8 +18,15 @@ struct WebhookRequest {
     /// What the request needs beyond the delivery: signing keys and parsed templates, each made once per value.
     struct Parts {
         var userAgent: String
-        var key: (String) -> SymmetricKey
+        /// An HMAC keyed with the secret, not yet updated.
+        var key: (String) -> HMAC<SHA256>
         var template: (String) -> Result<PayloadTemplate, PayloadTemplate.ParseError>
+    }
+
+    /// Why a request could not be made: a stored template that does not parse, or header text that would split
+    /// the request (both are refused when saved; this catches what was stored by other means).
+    struct NotMade: Error, Equatable {
+        var description: String
     }
 
     /// The request for `delivery`'s next attempt at `timestamp` (unix seconds), or why it cannot be made.
@@ -29,7 +36,7 @@ struct WebhookRequest {
         url: String,
         timestamp: Int,
         parts: Parts
-    ) -> Result<WebhookRequest, PayloadTemplate.ParseError> {
+    ) -> Result<WebhookRequest, NotMade> {
         let options = delivery.options
         // Text bodies are kept as text for the dump; only a raw body is bytes that may not be text.
         let bodyText: String?
@@ -50,15 +57,15 @@ struct WebhookRequest {
                     let text = template.render(delivery.templateContext, json: MediaType.isJSON(options.payloadContentType))
                     (bodyText, contentType) = (text, options.payloadContentType)
                 case .failure(let error):
-                    return .failure(error)
+                    return .failure(NotMade(description: "payload_template \(error.description)"))
                 }
             }
         }
         body = bodyText.map { Array($0.utf8) } ?? Data(base64Encoded: delivery.dataBase64).map(Array.init) ?? []
 
-        var signature = WebhookSignature.sign(key: parts.key(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: body)
+        var signature = WebhookSignature.sign(keyed: parts.key(delivery.secretToken), id: delivery.id, timestamp: timestamp, body: body)
         if let previous = delivery.previousSecretToken {
-            signature += " " + WebhookSignature.sign(key: parts.key(previous), id: delivery.id, timestamp: timestamp, body: body)
+            signature += " " + WebhookSignature.sign(keyed: parts.key(previous), id: delivery.id, timestamp: timestamp, body: body)
         }
         var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
         var redactedValues: Set<Int> = []
@@ -71,6 +78,10 @@ struct WebhookRequest {
         if let auth = options.auth {
             redactedValues.insert(headers.count)
             headers.append(("Authorization", auth.headerValue))
+        }
+        // The client writes headers unchecked: only these values come from outside hammer's own code.
+        if let bad = headers.first(where: { !HTTPHeaderText.isToken($0.name) || !HTTPHeaderText.isValidValue($0.value) }) {
+            return .failure(NotMade(description: "header \(bad.name) is not valid HTTP header text"))
         }
         headers.append(("webhook-id", delivery.id))
         headers.append(("webhook-timestamp", String(timestamp)))

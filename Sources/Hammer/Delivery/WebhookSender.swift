@@ -12,8 +12,10 @@ public final class WebhookSender: Sendable {
     let client: WebhookHTTPClient
     let maxResponseBodyBytes: Int
     let allowPrivateTargets: Bool
-    /// Decoded signing keys by secret, so `whsec_` base64 is decoded once per subscription, not per request.
-    private let keys = NIOLockedValueBox<[String: SymmetricKey]>([:])
+    /// Keyed HMACs by secret, so `whsec_` base64 is decoded and the key padded once per subscription, not per request.
+    private let keys = NIOLockedValueBox<[String: HMAC<SHA256>]>([:])
+    /// Parsed URLs by text (`nil`: not a valid webhook URL), so a URL is parsed once, not per request.
+    private let urls = NIOLockedValueBox<[String: WebhookURL?]>([:])
     /// Parsed payload templates by text, so a template is parsed once, not per request.
     private let templates = NIOLockedValueBox<[String: Result<PayloadTemplate, PayloadTemplate.ParseError>]>([:])
     let resolver: HostResolver
@@ -40,7 +42,7 @@ public final class WebhookSender: Sendable {
     /// Sends one attempt and describes the outcome; never throws. One deadline, the subscription's timeout, bounds
     /// the whole attempt: the send-time target check, connecting, the request, the response head and its body.
     public func send(_ delivery: ClaimedDelivery, now: Date = Date()) async -> AttemptResult {
-        let target = WebhookURL(delivery.url)
+        let target = Self.cached(delivery.url, in: urls) { WebhookURL($0) }
         var result = AttemptResult(
             delivery: delivery,
             attemptID: ULID.make(date: now),
@@ -58,9 +60,9 @@ public final class WebhookSender: Sendable {
         case .success(let made):
             request = made
         case .failure(let error):
-            // Templates are checked when saved, so only a template stored by other means gets here.
+            // Templates and headers are checked when saved, so only what was stored by other means gets here.
             result.errorKind = .other
-            result.error = "not sent: payload_template \(error.description)"
+            result.error = "not sent: \(error.description)"
             return result
         }
         result.request = request.dump
@@ -157,8 +159,8 @@ public final class WebhookSender: Sendable {
         WebhookRequest.Parts(userAgent: userAgent, key: signingKey, template: parsedTemplate)
     }
 
-    private func signingKey(_ secret: String) -> SymmetricKey {
-        Self.cached(secret, in: keys) { WebhookSignature.key(for: $0) }
+    private func signingKey(_ secret: String) -> HMAC<SHA256> {
+        Self.cached(secret, in: keys) { HMAC<SHA256>(key: WebhookSignature.key(for: $0)) }
     }
 
     private func parsedTemplate(_ text: String) -> Result<PayloadTemplate, PayloadTemplate.ParseError> {
