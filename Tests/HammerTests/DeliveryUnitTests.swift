@@ -118,6 +118,11 @@ import Testing
             let made = WebhookRequest.make(delivery, target: WebhookURL("http://x/hook"), url: "http://x/hook", timestamp: 1, parts: .forTests)
             #expect(throws: WebhookRequest.NotMade(description: "header \(name) is not valid HTTP header text")) { try made.get() }
         }
+        for url in ["http://x/a b", "http://x/a\r\nInjected: yes", "http://x\u{7F}/"] {
+            #expect(throws: WebhookRequest.NotMade(description: "the URL has a space or control character in its host or path"), "\(url)") {
+                try WebhookRequest.make(.sample(url: url), target: WebhookURL(url), url: url, timestamp: 1, parts: .forTests).get()
+            }
+        }
         var delivery = ClaimedDelivery.sample()
         delivery.options = DeliveryOptions(headers: ["X-Fine": "tab\tand spaces ok"])
         #expect(throws: Never.self) {

@@ -79,9 +79,12 @@ struct WebhookRequest {
             redactedValues.insert(headers.count)
             headers.append(("Authorization", auth.headerValue))
         }
-        // The client writes headers unchecked: only these values come from outside hammer's own code.
+        // The client writes these unchecked (and the URL's host as `Host`): only they come from outside hammer's code.
         if let bad = headers.first(where: { !HTTPHeaderText.isToken($0.name) || !HTTPHeaderText.isValidValue($0.value) }) {
             return .failure(NotMade(description: "header \(bad.name) is not valid HTTP header text"))
+        }
+        if let target, !target.isWritable {
+            return .failure(NotMade(description: "the URL has a space or control character in its host or path"))
         }
         headers.append(("webhook-id", delivery.id))
         headers.append(("webhook-timestamp", String(timestamp)))

@@ -47,4 +47,10 @@ struct WebhookURL: Sendable, Equatable {
         if target.isEmpty || target.hasPrefix("?") { target = "/" + target }
         self.target = target
     }
+
+    /// Host and path have no space or control character, so the request line and `Host` header cannot be split
+    /// (the API refuses such URLs; this catches what was stored by other means).
+    var isWritable: Bool {
+        authority.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F } && target.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
+    }
 }
