@@ -186,7 +186,16 @@ struct Bench {
             """,
             logger: logger
         )
+        // Migration 10: a pending delivery waits in the queue too.
+        try await client.query(
+            """
+            INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
+            SELECT id, subscription_id, scheduled_at, created_at FROM deliveries WHERE topic_id = \(topic)
+            """,
+            logger: logger
+        )
         try await client.query("ANALYZE deliveries", logger: logger)
+        try await client.query("ANALYZE delivery_queue", logger: logger)
     }
 
     func insertTopic(_ topic: String, url: String, subscriptions: Int? = nil) async throws {

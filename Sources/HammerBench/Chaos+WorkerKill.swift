@@ -72,7 +72,7 @@ extension ChaosHarness {
     /// Returns the task that finds them, as `id@lease` strings.
     private func leasesHeldByTheDead() async throws -> Task<[String], any Error> {
         let rows = try await db.query(
-            "SELECT id, (extract(epoch FROM leased_until) * 1000000)::bigint FROM deliveries WHERE status = 'pending' AND leased_until > now()",
+            "SELECT delivery_id, (extract(epoch FROM leased_until) * 1000000)::bigint FROM delivery_queue WHERE status = 'pending' AND leased_until > now()",
             logger: logger
         ).collect()
         let leases = try rows.map { try $0.decode((String, Int64).self) }
@@ -80,9 +80,9 @@ extension ChaosHarness {
             try await Task.sleep(for: .seconds(Self.killTimeout + 3))
             let untouched = try await db.query(
                 """
-                SELECT d.id || '@' || h.lease FROM deliveries d
-                JOIN unnest(\(leases.map(\.0))::text[], \(leases.map(\.1))::bigint[]) AS h(id, lease) ON h.id = d.id
-                WHERE (extract(epoch FROM d.leased_until) * 1000000)::bigint = h.lease
+                SELECT q.delivery_id || '@' || h.lease FROM delivery_queue q
+                JOIN unnest(\(leases.map(\.0))::text[], \(leases.map(\.1))::bigint[]) AS h(id, lease) ON h.id = q.delivery_id
+                WHERE (extract(epoch FROM q.leased_until) * 1000000)::bigint = h.lease
                 """,
                 logger: logger
             ).collect()

@@ -71,7 +71,10 @@ final class ChaosHarness: Sendable {
     /// Stops every process and empties the database and the receiver, for the next scenario.
     func prepare() async throws {
         await stopProcesses()
-        try await db.query("TRUNCATE topics, subscriptions, messages, deliveries, delivery_attempts, callbacks, callback_attempts", logger: logger)
+        try await db.query(
+            "TRUNCATE topics, subscriptions, messages, deliveries, delivery_queue, delivery_attempts, callbacks, callback_attempts",
+            logger: logger
+        )
         receiver.reset()
         receiver.setOKDelay(.zero)
     }
@@ -208,7 +211,8 @@ final class ChaosHarness: Sendable {
             let rows = try await db.query(
                 """
                 SELECT m.id, d.id, d.status, d.delivery_attempts,
-                    extract(epoch FROM d.scheduled_at - now())::float8, extract(epoch FROM d.leased_until - now())::float8
+                    extract(epoch FROM d.scheduled_at - now())::float8,
+                    (SELECT extract(epoch FROM q.leased_until - now())::float8 FROM delivery_queue q WHERE q.delivery_id = d.id)
                 FROM unnest(\(messages)::text[]) AS m(id) \(unescaped: Self.unfinished) ORDER BY d.scheduled_at LIMIT 5
                 """,
                 logger: logger

@@ -16,6 +16,7 @@ import Testing
             let message = try #require(try await client.publish(topic: "orders")["id"] as? String)
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
             try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 1 WHERE id = \(delivery)")
+            try await store.client.matchQueueToStatuses()
 
             for path in [
                 "/ui", "/ui/topics", "/ui/subscriptions", "/ui/messages", "/ui/deliveries", "/ui/messages/\(message)", "/ui/deliveries/\(delivery)",
@@ -46,6 +47,7 @@ import Testing
             try await client.publish(topic: "orders")
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
             try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 3 WHERE id = \(delivery)")
+            try await store.client.matchQueueToStatuses()
 
             let page = try await client.send(.get, "/ui/deliveries/\(delivery)")
             let csrf = try #require(Self.cookieValue(page, "hammer_csrf"))

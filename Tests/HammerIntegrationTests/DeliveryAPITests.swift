@@ -13,6 +13,7 @@ import Testing
             let m1 = try await client.publish(topic: "orders")["id"] as! String
             _ = try await client.publish(topic: "users")
             try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE subscription_id = 'b'")
+            try await store.client.matchQueueToStatuses()
 
             func ids(_ query: String) async throws -> [String] {
                 try await client.send(.get, "/v1/deliveries?\(query)").list("deliveries").compactMap { $0["subscription_id"] as? String }

@@ -278,7 +278,7 @@ import Testing
             // Ten polls (100 ms) later the worker still holds only those eight.
             try await Task.sleep(for: .seconds(1))
             #expect(await receiver.log.count == 8)
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE leased_until > now()") == 8)
+            #expect(try await fixture.count("SELECT count(*) FROM delivery_queue WHERE leased_until > now()") == 8)
 
             try await fixture.client.query("DROP TRIGGER refuse ON delivery_attempts")
             try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 20] }
@@ -295,12 +295,15 @@ import Testing
             try await fixture.publish(topic: "orders")
             let worker = try TestWorker.start(url, environment: ["HAMMER_WORKER_SHUTDOWN_TIMEOUT": "200ms"])
             try await eventually("both sends to be in flight") { await receiver.log.count == 2 }
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE leased_until > now() + interval '60 seconds'") == 2)
+            #expect(try await fixture.count("SELECT count(*) FROM delivery_queue WHERE leased_until > now() + interval '60 seconds'") == 2)
             try await worker.stop()
 
             #expect(
                 try await fixture.count(
-                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND scheduled_at <= now() AND leased_until IS NULL AND delivery_attempts = 0"
+                    """
+                    SELECT count(*) FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id
+                    WHERE q.status = 'pending' AND q.scheduled_at <= now() AND q.leased_until IS NULL AND d.delivery_attempts = 0
+                    """
                 ) == 2
             )
             #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 0)

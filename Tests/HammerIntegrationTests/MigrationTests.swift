@@ -65,14 +65,14 @@ import Testing
                     try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
                     return try await connection.query(
                         """
-                        EXPLAIN SELECT scheduled_at FROM deliveries
+                        EXPLAIN SELECT scheduled_at FROM delivery_queue
                         WHERE subscription_id = 'billing' AND status = 'pending' AND scheduled_at <= now() ORDER BY scheduled_at LIMIT 1
                         """,
                         logger: TestDatabase.logger
                     ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
                 }
                 #expect(
-                    plan.contains("Scan using deliveries_pending_subscription_id_scheduled_at_idx")
+                    plan.contains("Scan using delivery_queue_pending_subscription_id_scheduled_at_idx")
                         && plan.contains("Index Cond: ((subscription_id = "),
                     "\(plan)"
                 )

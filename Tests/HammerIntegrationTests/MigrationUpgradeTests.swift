@@ -3,8 +3,9 @@ import Hammer
 import PostgresNIO
 import Testing
 
-/// Migration 9 (byte-order ids, the status index without completed deliveries) on a database that already holds
-/// deliveries in every state, attempts and callbacks: nothing is lost, lists keep their order, and down restores it.
+/// Migrations 9 (byte-order ids, the status index without completed deliveries) and 10 (the delivery queue) on a
+/// database that already holds deliveries in every state, attempts and callbacks: nothing is lost, lists keep their
+/// order, and down restores it.
 @Suite struct MigrationUpgradeTests {
     @Test func byteOrderIdsUpgradeAPopulatedDatabase() async throws {
         try await TestDatabase.withEmptyDatabase { url in
@@ -17,7 +18,7 @@ import Testing
                 #expect(before.count == 8)
                 #expect(before["deliveries"]?.count == 300)
 
-                try await migrator.up(migrations)
+                try await migrator.up(migrations.filter { $0.version <= 9 })
                 #expect(try await migrator.state().version == 9)
                 #expect(try await snapshot(client) == before)
                 let collations = try await client.query(
@@ -30,19 +31,118 @@ import Testing
                 #expect(collations.count == 16, "\(collations)")
                 #expect(collations.allSatisfy { $0.1 == "C" }, "\(collations)")
                 #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
-                // A publish, a claim and a record still work on the upgraded schema.
-                try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
-                let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
-                let claimed = try await queue.claim(limit: 10, leaseMargin: .seconds(30), maxInFlight: 10).deliveries
-                #expect(!claimed.isEmpty)
 
-                try await migrator.down(migrations, steps: 1)
+                try await migrator.down(migrations.filter { $0.version <= 9 }, steps: 1)
                 #expect(try await migrator.state().version == 8)
                 let restored = try await snapshot(client)
                 #expect(restored["topics"] == before["topics"])
-                #expect(restored["messages"]?.count == 101)
+                #expect(restored["messages"] == before["messages"])
                 #expect(try await plan(client, status: "failed").contains("deliveries_status_created_at_id_idx"))
             }
+        }
+    }
+
+    @Test func theDeliveryQueueUpgradesAPopulatedDatabase() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
+                try await migrator.up(migrations.filter { $0.version <= 8 })
+                try await populate(client)
+                try await migrator.up(migrations.filter { $0.version <= 9 })
+                let before = try await snapshot(client, without: "leased_until")
+                let unfinished = try await queueOf(
+                    client,
+                    "SELECT id, subscription_id, status, scheduled_at, created_at, leased_until FROM deliveries"
+                )
+                #expect(unfinished.count == 200 && unfinished.filter { $0.hasSuffix("|-") }.count == 150, "\(unfinished.prefix(3))")
+
+                try await migrator.up(migrations)
+                #expect(try await migrator.state().version == 10)
+                #expect(try await snapshot(client, without: "leased_until") == before)
+                // Every pending and failed delivery is queued with its lease; deliveries keep none.
+                #expect(
+                    try await queueOf(
+                        client,
+                        "SELECT delivery_id, subscription_id, status, scheduled_at, created_at, leased_until FROM delivery_queue"
+                    )
+                        == unfinished
+                )
+                #expect(try await count(client, "SELECT count(*) FROM deliveries WHERE leased_until IS NOT NULL") == 0)
+                // The API's list of failed deliveries reads the queue's index, in the same order as before.
+                let store = Store(client: client, logger: TestDatabase.logger)
+                var filter = ListFilter(limit: 1000)
+                filter.equals = [("status", "failed")]
+                #expect(try await store.deliveries(filter).map(\.id) == before["failed deliveries"])
+                #expect(try await queuePlan(client).contains("delivery_queue_status_created_at_id_idx"))
+
+                // A publish is queued; a claim and a completion go through the queue.
+                try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
+                #expect(try await count(client, "SELECT count(*) FROM delivery_queue") == 203)
+                let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
+                // The populated callbacks come first in a claim; the deliveries after them.
+                let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {
+                    $0.callbackBody == nil
+                }
+                let first = try #require(claimed.first)
+                let result = AttemptResult(
+                    delivery: first,
+                    attemptID: ULID.make(),
+                    request: "POST /",
+                    response: "HTTP/1.1 200 OK",
+                    statusCode: 200,
+                    durationMilliseconds: 1,
+                    success: true,
+                    error: "",
+                    errorKind: nil,
+                    retryAfter: nil
+                )
+                try await queue.record([DeliveryOutcome(result: result, status: .completed)])
+                #expect(try await store.delivery(id: first.id).status == .completed)
+                #expect(try await count(client, "SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
+
+                try await migrator.down(migrations, steps: 1)
+                #expect(try await migrator.state().version == 9)
+                // The leases are back on the deliveries still pending.
+                #expect(
+                    try await count(client, "SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
+                        + 50
+                )
+                #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
+                #expect(try await count(client, "SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
+            }
+        }
+    }
+
+    /// Rows of `query` (id, subscription, status, scheduled_at, created_at, leased_until) of pending and failed
+    /// deliveries, as text in id order; `-` for no lease.
+    private func queueOf(_ client: PostgresClient, _ query: String) async throws -> [String] {
+        try await client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT concat_ws('|', r.*) || CASE WHEN r.leased_until IS NULL THEN '|-' ELSE '' END
+                    FROM (\(query)) AS r(id, subscription_id, status, scheduled_at, created_at, leased_until)
+                    WHERE r.status <> 'completed' ORDER BY r.id
+                    """
+            )
+        ).collect().map { try $0.decode(String.self) }
+    }
+
+    private func count(_ client: PostgresClient, _ query: String) async throws -> Int {
+        try await client.query(PostgresQuery(unsafeSQL: query)).collect().first?.decode(Int.self) ?? -1
+    }
+
+    private func queuePlan(_ client: PostgresClient) async throws -> String {
+        try await client.withConnection { connection in
+            try await connection.query("ANALYZE delivery_queue", logger: TestDatabase.logger)
+            try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
+            return try await connection.query(
+                """
+                EXPLAIN SELECT d.id FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id
+                WHERE q.status = 'failed' ORDER BY q.created_at, d.id LIMIT 25
+                """,
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
         }
     }
 
@@ -82,12 +182,14 @@ import Testing
         for statement in statements { try await client.query(statement) }
     }
 
-    /// Every row of the id-bearing tables in list order (created_at, id), as text.
-    private func snapshot(_ client: PostgresClient) async throws -> [String: [String]] {
+    /// Every row of the id-bearing tables in list order (created_at, id), as text; deliveries without the column
+    /// `without` when given.
+    private func snapshot(_ client: PostgresClient, without column: String? = nil) async throws -> [String: [String]] {
         var tables: [String: [String]] = [:]
         for table in ["topics", "subscriptions", "messages", "deliveries", "delivery_attempts", "callbacks", "callback_attempts"] {
+            let row = table == "deliveries" && column != nil ? "(to_jsonb(t) - '\(column!)')::text" : "t::text"
             tables[table] = try await client.query(
-                PostgresQuery(unsafeSQL: "SELECT t::text FROM \(table) t ORDER BY created_at, id")
+                PostgresQuery(unsafeSQL: "SELECT \(row) FROM \(table) t ORDER BY created_at, id")
             ).collect().map { try $0.decode(String.self) }
         }
         tables["failed deliveries"] = try await client.query("SELECT id FROM deliveries WHERE status = 'failed' ORDER BY created_at, id")
@@ -95,8 +197,11 @@ import Testing
         return tables
     }
 
+    /// The plan of a list by status, with fresh statistics (the choice among indexes depends on them, and
+    /// autovacuum's ANALYZE may or may not have run since the migration).
     private func plan(_ client: PostgresClient, status: String) async throws -> String {
         try await client.withConnection { connection in
+            try await connection.query("ANALYZE deliveries", logger: TestDatabase.logger)
             try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
             return try await connection.query(
                 "EXPLAIN SELECT id FROM deliveries WHERE status = \(status) ORDER BY created_at, id LIMIT 25",

@@ -63,6 +63,7 @@ import Testing
             )
             @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
                 try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE id = \(id)")
+                try await store.client.matchQueueToStatuses()
                 return try await client.send(.post, "/v1/deliveries/\(id)/redeliver").json
             }
             let cases: [(String, Any?)] = [

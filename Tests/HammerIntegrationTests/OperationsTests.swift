@@ -27,6 +27,7 @@ import Testing
             let store = fixture.store
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE subscription_id = 'a'")
+            try await fixture.client.matchQueueToStatuses()
             try await fixture.client.query(
                 "UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
             )
@@ -79,7 +80,7 @@ import Testing
             let first = try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 3, inFlight: ["b": 2]).deliveries
             #expect(Dictionary(grouping: first, by: \.subscriptionID).mapValues(\.count) == ["a": 3, "b": 1])
             // Leases that lapsed while this worker still holds the deliveries (an outage longer than the lease).
-            try await fixture.client.query("UPDATE deliveries SET leased_until = now() - interval '1 second'")
+            try await fixture.client.query("UPDATE delivery_queue SET leased_until = now() - interval '1 second'")
             let second = try await queue.claim(
                 limit: 100,
                 leaseMargin: .seconds(30),

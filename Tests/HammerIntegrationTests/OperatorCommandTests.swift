@@ -21,6 +21,7 @@ import Testing
         try await scenario { database, fixture in
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5")
+            try await fixture.client.matchQueueToStatuses()
 
             let dryRun = try await HammerProcess.run(["redeliver", "--subscription", "a", "--since", "1h", "--dry-run"], database: database)
             #expect(dryRun.status == 0, "\(dryRun.output)")
@@ -97,6 +98,7 @@ import Testing
         try await scenario { database, fixture in
             for _ in 0..<2 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now()")
+            try await fixture.client.matchQueueToStatuses()
             let alert = try await HammerProcess.run(["monitor", "--status", "failed", "--since", "10m", "--max", "3"], database: database)
             #expect(alert.status == 1)
             #expect(alert.output.contains("ALERT: 4 deliveries failed since"), "\(alert.output)")

@@ -63,6 +63,7 @@ import Testing
             try await client.createSubscription("billing", topic: "orders", url: "http://127.0.0.1:1/old")
             try await client.publish(topic: "orders")
             try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5")
+            try await store.client.matchQueueToStatuses()
             try await client.send(.patch, "/v1/subscriptions/billing", ["url": "http://127.0.0.1:2/new", "max_delivery_attempts": 9])
             let deliveryID = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
 
@@ -79,6 +80,7 @@ import Testing
             let store = fixture.store
             for _ in 0..<5 { try await fixture.publish(topic: "orders") }
             try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5, updated_at = now() - interval '1 hour'")
+            try await fixture.client.matchQueueToStatuses()
             // One of a's failures is old, one of b's deliveries completed.
             try await fixture.client.query(
                 "UPDATE deliveries SET updated_at = now() - interval '3 days' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
@@ -86,6 +88,7 @@ import Testing
             try await fixture.client.query(
                 "UPDATE deliveries SET status = 'completed' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'b')"
             )
+            try await fixture.client.matchQueueToStatuses()
 
             let filter = RedeliveryFilter(subscriptionID: "a", statuses: [.failed], since: Date().addingTimeInterval(-86400), until: Date())
             #expect(try await store.countRedeliverable(filter) == 4)

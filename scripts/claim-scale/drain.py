@@ -8,7 +8,7 @@ s = open('Sources/Hammer/Storage/DeliveryQueue.swift').read()
 claim = re.findall(r'static let sql = """\n(.*?)\n        """', s, re.S)[0]
 conn = psycopg.connect(f"host=127.0.0.1 port={port} user=hammer dbname=scale", autocommit=True)
 conn.execute("PREPARE claim(int,int,text[],int[],int,text[],int) AS " + claim)
-total = conn.execute("SELECT count(*) FROM deliveries WHERE status='pending' AND scheduled_at <= now() AND subscription_id IN (SELECT id FROM subscriptions WHERE status='active' AND NOT ordered AND rate_limit IS NULL)").fetchone()[0]
+total = conn.execute("SELECT count(*) FROM delivery_queue WHERE status='pending' AND scheduled_at <= now() AND subscription_id IN (SELECT id FROM subscriptions WHERE status='active' AND NOT ordered AND rate_limit IS NULL)").fetchone()[0]
 done, times, start = 0, [], time.time()
 while done < total:
     t0 = time.perf_counter()
@@ -17,7 +17,8 @@ while done < total:
     ids = [r[1] for r in rows if not r[0]]
     if not ids:
         break
-    conn.execute("UPDATE deliveries SET status='completed', leased_until=NULL, updated_at=now() WHERE id = ANY(%s)", (ids,))
+    conn.execute("DELETE FROM delivery_queue WHERE delivery_id = ANY(%s)", (ids,))
+    conn.execute("UPDATE deliveries SET status='completed', updated_at=now() WHERE id = ANY(%s)", (ids,))
     done += len(ids)
 tenth = max(1, len(times) // 10)
 parts = [statistics.mean(times[i:i + tenth]) for i in range(0, len(times), tenth)][:10]

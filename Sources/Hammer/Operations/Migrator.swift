@@ -14,7 +14,7 @@ public struct Migration: Sendable, Equatable {
 /// Each file runs in one transaction, one statement per query, under an advisory lock.
 public struct Migrator: Sendable {
     /// The schema version this build of hammer needs; `server` and `worker` refuse older schemas.
-    public static let requiredVersion: Int64 = 9
+    public static let requiredVersion: Int64 = 10
     private static let lockID: Int64 = 0x6861_6D6D_6572  // "hammer"
 
     public struct SchemaState: Sendable, Equatable {

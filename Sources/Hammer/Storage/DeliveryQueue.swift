@@ -121,9 +121,9 @@ public struct DeliveryQueue: Sendable {
     public func release(_ deliveries: [ClaimedDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         let query: PostgresQuery = """
-            UPDATE deliveries d SET leased_until = NULL
+            UPDATE delivery_queue q SET leased_until = NULL
             FROM unnest(\(deliveries.map(\.id))::text[], \(deliveries.map(\.lease))::bigint[]) AS r(id, lease)
-            WHERE d.id = r.id AND d.status = 'pending' AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = r.lease
+            WHERE q.delivery_id = r.id AND q.status = 'pending' AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = r.lease
             """
         try await store.client.query(query, logger: store.logger)
     }
@@ -203,17 +203,17 @@ struct ClaimStatement: PostgresPreparedStatement {
             FROM subscriptions s
             LEFT JOIN in_flight f ON f.subscription_id = s.id
             CROSS JOIN LATERAL (
-                (SELECT NULL::varchar AS id, d.scheduled_at FROM deliveries d
-                    WHERE NOT s.ordered AND d.subscription_id = s.id AND d.status = 'pending' AND d.scheduled_at <= now()
-                        AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
-                    ORDER BY d.scheduled_at
+                (SELECT NULL::varchar AS id, q.scheduled_at FROM delivery_queue q
+                    WHERE NOT s.ordered AND q.subscription_id = s.id AND q.status = 'pending' AND q.scheduled_at <= now()
+                        AND (q.leased_until IS NULL OR q.leased_until <= now()) AND q.delivery_id <> ALL($6::text[])
+                    ORDER BY q.scheduled_at
                     LIMIT 1)
                 UNION ALL
                 -- Ordered: only the head in publish order, and only when it is due and no one holds it.
                 (SELECT h.id, h.scheduled_at FROM (
-                        SELECT d.id, d.scheduled_at, d.leased_until FROM deliveries d
-                        WHERE s.ordered AND d.subscription_id = s.id AND d.status = 'pending'
-                        ORDER BY d.created_at, d.id
+                        SELECT q.delivery_id AS id, q.scheduled_at, q.leased_until FROM delivery_queue q
+                        WHERE s.ordered AND q.subscription_id = s.id AND q.status = 'pending'
+                        ORDER BY q.created_at, q.delivery_id
                         LIMIT 1
                     ) h
                     WHERE h.scheduled_at <= now() AND (h.leased_until IS NULL OR h.leased_until <= now()) AND h.id <> ALL($6::text[]))
@@ -241,40 +241,41 @@ struct ClaimStatement: PostgresPreparedStatement {
         ), due AS (
             SELECT share.id AS subscription_id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
                 -- octet_length reads a stored value's size without fetching or decompressing it.
-                SELECT d.id, m.content_type, m.data, m.event_type, m.created_at, octet_length(m.data) AS bytes
-                FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE share.head_id IS NULL AND d.subscription_id = share.id AND d.status = 'pending' AND d.scheduled_at <= now()
-                    AND (d.leased_until IS NULL OR d.leased_until <= now()) AND d.id <> ALL($6::text[])
-                ORDER BY d.scheduled_at
+                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
+                    m.created_at, octet_length(m.data) AS bytes
+                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                WHERE share.head_id IS NULL AND q.subscription_id = share.id AND q.status = 'pending' AND q.scheduled_at <= now()
+                    AND (q.leased_until IS NULL OR q.leased_until <= now()) AND q.delivery_id <> ALL($6::text[])
+                ORDER BY q.scheduled_at
                 LIMIT greatest(share.take, 0)
-                FOR UPDATE OF d SKIP LOCKED
+                FOR UPDATE OF q SKIP LOCKED
             ) picked
             UNION ALL
             -- The head of an ordered subscription, by id: another claim holding it means this one takes nothing, never
             -- the delivery after it.
             SELECT share.id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
-                SELECT d.id, m.content_type, m.data, m.event_type, m.created_at, octet_length(m.data) AS bytes
-                FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE d.id = share.head_id AND share.take > 0 AND d.status = 'pending' AND d.scheduled_at <= now()
-                    AND (d.leased_until IS NULL OR d.leased_until <= now())
-                FOR UPDATE OF d SKIP LOCKED
+                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
+                    m.created_at, octet_length(m.data) AS bytes
+                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                WHERE q.delivery_id = share.head_id AND share.take > 0 AND q.status = 'pending' AND q.scheduled_at <= now()
+                    AND (q.leased_until IS NULL OR q.leased_until <= now())
+                FOR UPDATE OF q SKIP LOCKED
             ) picked
         ), sized AS (
             SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
         ), claimed AS (
-            -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); the row
-            -- keeps the ones it used, which is what a finished delivery shows.
-            UPDATE deliveries d
-            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2),
-                url = s.url, max_delivery_attempts = s.max_delivery_attempts, delivery_attempt_delay = s.delivery_attempt_delay,
-                delivery_attempt_timeout = s.delivery_attempt_timeout
+            -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); its
+            -- record writes the ones it used into the delivery, which is what a finished delivery shows. The claim
+            -- writes only the lease, on the queue's narrow row.
+            UPDATE delivery_queue q
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
-            WHERE d.id = m.id AND m.bytes_before < $7
-            RETURNING d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
+            WHERE q.delivery_id = m.id AND m.bytes_before < $7
+            RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
                 s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
                 s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
-                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, d.delivery_attempts,
-                (extract(epoch FROM d.leased_until) * 1000000)::bigint, m.cap, s.ordered
+                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.delivery_attempts,
+                (extract(epoch FROM q.leased_until) * 1000000)::bigint, m.cap, s.ordered
         ), spent AS (
             UPDATE subscriptions s SET rate_tokens = r.tokens - n.taken, rate_refilled_at = now()
             FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
@@ -355,9 +356,9 @@ struct RecordStatement: PostgresPreparedStatement {
     static let sql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[]
+                $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[], $17::text[], $18::int[], $19::int[], $20::int[]
             ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms,
-                lease, subscription_id, is_callback)
+                lease, subscription_id, is_callback, url, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
             WHERE CASE WHEN o.is_callback THEN EXISTS (SELECT 1 FROM callbacks c WHERE c.id = o.delivery_id)
                 ELSE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id) END
         ), attempt AS (
@@ -365,16 +366,33 @@ struct RecordStatement: PostgresPreparedStatement {
             SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome WHERE NOT is_callback
             -- A retry of a write that committed but whose answer was lost (timeout) changes nothing.
             ON CONFLICT (id) DO NOTHING
+        ), dequeued AS (
+            -- Only while the lease is this attempt's. Completed: off the queue. Retried or failed: it stays, with its next
+            -- time or as failed.
+            DELETE FROM delivery_queue q USING outcome o
+            WHERE NOT o.is_callback AND o.new_status = 'completed' AND q.delivery_id = o.delivery_id AND q.status = 'pending'
+                AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = o.lease
+            RETURNING q.delivery_id
+        ), requeued AS (
+            UPDATE delivery_queue q SET
+                status = o.new_status,
+                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE q.scheduled_at END,
+                leased_until = NULL
+            FROM outcome o
+            WHERE NOT o.is_callback AND o.new_status <> 'completed' AND q.delivery_id = o.delivery_id AND q.status = 'pending'
+                AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = o.lease
+            RETURNING q.delivery_id
         ), updated AS (
+            -- No index names a column written here: the update is HOT when the page has room.
             UPDATE deliveries d SET
                 status = o.new_status,
                 delivery_attempts = d.delivery_attempts + 1,
                 scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE d.scheduled_at END,
-                leased_until = NULL,
+                url = o.url, max_delivery_attempts = o.max_delivery_attempts, delivery_attempt_delay = o.delivery_attempt_delay,
+                delivery_attempt_timeout = o.delivery_attempt_timeout,
                 updated_at = now()
             FROM outcome o
-            WHERE NOT o.is_callback AND d.id = o.delivery_id AND d.status = 'pending'
-                AND (extract(epoch FROM d.leased_until) * 1000000)::bigint = o.lease
+            WHERE d.id = o.delivery_id AND d.id IN (SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued)
             RETURNING d.*, o.status_code, o.error, o.error_kind
         ), delivery_event AS (
             -- delivery.completed / delivery.failed for subscriptions that asked, in this same transaction. The delivery
@@ -465,7 +483,7 @@ struct RecordStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
-        var bindings = PostgresBindings(capacity: 16)
+        var bindings = PostgresBindings(capacity: 20)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
         bindings.append(results.map(\.request))
@@ -482,6 +500,10 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(autoDisable.onGone)
         bindings.append(autoDisable.afterFailingFor?.wholeMilliseconds ?? 0)
         bindings.append(results.map { $0.delivery.callbackBody != nil })
+        bindings.append(results.map(\.delivery.url))
+        bindings.append(results.map { Int32(clamping: $0.delivery.maxDeliveryAttempts) })
+        bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptDelay) })
+        bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptTimeout) })
         return bindings
     }
 

@@ -22,12 +22,12 @@ extension Store {
         )
     }
 
-    /// Completed and failed deliveries, each counted up to `limit`: they only grow, and index-only scans that stop
-    /// at the limit stay fast however many there are (the page says "10000+").
+    /// Completed and failed deliveries, each counted up to `limit`: they only grow, and scans that stop at the limit
+    /// stay fast however many there are (the page says "10000+"). Failed ones are read from the queue's status index.
     private func finishedCounts(limit: Int) async throws -> (completed: Int, failed: Int) {
         let query: PostgresQuery = """
             SELECT (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'completed' LIMIT \(limit)) c)::bigint,
-                (SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'failed' LIMIT \(limit)) f)::bigint
+                (SELECT count(*) FROM (SELECT 1 FROM delivery_queue WHERE status = 'failed' LIMIT \(limit)) f)::bigint
             """
         return try await first(query) { try $0.decode((Int, Int).self) } ?? (0, 0)
     }

@@ -80,7 +80,12 @@ extension Store {
                 UPDATE deliveries d SET \(Self.redeliverySet)
                 FROM picked, subscriptions s
                 WHERE d.id = picked.id AND s.id = d.subscription_id
-                RETURNING 1
+                RETURNING d.id, d.subscription_id, d.created_at
+            ), queued AS (
+                -- A failed delivery is still in the queue, a completed one is not.
+                INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
+                SELECT id, subscription_id, now(), created_at FROM updated
+                ON CONFLICT (delivery_id) DO UPDATE SET status = 'pending', scheduled_at = now(), leased_until = NULL
             ), notified AS (
                 SELECT pg_notify('\(Store.deliveriesChannel)', '') WHERE EXISTS (SELECT 1 FROM updated)
             )

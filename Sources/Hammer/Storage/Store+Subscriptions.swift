@@ -211,8 +211,11 @@ extension Store {
                 WHERE id = \(id)
                 RETURNING \(unescaped: Self.subscriptionColumns)
             ), due AS (
-                UPDATE deliveries SET scheduled_at = now()
+                UPDATE delivery_queue SET scheduled_at = now()
                 WHERE subscription_id IN (SELECT id FROM enabled) AND status = 'pending' AND scheduled_at > now()
+                RETURNING delivery_id
+            ), shown_due AS (
+                UPDATE deliveries SET scheduled_at = now() WHERE id IN (SELECT delivery_id FROM due)
             ), notified AS (
                 SELECT pg_notify('\(unescaped: Store.deliveriesChannel)', '') FROM enabled
             )
