@@ -14,7 +14,7 @@ while done < total:
     t0 = time.perf_counter()
     rows = conn.execute("EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432)").fetchall()
     times.append((time.perf_counter() - t0) * 1000)
-    ids = [r[1] for r in rows if not r[0]]
+    ids = [r[1] for r in rows if r[0] == 'delivery']
     if not ids:
         break
     conn.execute("DELETE FROM delivery_queue WHERE delivery_id = ANY(%s)", (ids,))
