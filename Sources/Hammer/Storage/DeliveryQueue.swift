@@ -392,7 +392,8 @@ struct RecordStatement: PostgresPreparedStatement {
                 delivery_attempt_timeout = o.delivery_attempt_timeout,
                 updated_at = now()
             FROM outcome o
-            WHERE d.id = o.delivery_id AND d.id IN (SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued)
+            WHERE NOT o.is_callback AND d.id = o.delivery_id
+                AND d.id IN (SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued)
             RETURNING d.*, o.status_code, o.error, o.error_kind
         ), delivery_event AS (
             -- delivery.completed / delivery.failed for subscriptions that asked, in this same transaction. The delivery
