@@ -63,11 +63,6 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    /// The request could not be written, or its deadline passed: the connection is unusable.
-    func writeFailed(_ error: any Error) {
-        fail(error)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
         let error = ConnectionClosedEarly(receivedAny: receivedAny)
         if ended == nil { ended = error }
@@ -87,7 +82,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         promise.succeed(WebhookResponse(head: head, body: body, truncated: truncated))
     }
 
-    private func fail(_ error: any Error) {
+    /// Ends the exchange with `error` (the request could not be written, or its deadline passed): the connection
+    /// is unusable.
+    func fail(_ error: any Error) {
         guard let promise else { return }
         self.promise = nil
         promise.fail(error)

@@ -54,18 +54,14 @@ final class WebhookHTTPClient: Sendable {
         deadline: ContinuousClock.Instant
     ) async throws -> WebhookResponse {
         let key = "\(url.isHTTPS ? "https" : "http")|\(url.host)|\(address)"
+        let until = NIODeadline.now() + .nanoseconds(max((deadline - ContinuousClock.now).wholeNanoseconds, 0))
         var retried = false
         while true {
-            let remaining = TimeAmount.nanoseconds(max((deadline - ContinuousClock.now).wholeNanoseconds, 1))
-            let (connection, reused) = try await connection(key: key, url: url, address: address, connectTimeout: remaining)
+            let connectTimeout = TimeAmount.nanoseconds(max((until - .now()).nanoseconds, 1))
+            let (connection, reused) = try await connection(key: key, url: url, address: address, connectTimeout: connectTimeout)
             do {
                 let response = try await withTaskCancellationHandler {
-                    try await connection.exchange(
-                        head: head,
-                        body: body,
-                        maxBodyBytes: maxBodyBytes,
-                        deadline: .now() + .nanoseconds(max((deadline - ContinuousClock.now).wholeNanoseconds, 0))
-                    )
+                    try await connection.exchange(head: head, body: body, maxBodyBytes: maxBodyBytes, deadline: until)
                 } onCancel: {
                     connection.close()
                 }
@@ -203,14 +199,14 @@ final class PooledConnection: Sendable {
             let promise = channel.eventLoop.makePromise(of: WebhookResponse.self)
             handler.value.start(promise, maxBodyBytes: maxBodyBytes)
             let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
-                handler.value.writeFailed(ExchangeDeadlineExceeded())
+                handler.value.fail(ExchangeDeadlineExceeded())
                 channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { error in
-                handler.value.writeFailed(error)
+                handler.value.fail(error)
             }
             return promise.futureResult
         }.get()

@@ -372,7 +372,7 @@ struct RecordStatement: PostgresPreparedStatement {
             DELETE FROM delivery_queue q USING outcome o
             WHERE NOT o.is_callback AND o.new_status = 'completed' AND q.delivery_id = o.delivery_id AND q.status = 'pending'
                 AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = o.lease
-            RETURNING q.delivery_id
+            RETURNING q.delivery_id, q.scheduled_at
         ), requeued AS (
             UPDATE delivery_queue q SET
                 status = o.new_status,
@@ -381,19 +381,19 @@ struct RecordStatement: PostgresPreparedStatement {
             FROM outcome o
             WHERE NOT o.is_callback AND o.new_status <> 'completed' AND q.delivery_id = o.delivery_id AND q.status = 'pending'
                 AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = o.lease
-            RETURNING q.delivery_id
+            RETURNING q.delivery_id, q.scheduled_at
         ), updated AS (
+            -- Only the deliveries whose queue row this attempt's lease moved; the API shows the queue's next time.
             -- No index names a column written here: the update is HOT when the page has room.
             UPDATE deliveries d SET
                 status = o.new_status,
                 delivery_attempts = d.delivery_attempts + 1,
-                scheduled_at = CASE WHEN o.new_status = 'pending' THEN now() + o.retry_delay_ms * interval '1 millisecond' ELSE d.scheduled_at END,
+                scheduled_at = moved.scheduled_at,
                 url = o.url, max_delivery_attempts = o.max_delivery_attempts, delivery_attempt_delay = o.delivery_attempt_delay,
                 delivery_attempt_timeout = o.delivery_attempt_timeout,
                 updated_at = now()
-            FROM outcome o
-            WHERE NOT o.is_callback AND d.id = o.delivery_id
-                AND d.id IN (SELECT delivery_id FROM dequeued UNION ALL SELECT delivery_id FROM requeued)
+            FROM (SELECT * FROM dequeued UNION ALL SELECT * FROM requeued) moved JOIN outcome o ON o.delivery_id = moved.delivery_id
+            WHERE NOT o.is_callback AND d.id = moved.delivery_id
             RETURNING d.*, o.status_code, o.error, o.error_kind
         ), delivery_event AS (
             -- delivery.completed / delivery.failed for subscriptions that asked, in this same transaction. The delivery
