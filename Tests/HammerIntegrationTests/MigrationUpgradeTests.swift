@@ -68,7 +68,7 @@ import Testing
                     )
                         == unfinished
                 )
-                #expect(try await count(client, "SELECT count(*) FROM deliveries WHERE leased_until IS NOT NULL") == 0)
+                #expect(try await client.count("SELECT count(*) FROM deliveries WHERE leased_until IS NOT NULL") == 0)
                 // The API's list of failed deliveries reads the queue's index, in the same order as before.
                 let store = Store(client: client, logger: TestDatabase.logger)
                 var filter = ListFilter(limit: 1000)
@@ -78,7 +78,7 @@ import Testing
 
                 // A publish is queued; a claim and a completion go through the queue.
                 try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
-                #expect(try await count(client, "SELECT count(*) FROM delivery_queue") == 203)
+                #expect(try await client.count("SELECT count(*) FROM delivery_queue") == 203)
                 let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
                 // The populated callbacks come first in a claim; the deliveries after them.
                 let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {
@@ -99,17 +99,17 @@ import Testing
                 )
                 try await queue.record([DeliveryOutcome(result: result, status: .completed)])
                 #expect(try await store.delivery(id: first.id).status == .completed)
-                #expect(try await count(client, "SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
+                #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
 
                 try await migrator.down(migrations, steps: 1)
                 #expect(try await migrator.state().version == 9)
                 // The leases are back on the deliveries still pending.
                 #expect(
-                    try await count(client, "SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
+                    try await client.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
                         + 50
                 )
                 #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
-                #expect(try await count(client, "SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
+                #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
             }
         }
     }
@@ -126,10 +126,6 @@ import Testing
                     """
             )
         ).collect().map { try $0.decode(String.self) }
-    }
-
-    private func count(_ client: PostgresClient, _ query: String) async throws -> Int {
-        try await client.query(PostgresQuery(unsafeSQL: query)).collect().first?.decode(Int.self) ?? -1
     }
 
     private func queuePlan(_ client: PostgresClient) async throws -> String {
@@ -187,7 +183,7 @@ import Testing
     private func snapshot(_ client: PostgresClient, without column: String? = nil) async throws -> [String: [String]] {
         var tables: [String: [String]] = [:]
         for table in ["topics", "subscriptions", "messages", "deliveries", "delivery_attempts", "callbacks", "callback_attempts"] {
-            let row = table == "deliveries" && column != nil ? "(to_jsonb(t) - '\(column!)')::text" : "t::text"
+            let row = column.map { table == "deliveries" ? "(to_jsonb(t) - '\($0)')::text" : "t::text" } ?? "t::text"
             tables[table] = try await client.query(
                 PostgresQuery(unsafeSQL: "SELECT \(row) FROM \(table) t ORDER BY created_at, id")
             ).collect().map { try $0.decode(String.self) }

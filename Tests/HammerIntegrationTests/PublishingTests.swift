@@ -8,7 +8,7 @@ import Testing
 /// Batch publish, idempotency keys and the SQL outbox (SPEC §10).
 @Suite struct PublishingTests {
     private func count(_ store: Store, _ sql: String) async throws -> Int {
-        try await store.client.query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+        try await store.client.count(sql)
     }
 
     private func item(_ topic: String, _ data: String, eventType: String? = nil) -> [String: Any] {

@@ -103,6 +103,11 @@ enum TestDatabase {
 }
 
 extension PostgresClient {
+    /// The number a `SELECT count(*) …` answers.
+    func count(_ sql: String) async throws -> Int {
+        try await query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+    }
+
     /// After a test wrote deliveries' status itself: the queue (migration 10) made to agree, as the record statement
     /// keeps it (a completed delivery leaves it, a failed one stays as failed).
     func matchQueueToStatuses() async throws {

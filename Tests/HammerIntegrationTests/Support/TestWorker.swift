@@ -90,7 +90,7 @@ struct Fixture {
     }
 
     func count(_ sql: String) async throws -> Int {
-        try await client.query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+        try await client.count(sql)
     }
 
     func statuses() async throws -> [String: Int] {
