@@ -11,7 +11,8 @@ public struct Config: Sendable {
     public var httpHost: String
     public var httpPort: Int
     public var healthCheckPort: Int
-    /// The gRPC API's port on `httpHost` (`hammer server`, `hammer all`); `nil` when `HAMMER_GRPC_PORT` is 0.
+    /// The gRPC API's port on `httpHost` (`hammer server`, `hammer all`); `nil` when `HAMMER_GRPC_PORT` is 0. Set to 0
+    /// in code, the server binds a port the kernel picks.
     public var grpcPort: Int?
     public var defaultPaginationLimit: Int
     public var maxPaginationLimit: Int

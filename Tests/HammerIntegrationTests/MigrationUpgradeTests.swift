@@ -15,6 +15,7 @@ import Testing
                 try await migrator.up(migrations.filter { $0.version <= 8 })
                 try await populate(client)
                 let before = try await snapshot(client)
+                let indexesBefore = try await indexes(client)
                 #expect(before.count == 8)
                 #expect(before["deliveries"]?.count == 300)
 
@@ -37,7 +38,7 @@ import Testing
                 let restored = try await snapshot(client)
                 #expect(restored["topics"] == before["topics"])
                 #expect(restored["messages"] == before["messages"])
-                #expect(try await plan(client, status: "failed").contains("deliveries_status_created_at_id_idx"))
+                #expect(try await indexes(client) == indexesBefore)
             }
         }
     }
@@ -51,6 +52,7 @@ import Testing
                 try await populate(client)
                 try await migrator.up(migrations.filter { $0.version <= 9 })
                 let before = try await snapshot(client, without: "leased_until")
+                let indexesBefore = try await indexes(client)
                 let unfinished = try await queueOf(
                     client,
                     "SELECT id, subscription_id, status, scheduled_at, created_at, leased_until FROM deliveries"
@@ -108,7 +110,7 @@ import Testing
                     try await client.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
                         + 50
                 )
-                #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
+                #expect(try await indexes(client) == indexesBefore)
                 #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
             }
         }
@@ -191,6 +193,13 @@ import Testing
         tables["failed deliveries"] = try await client.query("SELECT id FROM deliveries WHERE status = 'failed' ORDER BY created_at, id")
             .collect().map { try $0.decode(String.self) }
         return tables
+    }
+
+    /// Every index of the public schema with its definition, by name: what a down migration must restore exactly
+    /// (a plan would not show it: among indexes of similar cost the planner's choice follows the table's statistics).
+    private func indexes(_ client: PostgresClient) async throws -> [String] {
+        try await client.query("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")
+            .collect().map { try $0.decode(String.self) }
     }
 
     /// The plan of a list by status, with fresh statistics (the choice among indexes depends on them, and

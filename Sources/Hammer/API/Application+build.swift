@@ -4,13 +4,15 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Builds the REST API application on `client`, which it runs as a service along with the gRPC server (unless
-/// `HAMMER_GRPC_PORT` is 0) and `services` (the worker, for `hammer all`).
+/// `HAMMER_GRPC_PORT` is 0) and `services` (the worker, for `hammer all`). `onGRPCListening` is told the gRPC
+/// server's port once it listens (a `config.grpcPort` of 0 binds a port the kernel picks).
 public func buildApplication(
     config: Config,
     client: PostgresClient,
     logger: Logger,
     metrics: HammerMetrics = HammerMetrics(),
-    services: [any Service] = []
+    services: [any Service] = [],
+    onGRPCListening: (@Sendable (Int) -> Void)? = nil
 ) -> some ApplicationProtocol {
     let store = Store(client: client, logger: logger)
     let publisher = PublishBatcher(store: store, metrics: metrics, keyTTL: config.idempotencyTTL)
@@ -19,7 +21,17 @@ public func buildApplication(
     // gRPC starts after the PostgreSQL client and the publisher, so it stops before them.
     let grpc: [any Service] =
         config.grpcPort.map {
-            [GRPCServerService(config: config, port: $0, controllers: controllers, store: store, metrics: metrics, logger: logger)]
+            [
+                GRPCServerService(
+                    config: config,
+                    port: $0,
+                    controllers: controllers,
+                    store: store,
+                    metrics: metrics,
+                    logger: logger,
+                    onListening: onGRPCListening
+                )
+            ]
         } ?? []
     var app = Application(
         router: router,

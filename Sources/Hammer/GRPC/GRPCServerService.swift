@@ -15,11 +15,22 @@ struct GRPCServerService: Service {
     let maxRequestBytes: Int
     let services: [any RegistrableRPCService]
     let interceptors: [any ServerInterceptor]
+    /// Told the bound port once the server listens (port 0 binds one the kernel picks).
+    let onListening: (@Sendable (Int) -> Void)?
     let logger: Logger
 
-    init(config: Config, port: Int, controllers: ResourceControllers, store: Store, metrics: HammerMetrics, logger: Logger) {
+    init(
+        config: Config,
+        port: Int,
+        controllers: ResourceControllers,
+        store: Store,
+        metrics: HammerMetrics,
+        logger: Logger,
+        onListening: (@Sendable (Int) -> Void)? = nil
+    ) {
         self.host = config.httpHost
         self.port = port
+        self.onListening = onListening
         self.maxRequestBytes = max(4 * 1_048_576, 2 * config.maxMessageBytes)
         self.services = [
             HammerGRPCService(operations: controllers, store: store, maxMessageBytes: config.maxMessageBytes), GRPCHealthService(store: store),
@@ -46,6 +57,7 @@ struct GRPCServerService: Service {
                 group.addTask { try await server.serve() }
                 if let address = try await server.listeningAddress {
                     logger.info("gRPC server started", metadata: ["hammer.grpc.address": "\(address)"])
+                    if let port = address.ipv4?.port ?? address.ipv6?.port { onListening?(port) }
                 }
             }
         } onGracefulShutdown: {

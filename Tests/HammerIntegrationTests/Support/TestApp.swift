@@ -15,18 +15,21 @@ enum TestApp {
         try await run(environment: environment) { client, store, _ in try await body(client, store) }
     }
 
-    /// As `run`, also giving the database's URL (to start a `TestWorker` on it).
+    /// As `run`, also giving the database's URL (to start a `TestWorker` on it). With `onGRPCListening`, the gRPC
+    /// server runs too, on a port the kernel picks, which it is told.
     static func run(
         environment: [String: String] = [:],
+        onGRPCListening: (@Sendable (Int) -> Void)? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, Store, DatabaseURL) async throws -> Void
     ) async throws {
         try await TestDatabase.withDatabase { url in
             // Tests send to receivers on 127.0.0.1; SSRF tests turn the guard back on.
             var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_ALLOW_PRIVATE_TARGETS": "true", "HAMMER_GRPC_PORT": "0"]
             env.merge(environment) { _, override in override }
-            let config = try Config(environment: env)
+            var config = try Config(environment: env)
+            if onGRPCListening != nil { config.grpcPort = 0 }
             let client = PostgresClient(configuration: config.database.clientConfiguration(maxConnections: 4), backgroundLogger: TestDatabase.logger)
-            let app = buildApplication(config: config, client: client, logger: TestDatabase.logger)
+            let app = buildApplication(config: config, client: client, logger: TestDatabase.logger, onGRPCListening: onGRPCListening)
             let store = Store(client: client, logger: TestDatabase.logger)
             try await app.test(.router) { testClient in
                 try await body(testClient, store, url)

@@ -1,15 +1,15 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import HummingbirdTesting
-import NIOCore
-import NIOPosix
+import Synchronization
+import Testing
 
 @testable import Hammer
 
 /// A client generated from `proto/hammer/v1/hammer.proto`, on HTTP/2 as any gRPC client connects.
 typealias HammerClient = Hammer_V1_Hammer.Client<HTTP2ClientTransport.Posix>
 
-/// The real application with its gRPC server on a free port of 127.0.0.1, a generated client connected to it, and
+/// The real application with its gRPC server on a port of 127.0.0.1 the kernel picks, a generated client connected to it, and
 /// the REST client beside it.
 enum TestGRPC {
     static func run(
@@ -26,10 +26,13 @@ enum TestGRPC {
         environment: [String: String] = [:],
         _ body: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, any TestClientProtocol, Store, DatabaseURL) async throws -> Void
     ) async throws {
-        let port = try await freePort()
-        var env = environment
-        env["HAMMER_GRPC_PORT"] = "\(port)"
-        try await TestApp.run(environment: env) { rest, store, url in
+        // The server binds a port of the kernel's choice and says which: a port picked here and released before the
+        // server binds it could be taken meanwhile by another test's socket.
+        let listening = Mutex<Int?>(nil)
+        let onListening: @Sendable (Int) -> Void = { port in listening.withLock { $0 = port } }
+        try await TestApp.run(environment: environment, onGRPCListening: onListening) { rest, store, url in
+            try await eventually("the gRPC server to listen") { listening.withLock { $0 } != nil }
+            let port = try #require(listening.withLock { $0 })
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             try await withGRPCClient(transport: transport) { client in
                 let health = Grpc_Health_V1_Health.Client(wrapping: client)
@@ -42,14 +45,6 @@ enum TestGRPC {
                 try await body(client, rest, store, url)
             }
         }
-    }
-
-    /// A port nothing listens on now: bound by the kernel's choice, then released.
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
     }
 }
 
