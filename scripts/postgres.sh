@@ -66,6 +66,8 @@ start)
   else
     opts="-p $port -c listen_addresses=127.0.0.1 -k $data -c max_connections=200"
     [ "$mode" = fast ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # More server settings for this start (the benchmark's memory and checkpoint spacing), as `-c name=value ...`.
+    opts="$opts ${HAMMER_PG_OPTIONS:-}"
     # The project's ports (2542x–2544x) lie below Linux's ephemeral range (32768–60999), so no outgoing connection can
     # hold one as its local end (the 5433x ports used before could, for a minute after the chaos suite). A port another
     # process is still releasing is waited for rather than failed on.

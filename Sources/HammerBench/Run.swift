@@ -20,6 +20,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Directory holding the hammer and hammer-bench binaries.") var binaries: String = ".build/release"
     @Option(help: "Where the JSON report goes.") var report: String = ".local/bench/report.json"
     @Option(help: "Port of the benchmark's PostgreSQL on 127.0.0.1.") var pgPort: Int = 25431
+    @Option(
+        help: """
+            Server settings of the benchmark's PostgreSQL for this run, comma-separated name=value (e.g. \
+            shared_preload_libraries=pg_stat_statements to see where its time goes); PostgreSQL's defaults otherwise.
+            """
+    ) var postgresSettings: String = ""
     @Flag(help: "A few seconds of each scenario (CI smoke test).") var quick = false
     @Option(help: "Comma-separated scenarios to run (\(BenchSettings.allScenarios.joined(separator: ", "))); all by default.")
     var scenarios: String = BenchSettings.allScenarios.joined(separator: ",")
@@ -55,7 +61,10 @@ struct Run: AsyncParsableCommand {
             quick: quick,
             scenarios: Set(scenarioList)
         )
-        try shell("scripts/postgres.sh start bench \(pgPort)")
+        // Stopped first, so a cluster left running by an interrupted run starts again with these settings.
+        let options = postgresSettings.split(separator: ",").map { "-c \($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: " ")
+        try shell("scripts/postgres.sh stop bench && HAMMER_PG_OPTIONS='\(options)' scripts/postgres.sh start bench \(pgPort)")
+        progress("PostgreSQL settings: \(postgresSettings.isEmpty ? "its defaults" : postgresSettings)")
         let admin = try DatabaseURL("postgres://hammer@127.0.0.1:\(pgPort)/postgres?sslmode=disable")
         let url = admin.with(database: "hammer_bench")
         try await withClient(admin, logger: logger) { client in
