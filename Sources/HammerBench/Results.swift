@@ -23,7 +23,10 @@ struct Results {
     /// The fast subscriptions' drain rate alone and beside one slow endpoint with a deep backlog.
     struct Fairness {
         var fastDeliveries, slowBacklog: Int
-        var aloneRate, besideSlowRate: Double
+        /// The drains alone, before and after the one beside the slow endpoint.
+        var aloneRates: [Double]
+        var besideSlowRate: Double
+        var aloneRate: Double { aloneRates.isEmpty ? 0 : aloneRates.reduce(0, +) / Double(aloneRates.count) }
         var ratio: Double { aloneRate > 0 ? besideSlowRate / aloneRate : 0 }
     }
 
@@ -37,7 +40,7 @@ struct Results {
     var batchAlone = BatchPublishing(messagesPerSecond: 0, deliveryRowsPerSecond: 0, p50: 0, p99: 0)
     var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
-    var fairness = Fairness(fastDeliveries: 0, slowBacklog: 0, aloneRate: 0, besideSlowRate: 0)
+    var fairness = Fairness(fastDeliveries: 0, slowBacklog: 0, aloneRates: [], besideSlowRate: 0)
     var bulkReceiver = ""
     var serverRSS = 0.0
     var workerRSS = 0.0
@@ -109,7 +112,8 @@ struct Results {
             ("backlog", "  last tenth vs first tenth", String(format: "%.2f×", backlogLastToFirst), "≥ 0.90×", backlogLastToFirst >= 0.9),
             (
                 "fairness", "fairness: fast subscriptions beside a slow one",
-                String(format: "%.2f× (%.0f vs %.0f/s alone)", fairness.ratio, fairness.besideSlowRate, fairness.aloneRate),
+                String(format: "%.2f× (%.0f vs %.0f/s alone: ", fairness.ratio, fairness.besideSlowRate, fairness.aloneRate)
+                    + fairness.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
                 "≥ 0.90×", fairness.ratio >= 0.9
             ),
             ("ceiling", "ceiling: database claim+record/s", f(databaseCeiling), "≥ 15000", databaseCeiling >= 15000),
@@ -169,7 +173,7 @@ struct Results {
             ],
             "fairness": [
                 "fast_deliveries": fairness.fastDeliveries, "slow_backlog": fairness.slowBacklog, "alone_per_s": fairness.aloneRate,
-                "beside_slow_per_s": fairness.besideSlowRate, "ratio": fairness.ratio,
+                "alone_runs_per_s": fairness.aloneRates, "beside_slow_per_s": fairness.besideSlowRate, "ratio": fairness.ratio,
             ],
             "scenarios": settings.scenarios.sorted(),
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
