@@ -8,111 +8,111 @@ import Testing
 /// order, and down restores it.
 @Suite struct MigrationUpgradeTests {
     @Test func byteOrderIdsUpgradeAPopulatedDatabase() async throws {
-        try await TestDatabase.withEmptyDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let migrator = Migrator(client: client, logger: TestDatabase.logger)
-                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
-                try await migrator.up(migrations.filter { $0.version <= 8 })
-                try await populate(client)
-                let before = try await snapshot(client)
-                let indexesBefore = try await indexes(client)
-                #expect(before.count == 8)
-                #expect(before["deliveries"]?.count == 300)
+        try await withPopulatedVersion8 { client, migrator, migrations in
+            let before = try await snapshot(client)
+            let indexesBefore = try await indexes(client)
+            #expect(before.count == 8)
+            #expect(before["deliveries"]?.count == 300)
 
-                try await migrator.up(migrations.filter { $0.version <= 9 })
-                #expect(try await migrator.state().version == 9)
-                #expect(try await snapshot(client) == before)
-                let collations = try await client.query(
-                    """
-                    SELECT table_name || '.' || column_name, coalesce(collation_name, '') FROM information_schema.columns
-                    WHERE table_schema = 'public' AND (column_name = 'id' OR column_name LIKE '%\\_id' ESCAPE '\\')
-                        AND data_type = 'character varying' AND table_name <> 'idempotency_keys'
-                    """
-                ).collect().map { try $0.decode((String, String).self) }
-                #expect(collations.count == 16, "\(collations)")
-                #expect(collations.allSatisfy { $0.1 == "C" }, "\(collations)")
-                #expect(try await plan(client, status: "failed").contains("deliveries_unfinished_status_created_at_id_idx"))
+            try await migrator.up(migrations.filter { $0.version <= 9 })
+            #expect(try await migrator.state().version == 9)
+            #expect(try await snapshot(client) == before)
+            let collations = try await client.query(
+                """
+                SELECT table_name || '.' || column_name, coalesce(collation_name, '') FROM information_schema.columns
+                WHERE table_schema = 'public' AND (column_name = 'id' OR column_name LIKE '%\\_id' ESCAPE '\\')
+                    AND data_type = 'character varying' AND table_name <> 'idempotency_keys'
+                """
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(collations.count == 16, "\(collations)")
+            #expect(collations.allSatisfy { $0.1 == "C" }, "\(collations)")
+            #expect(
+                try await plan(client, analyzing: "deliveries", "SELECT id FROM deliveries WHERE status = 'failed' ORDER BY created_at, id LIMIT 25")
+                    .contains("deliveries_unfinished_status_created_at_id_idx")
+            )
 
-                try await migrator.down(migrations.filter { $0.version <= 9 }, steps: 1)
-                #expect(try await migrator.state().version == 8)
-                let restored = try await snapshot(client)
-                #expect(restored["topics"] == before["topics"])
-                #expect(restored["messages"] == before["messages"])
-                #expect(try await indexes(client) == indexesBefore)
-            }
+            try await migrator.down(migrations.filter { $0.version <= 9 }, steps: 1)
+            #expect(try await migrator.state().version == 8)
+            let restored = try await snapshot(client)
+            #expect(restored["topics"] == before["topics"])
+            #expect(restored["messages"] == before["messages"])
+            #expect(try await indexes(client) == indexesBefore)
         }
     }
 
     @Test func theDeliveryQueueUpgradesAPopulatedDatabase() async throws {
-        try await TestDatabase.withEmptyDatabase { url in
-            try await TestDatabase.withClient(url) { client in
-                let migrator = Migrator(client: client, logger: TestDatabase.logger)
-                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
-                try await migrator.up(migrations.filter { $0.version <= 8 })
-                try await populate(client)
-                try await migrator.up(migrations.filter { $0.version <= 9 })
-                let before = try await snapshot(client, without: "leased_until")
-                let indexesBefore = try await indexes(client)
-                let unfinished = try await queueOf(
+        try await withPopulatedVersion8 { client, migrator, migrations in
+            try await migrator.up(migrations.filter { $0.version <= 9 })
+            let before = try await snapshot(client, without: "leased_until")
+            let indexesBefore = try await indexes(client)
+            let unfinished = try await queueOf(
+                client,
+                "SELECT id, subscription_id, status, scheduled_at, created_at, leased_until FROM deliveries"
+            )
+            #expect(unfinished.count == 200 && unfinished.filter { $0.hasSuffix("|-") }.count == 150, "\(unfinished.prefix(3))")
+
+            try await migrator.up(migrations)
+            #expect(try await migrator.state().version == 10)
+            #expect(try await snapshot(client, without: "leased_until") == before)
+            // Every pending and failed delivery is queued with its lease; deliveries keep none.
+            #expect(
+                try await queueOf(
                     client,
-                    "SELECT id, subscription_id, status, scheduled_at, created_at, leased_until FROM deliveries"
+                    "SELECT delivery_id, subscription_id, status, scheduled_at, created_at, leased_until FROM delivery_queue"
                 )
-                #expect(unfinished.count == 200 && unfinished.filter { $0.hasSuffix("|-") }.count == 150, "\(unfinished.prefix(3))")
+                    == unfinished
+            )
+            #expect(try await client.count("SELECT count(*) FROM deliveries WHERE leased_until IS NOT NULL") == 0)
+            // The API's list of failed deliveries reads the queue's index, in the same order as before.
+            let store = Store(client: client, logger: TestDatabase.logger)
+            var filter = ListFilter(limit: 1000)
+            filter.equals = [("status", "failed")]
+            #expect(try await store.deliveries(filter).map(\.id) == before["failed deliveries"])
+            #expect(
+                try await plan(
+                    client,
+                    analyzing: "delivery_queue",
+                    """
+                    SELECT d.id FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id
+                    WHERE q.status = 'failed' ORDER BY q.created_at, d.id LIMIT 25
+                    """
+                ).contains("delivery_queue_status_created_at_id_idx")
+            )
 
-                try await migrator.up(migrations)
-                #expect(try await migrator.state().version == 10)
-                #expect(try await snapshot(client, without: "leased_until") == before)
-                // Every pending and failed delivery is queued with its lease; deliveries keep none.
-                #expect(
-                    try await queueOf(
-                        client,
-                        "SELECT delivery_id, subscription_id, status, scheduled_at, created_at, leased_until FROM delivery_queue"
-                    )
-                        == unfinished
-                )
-                #expect(try await client.count("SELECT count(*) FROM deliveries WHERE leased_until IS NOT NULL") == 0)
-                // The API's list of failed deliveries reads the queue's index, in the same order as before.
-                let store = Store(client: client, logger: TestDatabase.logger)
-                var filter = ListFilter(limit: 1000)
-                filter.equals = [("status", "failed")]
-                #expect(try await store.deliveries(filter).map(\.id) == before["failed deliveries"])
-                #expect(try await queuePlan(client).contains("delivery_queue_status_created_at_id_idx"))
-
-                // A publish is queued; a claim and a completion go through the queue.
-                try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
-                #expect(try await client.count("SELECT count(*) FROM delivery_queue") == 203)
-                let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
-                // The populated callbacks come first in a claim; the deliveries after them.
-                let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {
-                    $0.callbackBody == nil
-                }
-                let first = try #require(claimed.first)
-                let result = AttemptResult(
-                    delivery: first,
-                    attemptID: ULID.make(),
-                    request: "POST /",
-                    response: "HTTP/1.1 200 OK",
-                    statusCode: 200,
-                    durationMilliseconds: 1,
-                    success: true,
-                    error: "",
-                    errorKind: nil,
-                    retryAfter: nil
-                )
-                try await queue.record([DeliveryOutcome(result: result, status: .completed)])
-                #expect(try await store.delivery(id: first.id).status == .completed)
-                #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
-
-                try await migrator.down(migrations, steps: 1)
-                #expect(try await migrator.state().version == 9)
-                // The leases are back on the deliveries still pending.
-                #expect(
-                    try await client.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
-                        + 50
-                )
-                #expect(try await indexes(client) == indexesBefore)
-                #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
+            // A publish is queued; a claim and a completion go through the queue.
+            try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
+            #expect(try await client.count("SELECT count(*) FROM delivery_queue") == 203)
+            let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
+            // The populated callbacks come first in a claim; the deliveries after them.
+            let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {
+                $0.callbackBody == nil
             }
+            let first = try #require(claimed.first)
+            let result = AttemptResult(
+                delivery: first,
+                attemptID: ULID.make(),
+                request: "POST /",
+                response: "HTTP/1.1 200 OK",
+                statusCode: 200,
+                durationMilliseconds: 1,
+                success: true,
+                error: "",
+                errorKind: nil,
+                retryAfter: nil
+            )
+            try await queue.record([DeliveryOutcome(result: result, status: .completed)])
+            #expect(try await store.delivery(id: first.id).status == .completed)
+            #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
+
+            try await migrator.down(migrations, steps: 1)
+            #expect(try await migrator.state().version == 9)
+            // The leases are back on the deliveries still pending.
+            #expect(
+                try await client.count("SELECT count(*) FROM deliveries WHERE status = 'pending' AND leased_until > now()") == claimed.count - 1
+                    + 50
+            )
+            #expect(try await indexes(client) == indexesBefore)
+            #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
         }
     }
 
@@ -128,20 +128,6 @@ import Testing
                     """
             )
         ).collect().map { try $0.decode(String.self) }
-    }
-
-    private func queuePlan(_ client: PostgresClient) async throws -> String {
-        try await client.withConnection { connection in
-            try await connection.query("ANALYZE delivery_queue", logger: TestDatabase.logger)
-            try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
-            return try await connection.query(
-                """
-                EXPLAIN SELECT d.id FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id
-                WHERE q.status = 'failed' ORDER BY q.created_at, d.id LIMIT 25
-                """,
-                logger: TestDatabase.logger
-            ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
-        }
     }
 
     /// 3 subscriptions × 100 messages: deliveries pending (some leased), completed and failed, an attempt each for
@@ -202,16 +188,27 @@ import Testing
             .collect().map { try $0.decode(String.self) }
     }
 
-    /// The plan of a list by status, with fresh statistics (the choice among indexes depends on them, and
-    /// autovacuum's ANALYZE may or may not have run since the migration).
-    private func plan(_ client: PostgresClient, status: String) async throws -> String {
+    /// The plan of `query` with fresh statistics of `table` (the choice among indexes depends on them, and
+    /// autovacuum's ANALYZE may or may not have run since the migration), sequential scans off.
+    private func plan(_ client: PostgresClient, analyzing table: String, _ query: String) async throws -> String {
         try await client.withConnection { connection in
-            try await connection.query("ANALYZE deliveries", logger: TestDatabase.logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "ANALYZE \(table)"), logger: TestDatabase.logger)
             try await connection.query("SET enable_seqscan = off", logger: TestDatabase.logger)
-            return try await connection.query(
-                "EXPLAIN SELECT id FROM deliveries WHERE status = \(status) ORDER BY created_at, id LIMIT 25",
-                logger: TestDatabase.logger
-            ).collect().map { try $0.decode(String.self) }.joined(separator: "\n")
+            return try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN \(query)"), logger: TestDatabase.logger)
+                .collect().map { try $0.decode(String.self) }.joined(separator: "\n")
+        }
+    }
+
+    /// `body` on a fresh database migrated to version 8 and populated (below), with its migrator and every migration.
+    private func withPopulatedVersion8(_ body: (PostgresClient, Migrator, [Migration]) async throws -> Void) async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
+                try await migrator.up(migrations.filter { $0.version <= 8 })
+                try await populate(client)
+                try await body(client, migrator, migrations)
+            }
         }
     }
 }

@@ -7,10 +7,6 @@ import Testing
 
 /// Batch publish, idempotency keys and the SQL outbox (SPEC §10).
 @Suite struct PublishingTests {
-    private func count(_ store: Store, _ sql: String) async throws -> Int {
-        try await store.client.count(sql)
-    }
-
     private func item(_ topic: String, _ data: String, eventType: String? = nil) -> [String: Any] {
         var item: [String: Any] = ["topic_id": topic, "data": data]
         if let eventType { item["event_type"] = eventType }
@@ -32,7 +28,7 @@ import Testing
             for message in messages {
                 #expect(try await client.send(.get, "/v1/messages/\(message["id"] as! String)").status == .ok)
             }
-            #expect(try await count(store, "SELECT count(*) FROM deliveries") == 5)
+            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 5)
         }
     }
 
@@ -51,8 +47,8 @@ import Testing
             #expect(unknown.status == .notFound)
             #expect(unknown.errorCode == "topic_does_not_exists")
             #expect(unknown["message"] as? String == #"topic "nope" does not exist"#)
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 0)
-            #expect(try await count(store, "SELECT count(*) FROM deliveries") == 0)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 0)
+            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 0)
         }
     }
 
@@ -67,7 +63,7 @@ import Testing
             #expect(thousand.list("messages").count == 1000)
             let large = try await client.send(.post, "/v1/messages/batch", ["messages": [item("orders", String(repeating: "x", count: 250_000))]])
             #expect(large.status == .contentTooLarge)
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 1000)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1000)
         }
     }
 
@@ -87,8 +83,8 @@ import Testing
                 for try await count in group { published += count }
                 #expect(published == 340)
             }
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 340)
-            #expect(try await count(store, "SELECT count(*) FROM deliveries") == 340)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 340)
+            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 340)
         }
     }
 
@@ -105,8 +101,8 @@ import Testing
             #expect(again.status == .ok)
             #expect(again.text == first.text)
             #expect(again.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 1)
-            #expect(try await count(store, "SELECT count(*) FROM deliveries") == 1)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
+            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 1)
 
             let mismatch = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "other"], headers: headers)
             #expect(mismatch.status == .unprocessableContent)
@@ -119,7 +115,7 @@ import Testing
             let firstBatch = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
             let againBatch = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
             #expect(againBatch.text == firstBatch.text)
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 3)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 3)
 
             let badKey = try await client.send(
                 .post,
@@ -147,7 +143,7 @@ import Testing
             }
             #expect(statuses.allSatisfy { $0 == 200 || $0 == 409 }, "\(statuses)")
             #expect(statuses.contains(200))
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 1)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
         }
     }
 
@@ -162,7 +158,7 @@ import Testing
             let second = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "x"], headers: two)
             #expect(first.status == .ok && second.status == .ok)
             #expect(first["id"] as? String != second["id"] as? String)
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 2)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 2)
         }
     }
 
@@ -175,10 +171,10 @@ import Testing
             try await store.client.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
             let again = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "x"], headers: headers)
             #expect(again.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
-            #expect(try await count(store, "SELECT count(*) FROM messages") == 2)
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 2)
             try await store.client.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
             #expect(try await store.deleteExpiredIdempotencyKeys() == 1)
-            #expect(try await count(store, "SELECT count(*) FROM idempotency_keys") == 0)
+            #expect(try await store.client.count("SELECT count(*) FROM idempotency_keys") == 0)
         }
     }
 
