@@ -20,7 +20,7 @@ struct Results {
         var windowRates: [Double]
     }
 
-    /// The fast subscriptions' drain rate alone and beside one slow endpoint with a deep backlog.
+    /// The fast subscriptions' drain rate alone (before and after) and beside one slow endpoint with a deep backlog.
     struct Fairness {
         var fastDeliveries, slowBacklog: Int
         /// The drains alone, before and after the one beside the slow endpoint.
