@@ -2,15 +2,21 @@
 # A project-local PostgreSQL for `make run` and `make test`.
 #   scripts/postgres.sh start NAME PORT [fast]   initialise .local/postgres-NAME if needed, start it, create db "hammer"
 #   scripts/postgres.sh stop NAME [fast|immediate]   (immediate = crash-like stop, recovery on next start)
+#   scripts/postgres.sh restart NAME PORT [fast]   stop (fast), then start
+#   scripts/postgres.sh status NAME   exit 0 when it runs, 3 when it does not
+# Each step works from any checkout location (a checkout the postgres user cannot enter keeps its data in /tmp,
+# linked from .local), and a stop or start that did not happen exits non-zero.
 # Listens on 127.0.0.1:PORT, superuser "hammer", trust auth (local development only).
 # "fast" turns fsync off: for throwaway test clusters, never for data you keep.
 # As root it runs the server as the "postgres" user, which PostgreSQL requires.
 set -euo pipefail
 
-cmd=${1:?usage: postgres.sh start|stop NAME [PORT] [fast]}
+cmd=${1:?usage: postgres.sh start|stop|restart|status NAME [PORT] [fast]}
 name=${2:?cluster name required}
 root=$(cd "$(dirname "$0")/.." && pwd)
 data="$root/.local/postgres-$name"
+# The postgres user may not be able to enter the checkout: every step uses the link's target.
+if [ -L "$data" ]; then data=$(readlink -f "$data"); fi
 
 bindir=""
 if command -v pg_config >/dev/null 2>&1; then bindir=$(pg_config --bindir 2>/dev/null || true); fi
@@ -32,9 +38,32 @@ if ! command -v initdb >/dev/null 2>&1 && [ -z "$bindir" ] && ! ls /usr/lib/post
   fi
 fi
 
+# As root, the server's own user runs the command, from / (the checkout may be a directory it cannot enter).
 as_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
+
+running() {
+  [ -f "$data/PG_VERSION" ] && as_owner "$(find_bin pg_ctl)" -D "$data" status >/dev/null 2>&1
+}
+
+stop_cluster() {
+  local mode=$1
+  running || return 0
+  if ! as_owner "$(find_bin pg_ctl)" -D "$data" -m "$mode" -w -t 60 stop >/dev/null; then
+    echo "postgres.sh: could not stop the $name cluster in $data" >&2
+    exit 1
+  fi
+  if running; then
+    echo "postgres.sh: the $name cluster in $data still runs after stop" >&2
+    exit 1
+  fi
+}
+
+if [ "$cmd" = restart ]; then
+  stop_cluster fast
+  cmd=start
+fi
 
 case "$cmd" in
 start)
@@ -88,13 +117,13 @@ start)
   fi
   ;;
 stop)
-  pg_ctl=$(find_bin pg_ctl)
-  if [ -f "$data/PG_VERSION" ]; then
-    as_owner "$pg_ctl" -D "$data" -m "${3:-fast}" -w stop >/dev/null 2>&1 || true
-  fi
+  stop_cluster "${3:-fast}"
+  ;;
+status)
+  running || exit 3
   ;;
 *)
-  echo "usage: postgres.sh start|stop NAME [PORT] [fast]" >&2
+  echo "usage: postgres.sh start|stop|restart|status NAME [PORT] [fast]" >&2
   exit 2
   ;;
 esac

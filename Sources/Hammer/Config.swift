@@ -36,6 +36,18 @@ public struct Config: Sendable {
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var migrationsPath: String
+    /// Console cookies carry `Secure` on every response, not only on requests a proxy says came over https.
+    public var consoleSecureCookies: Bool
+    /// How long the API listeners keep a connection with no request in progress (idle keep-alive), and how long a
+    /// request's head may take to arrive.
+    public var httpIdleTimeout: Duration
+    /// Connections the HTTP listener holds open at most; more wait in the kernel's backlog.
+    public var httpMaxConnections: Int
+
+    /// Whether `host` (`HAMMER_HTTP_HOST`) is reachable from this machine only.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     /// Reads the process environment, with `.env` in the working directory filling in unset variables.
     public static func load(dotEnvPath: String = ".env") throws(ConfigError) -> Config {
@@ -106,6 +118,9 @@ public struct Config: Sendable {
         }
         self.logFormat = logFormat
         self.migrationsPath = reader.string("HAMMER_MIGRATIONS_PATH") ?? "migrations"
+        self.consoleSecureCookies = try reader.bool("HAMMER_CONSOLE_SECURE_COOKIES", default: false)
+        self.httpIdleTimeout = try reader.duration("HAMMER_HTTP_IDLE_TIMEOUT", default: .seconds(60))
+        self.httpMaxConnections = try reader.int("HAMMER_HTTP_MAX_CONNECTIONS", default: 512, in: 1...100_000)
     }
 }
 

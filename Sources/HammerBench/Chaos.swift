@@ -14,10 +14,11 @@ struct Chaos: AsyncParsableCommand {
         case orderedKill = "ordered-kill"
         case postgresRestart = "postgres-restart"
         case hostileReceivers = "hostile-receivers"
+        case slowCallbacks = "slow-callbacks"
         case overload
     }
 
-    @Option(help: "Scenarios to run, comma separated: worker-kill, postgres-restart, hostile-receivers, overload (default all).")
+    @Option(help: "Scenarios to run, comma separated: worker-kill, ordered-kill, postgres-restart, hostile-receivers, slow-callbacks, overload.")
     var only: String?
     @Option(help: "Worker-kill scenario: deliveries (subscriptions × messages).") var deliveries: Int = 20_000
     @Option(help: "Worker-kill scenario: how many times a worker is killed with SIGKILL.") var kills: Int = 10
@@ -53,6 +54,7 @@ struct Chaos: AsyncParsableCommand {
                 case .orderedKill: verdict = try await harness.orderedKill(settings)
                 case .postgresRestart: verdict = try await harness.postgresRestart(settings)
                 case .hostileReceivers: verdict = try await harness.hostileReceivers(settings)
+                case .slowCallbacks: verdict = try await harness.slowCallbacks(settings)
                 case .overload: verdict = try await harness.overload(settings)
                 }
                 await harness.stopProcesses()

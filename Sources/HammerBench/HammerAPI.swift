@@ -22,6 +22,9 @@ struct HammerAPI: Sendable {
         var delay = 1
         var timeout = 2
         var ordered = false
+        /// Where outcome callbacks go, and which (`delivery.completed` …).
+        var callbackURL: String?
+        var callbackEvents: [String] = []
     }
 
     func post(_ path: String, _ json: String, timeout: Int64 = 30) async throws -> Answer {
@@ -39,9 +42,13 @@ struct HammerAPI: Sendable {
         let created = try await post("/v1/topics", #"{"id":"\#(topic)","name":"\#(topic)"}"#)
         guard created.status == 200 else { throw BenchError("creating topic \(topic): \(created.body)") }
         for spec in subscriptions {
+            let callback =
+                spec.callbackURL.map { url in
+                    #","callback_url":"\#(url)","callback_events":[\#(spec.callbackEvents.map { "\"\($0)\"" }.joined(separator: ","))]"#
+                } ?? ""
             let body = """
                 {"id":"\(spec.id)","topic_id":"\(topic)","name":"\(spec.id)","url":"\(spec.url)","max_delivery_attempts":\(spec.maxAttempts),\
-                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout),"ordered":\(spec.ordered)}
+                "delivery_attempt_delay":\(spec.delay),"delivery_attempt_timeout":\(spec.timeout),"ordered":\(spec.ordered)\(callback)}
                 """
             let answer = try await post("/v1/subscriptions", body)
             guard answer.status == 200 else { throw BenchError("creating subscription \(spec.id): \(answer.body)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Hammer
 import Logging
 import PostgresNIO
@@ -25,6 +26,16 @@ struct Runtime {
         var logger = Logger(label: "hammer")
         logger.logLevel = config.logLevel
         self.logger = logger
+        Self.raiseOpenFileLimit()
+    }
+
+    /// Raises the soft limit on open files to the hard one: the default soft 1,024 would be shared by API clients,
+    /// PostgreSQL connections and webhook sockets.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     func makeClient() -> PostgresClient {

@@ -29,7 +29,7 @@ struct SubscriptionsTest: AsyncParsableCommand {
         let subscription = try await runtime.withClient { client in
             try await Store(client: client, logger: runtime.logger).subscription(id: id)
         }
-        let sender = WebhookSender(maxResponseBodyBytes: runtime.config.maxResponseBodyBytes, allowPrivateTargets: runtime.config.allowPrivateTargets)
+        let sender = WebhookSender(config: runtime.config)
         let test = await SubscriptionTest.run(subscription, sender: sender)
         await sender.shutdown()
         let status = test.responseStatusCode == 0 ? "no response" : "status \(test.responseStatusCode)"

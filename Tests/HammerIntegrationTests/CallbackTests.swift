@@ -158,6 +158,34 @@ import Testing
         }
     }
 
+    @Test func aSlowCallbackReceiverHoldsOnlyTheCallbacksPoolAndNotOtherSubscriptionsSlots() async throws {
+        // Concurrency 8: callbacks may hold 2 send slots; the callback receiver answers only after 60 s.
+        try await scenario(
+            callbacks: .always(.init(delay: .seconds(60))),
+            workerEnvironment: ["HAMMER_WORKER_CONCURRENCY": "8", "HAMMER_WORKER_BATCH_SIZE": "50"]
+        ) { client, receiver, callbackReceiver in
+            try await client.createSubscription(
+                "watched",
+                topic: "orders",
+                url: receiver.url,
+                extra: [
+                    "callback_url": callbackReceiver.url, "callback_events": ["delivery.completed"], "delivery_attempt_timeout": 20,
+                ]
+            )
+            for n in 0..<20 { try await client.publish(topic: "orders", data: #"{"n": \#(n)}"#) }
+            try await eventually("callbacks to hang at their receiver") { await callbackReceiver.log.count >= 2 }
+
+            let healthyReceiver = try await WebhookReceiver.start()
+            defer { healthyReceiver.stop() }
+            try await client.createTopic("other")
+            try await client.createSubscription("healthy", topic: "other", url: healthyReceiver.url)
+            for n in 0..<20 { try await client.publish(topic: "other", data: #"{"n": \#(n)}"#) }
+            // Well within the 20 s the hanging callbacks hold their slots: the healthy subscription is not kept waiting.
+            try await eventually(timeout: .seconds(12), "the healthy subscription's 20 deliveries") { await healthyReceiver.log.count == 20 }
+            #expect(await callbackReceiver.log.mostAtOnce <= 2)
+        }
+    }
+
     @Test func callbackSettingsAreValidated() async throws {
         try await TestApp.run { client, _ in
             try await client.createTopic("orders")

@@ -40,6 +40,52 @@ import Testing
         }
     }
 
+    @Test func aQuoteWithACombiningMarkIsEscapedLikeAnyQuote() async throws {
+        try await TestApp.run { client, _ in
+            // Byte by byte: a raw quote followed by U+0301 (what per-character escaping let through).
+            func hasRawQuoteWithMark(_ html: String) -> Bool {
+                let bytes = Array(html.utf8)
+                return bytes.indices.dropLast(2).contains { bytes[$0] == 0x22 && bytes[$0 + 1] == 0xCC && bytes[$0 + 2] == 0x81 }
+            }
+            let hostile = "x\"\u{301} autofocus onfocus=alert(1) x=\"\u{301}<b>'\u{301}&\u{301}"
+            try await client.createTopic("orders", name: hostile)
+            let topics = try await client.send(.get, "/ui/topics").text
+            #expect(topics.contains("x&quot;\u{301} autofocus onfocus=alert(1) x=&quot;\u{301}"))
+            #expect(topics.contains("&lt;b&gt;&#39;\u{301}&amp;\u{301}"))
+            #expect(!hasRawQuoteWithMark(topics))
+            // A filter is written back into its input's value attribute.
+            let filtered = try await client.send(.get, "/ui/deliveries?topic_id=%22%CC%81%20onfocus%3Dalert(1)").text
+            #expect(!hasRawQuoteWithMark(filtered))
+        }
+    }
+
+    @Test func aDeliveryPageShowsAPageOfAttemptsWithTheirDumpsCut() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("hook", topic: "orders")
+            try await client.publish(topic: "orders")
+            let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
+            // Twelve recorded attempts of 1 MiB of request each, as a receiver that always fails leaves them.
+            try await store.client.query(
+                """
+                INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
+                SELECT 'ATTEMPT' || lpad(n::text, 19, '0'), \(delivery), 'POST /hook HTTP/1.1\r\n\r\n' || repeat('x', 1048576),
+                    'HTTP/1.1 500 Internal Server Error\r\n\r\n', 500, 5, false, 'status 500', 'http_status'
+                FROM generate_series(1, 12) AS n
+                """
+            )
+            let first = try await client.send(.get, "/ui/deliveries/\(delivery)")
+            #expect(first.status == .ok)
+            #expect(first.text.components(separatedBy: "<section class=\"attempt").count - 1 == 10)
+            #expect(first.text.contains("href=\"/ui/deliveries/\(delivery)?offset=10\" rel=\"next\""))
+            #expect(first.text.contains("the first 65536 characters of each dump"))
+            #expect(first.text.utf8.count < 2 * 1_048_576, "\(first.text.utf8.count) bytes")
+            let second = try await client.send(.get, "/ui/deliveries/\(delivery)?offset=10").text
+            #expect(second.components(separatedBy: "<section class=\"attempt").count - 1 == 2)
+            #expect(second.contains("id=\"attempt-ATTEMPT0000000000000000012\"") && second.contains("#12 "))
+        }
+    }
+
     @Test func formsNeedTheCSRFTokenAndRedeliverAsTheAPIDoes() async throws {
         try await TestApp.run { client, store in
             try await client.createTopic("orders")
@@ -86,7 +132,14 @@ import Testing
             #expect(login.status == .seeOther)
             let header = try #require(login.headers[values: Self.setCookie].first { $0.hasPrefix("hammer_session=") })
             #expect(header.contains("HttpOnly") && header.contains("SameSite=Strict") && header.contains("Path=/ui"))
-            #expect(!header.contains("k2"))
+            #expect(!header.contains("k2") && !header.contains("Secure"))
+            // Behind a proxy that says the request came over https, every cookie is Secure.
+            var overHTTPS = form
+            overHTTPS[HTTPField.Name("X-Forwarded-Proto")!] = "https"
+            let secureLogin = try await client.send(.post, "/ui/login", "csrf=\(csrf)&key=k2", headers: overHTTPS)
+            #expect(secureLogin.headers[values: Self.setCookie].allSatisfy { $0.contains("; Secure") })
+            let securePage = try await client.send(.get, "/ui/login", headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(securePage.headers[values: Self.setCookie].contains { $0.hasPrefix("hammer_csrf=") && $0.contains("; Secure") })
             let session = try #require(Self.cookieValue(login, "hammer_session"))
 
             let signedIn = try await client.send(.get, "/ui/deliveries", headers: [Self.cookie: "hammer_session=\(session)"])

@@ -205,6 +205,37 @@ import Testing
         }
     }
 
+    @Test func aTemplateRenderingPastTheCapFailsItsAttemptAndSendsNothing() async throws {
+        try await scenario { client, receiver in
+            // 2,000 copies of 512 KiB would render 1 GiB; the cap (twice HAMMER_MAX_MESSAGE_BYTES) stops it at 2 MiB.
+            try await subscribe(
+                client,
+                "huge",
+                url: receiver.url,
+                [
+                    "payload_format": "template", "payload_content_type": "text/plain", "max_delivery_attempts": 1,
+                    "payload_template": String(repeating: "{{message.data}}", count: 2000),
+                ]
+            )
+            try await subscribe(client, "plain", url: receiver.url, [:])
+            let published = try await client.publish(topic: "orders", data: String(repeating: "x", count: 512 * 1024), contentType: "text/plain")
+            #expect(published.status == .ok)
+            var failedID: String?
+            try await eventually("the capped delivery to fail") {
+                let list = try await client.send(.get, "/v1/deliveries?subscription_id=huge&status=failed").list("deliveries")
+                failedID = list.first?["id"] as? String
+                return failedID != nil
+            }
+            let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(failedID ?? "")").list("delivery_attempts")
+            #expect(attempts.count == 1)
+            #expect(attempts.first?["error_kind"] as? String == "payload_too_large")
+            #expect((attempts.first?["error"] as? String)?.contains("longer than 2097152 bytes") == true)
+            // The worker lives on: the other subscription's delivery arrives, and the capped one never did.
+            let requests = try await received(receiver)
+            #expect(requests.count == 1 && requests[0].header("Content-Type") == "application/json")
+        }
+    }
+
     @Test func templatesAreCheckedWhenSaved() async throws {
         try await TestApp.run { client, _ in
             try await client.createTopic("orders")

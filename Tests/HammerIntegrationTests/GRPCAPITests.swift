@@ -249,6 +249,20 @@ import Testing
         }
     }
 
+    @Test func aReplayWhoseMessageIsGonePublishesAnew() async throws {
+        try await TestGRPC.run { hammer, rest, store, _ in
+            try await rest.createTopic("orders")
+            let request = Hammer_V1_CreateMessageRequest.with { $0.message = .with { ($0.topicID, $0.data) = ("orders", "hello") } }
+            let first = try await hammer.createMessage(request, metadata: ["idempotency-key": "k"])
+            _ = try await hammer.deleteMessage(.with { $0.id = first.id })
+            let again = try await hammer.createMessage(request, metadata: ["idempotency-key": "k"]) { response in
+                (try response.message, response.metadata.firstString("idempotent-replayed"))
+            }
+            #expect(again.1 == nil && again.0.id != first.id)
+            #expect(try await store.messages(ListFilter(limit: 10)).map(\.id) == [again.0.id])
+        }
+    }
+
     @Test func aRequestLargerThanTheMessageLimitIsResourceExhausted() async throws {
         try await TestGRPC.run(environment: ["HAMMER_MAX_MESSAGE_BYTES": "2000"]) { hammer, rest, store, _ in
             try await rest.createTopic("orders")

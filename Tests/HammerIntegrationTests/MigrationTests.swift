@@ -47,6 +47,26 @@ import Testing
         }
     }
 
+    @Test func aSchemaFromTheFutureThatOlderBinariesCannotRunWithIsRefusedNamingBothVersions() async throws {
+        try await TestDatabase.withDatabase { url in
+            try await TestDatabase.withClient(url) { client in
+                let migrator = Migrator(client: client, logger: TestDatabase.logger)
+                // A newer schema that this binary may still run with.
+                try await client.query("UPDATE schema_migrations SET version = 99")
+                try await migrator.requireCurrentSchema()
+                // One whose migration marked binaries built before it as unable to run.
+                try await client.query("UPDATE schema_compatibility SET oldest_binary_schema = 99")
+                let refusal = await #expect(throws: Migrator.MigrationError.self) { try await migrator.requireCurrentSchema() }
+                let text = refusal?.description ?? ""
+                #expect(text.contains("version 99") && text.contains("schema 99 or newer"), "\(text)")
+                #expect(text.contains("built for schema \(Migrator.requiredVersion)"), "\(text)")
+                // The worker refuses to start with it.
+                let worker = try TestWorker.start(url)
+                await #expect(throws: Migrator.MigrationError.self) { try await worker.task.value }
+            }
+        }
+    }
+
     @Test func requiredVersionIsTheNewestMigration() throws {
         let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
         #expect(migrations.last?.version == Migrator.requiredVersion)

@@ -51,7 +51,7 @@ import Testing
             )
             #expect(unfinished.count == 200 && unfinished.filter { $0.hasSuffix("|-") }.count == 150, "\(unfinished.prefix(3))")
 
-            try await migrator.up(migrations)
+            try await migrator.up(migrations.filter { $0.version <= 10 })
             #expect(try await migrator.state().version == 10)
             #expect(try await snapshot(client, without: "leased_until") == before)
             // Every pending and failed delivery is queued with its lease; deliveries keep none.
@@ -79,7 +79,9 @@ import Testing
                 ).contains("delivery_queue_status_created_at_id_idx")
             )
 
-            // A publish is queued; a claim and a completion go through the queue.
+            // On the newest schema (this build's code needs it), a publish is queued; a claim and a completion go
+            // through the queue.
+            try await migrator.up(migrations)
             try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
             #expect(try await client.count("SELECT count(*) FROM delivery_queue") == 203)
             let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
@@ -104,7 +106,7 @@ import Testing
             #expect(try await store.delivery(id: first.id).status == .completed)
             #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
 
-            try await migrator.down(migrations, steps: 1)
+            try await migrator.down(migrations, steps: migrations.filter { $0.version > 9 }.count)
             #expect(try await migrator.state().version == 9)
             // The leases are back on the deliveries still pending.
             #expect(

@@ -127,6 +127,74 @@ import Testing
         }
     }
 
+    @Test func aKeyWhoseMessagesAreGoneIsTreatedAsExpired() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "gone"]
+            let body = ["topic_id": "orders", "data": "x"]
+            let first = try await client.send(.post, "/v1/messages", body, headers: headers)
+            let firstID = try #require(first["id"] as? String)
+            #expect(try await client.send(.delete, "/v1/messages/\(firstID)").status == .ok)
+            let again = try await client.send(.post, "/v1/messages", body, headers: headers)
+            #expect(again.status == .ok)
+            #expect(again.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
+            let againID = try #require(again["id"] as? String)
+            #expect(againID != firstID)
+            let replay = try await client.send(.post, "/v1/messages", body, headers: headers)
+            #expect(replay["id"] as? String == againID && replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+
+            // A batch with one of its messages gone is published anew, whole: never a shorter list.
+            let batchHeaders: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "gone-batch"]
+            let batch = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
+            let ids = batch.list("messages").compactMap { $0["id"] as? String }
+            #expect(ids.count == 2)
+            #expect(try await client.send(.delete, "/v1/messages/\(ids[1])").status == .ok)
+            let batchAgain = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
+            #expect(batchAgain.status == .ok && batchAgain.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
+            let newIDs = batchAgain.list("messages").compactMap { $0["id"] as? String }
+            #expect(newIDs.count == 2 && Set(newIDs).isDisjoint(with: ids))
+
+            // The topic gone: the replay publishes anew, which answers that the topic does not exist.
+            #expect(try await client.send(.delete, "/v1/topics/orders").status == .ok)
+            let noTopic = try await client.send(.post, "/v1/messages", body, headers: headers)
+            #expect(noTopic.status == .notFound && noTopic.errorCode == "topic_does_not_exists")
+            #expect(try await client.send(.get, "/liveness").status == .noContent)
+        }
+    }
+
+    @Test func aPublishSentByOneOfThisHammersDeliveriesIsRefused() async throws {
+        try await TestApp.run { client, store in
+            try await client.createTopic("orders")
+            try await client.createSubscription("loop", topic: "orders")
+            try await client.publish(topic: "orders")
+            let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
+            // As a subscription whose URL is this publish endpoint would send it: signed, with the delivery's webhook-id.
+            let looped = try await client.send(
+                .post,
+                "/v1/messages",
+                ["topic_id": "orders", "data": "again"],
+                headers: [HTTPField.Name("webhook-id")!: delivery]
+            )
+            #expect(looped.status == .conflict && looped.errorCode == "publish_loop", "\(looped.text)")
+            let batch = try await client.send(
+                .post,
+                "/v1/messages/batch",
+                ["messages": [["topic_id": "orders", "data": "again"]]],
+                headers: [HTTPField.Name("webhook-id")!: delivery]
+            )
+            #expect(batch.errorCode == "publish_loop")
+            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
+            // Another hammer's webhook (an id unknown here) publishes as usual.
+            let forwarded = try await client.send(
+                .post,
+                "/v1/messages",
+                ["topic_id": "orders", "data": "forwarded"],
+                headers: [HTTPField.Name("webhook-id")!: ULID.make()]
+            )
+            #expect(forwarded.status == .ok)
+        }
+    }
+
     @Test func concurrentRequestsWithOneKeyCreateOneMessage() async throws {
         try await TestApp.run { client, store in
             try await client.createTopic("orders")

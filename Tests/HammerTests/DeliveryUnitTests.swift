@@ -84,13 +84,15 @@ import Testing
     @Test func requestDumpHasTargetAndHost() {
         #expect(
             dump("https://example.com:8443/a/b?c=d#frag").hasPrefix(
-                "POST /a/b?c=d HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n"
+                "POST /a/b?c=[redacted] HTTP/1.1\r\nHost: example.com:8443\r\nContent-Type: application/json\r\n"
             )
         )
         #expect(dump("http://user:pw@example.com").hasPrefix("POST / HTTP/1.1\r\nHost: example.com\r\n"))
-        #expect(dump("http://example.com?x=1").hasPrefix("POST /?x=1 HTTP/1.1\r\n"))
-        // A URL the sender cannot parse is still recorded, whole, as the Host.
+        // Query values may be credentials: recorded redacted.
+        #expect(dump("http://example.com?x=1").hasPrefix("POST /?x=[redacted] HTTP/1.1\r\n"))
+        // A URL the sender cannot parse is still recorded as the Host, its credentials redacted.
         #expect(dump("http://host:99999/x").hasPrefix("POST / HTTP/1.1\r\nHost: http://host:99999/x\r\n"))
+        #expect(dump("http://u:p@host:99999/x?k=v").hasPrefix("POST / HTTP/1.1\r\nHost: http://[redacted]@host:99999/x?k=[redacted]\r\n"))
     }
 
     @Test func requestDumpRedactsCredentialsAndEndsWithTheBody() throws {
@@ -140,7 +142,8 @@ extension WebhookRequest.Parts {
         .init(
             userAgent: "hammer/test",
             key: { HMAC<SHA256>(key: WebhookSignature.key(for: $0)) },
-            template: { text in Result { () throws(PayloadTemplate.ParseError) in try PayloadTemplate(parsing: text) } }
+            template: { text in Result { () throws(PayloadTemplate.ParseError) in try PayloadTemplate(parsing: text) } },
+            maxBodyBytes: 2 * 1_048_576
         )
     }
 }

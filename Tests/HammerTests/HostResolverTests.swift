@@ -8,10 +8,14 @@ import Testing
     /// Counts look-ups per host; `stuck.test` never answers.
     actor StubNameServer {
         var lookups: [String: Int] = [:]
+        /// Drops every query from now on (a name server gone away): no look-up answers.
+        var down = false
+
+        func goDown() { down = true }
 
         func lookup(_ host: String) async throws -> [TargetAddress.Address] {
             lookups[host, default: 0] += 1
-            if host == "stuck.test" {
+            if host == "stuck.test" || host.hasPrefix("dropped-") || down {
                 try await Task.sleep(for: .seconds(3600))
             }
             if host == "missing.test" { throw CancellationError() }
@@ -44,6 +48,38 @@ import Testing
         }
         #expect(await stub.lookups == ["fine.test": 1, "missing.test": 1])
         #expect(await resolver.resolve("10.0.0.1", deadline: .now) == .addresses([.v4([10, 0, 0, 1])]))
+    }
+
+    @Test func anAnswerPastItsTimeIsServedWhileRefreshesHangAndManyDroppedNamesBlockNoOtherHost() async throws {
+        let stub = StubNameServer()
+        let resolver = HostResolver(lookup: { try await stub.lookup($0) }, ttl: .milliseconds(50))
+        let good = TargetAddress.Address.v4([93, 184, 216, 34])
+        #expect(await resolver.resolve("good.test", deadline: .now + .seconds(5)) == .addresses([good]))
+        // Many names whose queries are dropped: their look-ups hang, each callers' wait ends at its deadline.
+        func dropNames(_ range: Range<Int>) async {
+            await withTaskGroup(of: Void.self) { group in
+                for n in range {
+                    group.addTask { #expect(await resolver.resolve("dropped-\(n).test", deadline: .now + .milliseconds(100)) != .addresses([good])) }
+                }
+            }
+        }
+        await dropNames(0..<200)
+        // Then the name server goes away altogether; the good name's answer is past its time.
+        await stub.goDown()
+        try await Task.sleep(for: .milliseconds(60))
+        let started = ContinuousClock.now
+        for _ in 0..<5 {
+            #expect(await resolver.resolve("good.test", deadline: .now + .seconds(5)) == .addresses([good]))
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(100))
+        // One refresh in flight for the good name, however many sends asked.
+        let refreshStarted = ContinuousClock.now
+        while await stub.lookups["good.test"] != 2, ContinuousClock.now - refreshStarted < .seconds(2) { await Task.yield() }
+        #expect(await stub.lookups["good.test"] == 2)
+        // A new name past the bound on pending look-ups fails at once instead of queueing behind the dropped ones.
+        await dropNames(200..<300)
+        #expect(await resolver.resolve("new.test", deadline: .now + .seconds(5)) == .busy)
+        #expect(await resolver.resolve("good.test", deadline: .now + .seconds(5)) == .addresses([good]))
     }
 
     @Test func aSendWhoseHostNeverResolvesTimesOutAtTheAttemptDeadline() async throws {

@@ -28,6 +28,13 @@ import Testing
         #expect(try render(template, json: false) == "M1 orders invoice.paid application/json 2020-05-15T12:46:25.789143Z D1 S1 3")
     }
 
+    @Test func renderingStopsAtTheLimit() throws {
+        let template = try PayloadTemplate(parsing: "[" + String(repeating: "{{message.data}}", count: 100) + "]")
+        let data = String(repeating: "x", count: 10)
+        #expect(template.render(context(data: data, contentType: "text/plain"), json: false, limit: 1002)?.utf8.count == 1002)
+        #expect(template.render(context(data: data, contentType: "text/plain"), json: false, limit: 1001) == nil)
+    }
+
     @Test func navigatesKeysAndIndexesAndKeepsNumbersAsPublished() throws {
         let data = #"{"user": {"id": 12345678901234567890, "name": "Ann"}, "items": [{"name": "first", "price": 1.50}], "ok": true, "none": null}"#
         #expect(try render(#"{"id": {{ message.data.user.id }}}"#, data: data) == #"{"id": 12345678901234567890}"#)

@@ -14,6 +14,12 @@ public func buildApplication(
     services: [any Service] = [],
     onGRPCListening: (@Sendable (Int) -> Void)? = nil
 ) -> some ApplicationProtocol {
+    if config.apiKeys.isEmpty, !Config.isLoopback(config.httpHost) {
+        logger.warning(
+            "the API listens on a non-loopback address with no HAMMER_API_KEYS: anyone who can reach it can read every secret and send to any URL",
+            metadata: ["hammer.http.host": "\(config.httpHost)"]
+        )
+    }
     let store = Store(client: client, logger: logger)
     let publisher = PublishBatcher(store: store, metrics: metrics, keyTTL: config.idempotencyTTL)
     let controllers = ResourceControllers(config: config, store: store, publisher: publisher)
@@ -35,6 +41,7 @@ public func buildApplication(
         } ?? []
     var app = Application(
         router: router,
+        server: ConnectionLimit.http1(idleTimeout: config.httpIdleTimeout, maxConnections: config.httpMaxConnections),
         configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: nil),
         services: [client, publisher] + grpc + services,
         logger: logger
@@ -56,6 +63,7 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
     routes.set(router)
     return Application(
         router: router,
+        server: ConnectionLimit.http1(idleTimeout: config.httpIdleTimeout, maxConnections: config.httpMaxConnections),
         configuration: .init(address: .hostname(config.httpHost, port: config.healthCheckPort), serverName: nil),
         logger: logger
     )
@@ -81,7 +89,8 @@ func buildRouter(config: Config, store: Store, controllers: ResourceControllers,
     controllers.deliveries.addRoutes(to: v1)
     controllers.callbacks.addRoutes(to: v1)
     let session = config.apiKeys.isEmpty ? nil : ConsoleSession(keys: config.apiKeys)
-    ConsoleController(store: store, listQuery: controllers.listQuery, session: session).addRoutes(to: router)
+    ConsoleController(store: store, listQuery: controllers.listQuery, session: session, secureCookies: config.consoleSecureCookies)
+        .addRoutes(to: router)
     routes.set(router)
     return router
 }

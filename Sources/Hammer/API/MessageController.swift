@@ -21,6 +21,7 @@ struct MessageController {
     static let listFilters = ["topic_id"]
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let webhookID = HTTPField.Name("webhook-id")!
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("messages", use: publish)
@@ -31,6 +32,7 @@ struct MessageController {
     }
 
     @Sendable func publish(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try await refuseLoop(request)
         let messages = try Self.readSingle(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "message"))
         let result = try await publish(
             messages,
@@ -38,12 +40,14 @@ struct MessageController {
             idempotencyKey: request.headers[Self.idempotencyKey],
             authorization: request.headers[.authorization]
         )
-        return Self.replayMarked(try JSONResponse.make(result.messages[0]), result.replayed)
+        guard let message = result.messages.first else { throw HammerError.internalError }
+        return Self.replayMarked(try JSONResponse.make(message), result.replayed)
     }
 
     /// `{"messages": [...]}`: 1 to 1,000 messages, checked like single ones (`messages[3].data`), written in one
     /// transaction or not at all, answered in request order.
     @Sendable func publishBatch(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        try await refuseLoop(request)
         let messages = try Self.readBatch(try await RequestBody.read(request, limit: maxBatchBytes, wrapper: "batch"))
         let result = try await publish(
             messages,
@@ -52,6 +56,17 @@ struct MessageController {
             authorization: request.headers[.authorization]
         )
         return Self.replayMarked(try JSONResponse.list("messages", result.messages), result.replayed)
+    }
+
+    /// Refuses a publish sent by one of this hammer's own deliveries or callbacks (its `webhook-id` names one): a
+    /// subscription whose URL is this publish endpoint would otherwise publish again with every delivery, forever.
+    private func refuseLoop(_ request: Request) async throws {
+        guard let id = request.headers[Self.webhookID], ULID.isWellFormed(id), try await store.isDeliveryOrCallback(id: id) else { return }
+        throw HammerError(
+            .failedPrecondition,
+            "publish_loop",
+            "this request is hammer's own delivery \(id) (its webhook-id): a subscription sends to this publish endpoint, which would publish forever"
+        )
     }
 
     private static func replayMarked(_ response: Response, _ replayed: Bool) -> Response {
@@ -154,15 +169,21 @@ struct MessageController {
         }
     }
 
-    /// The messages `key`'s request created, when its key is live.
+    /// The messages `key`'s request created, when its key is live. A key whose messages are gone (deleted, or their
+    /// topic, or cleaned up) is dropped and treated as expired: the request is published anew.
     private func replay(_ key: IdempotencyKey) async throws -> [Message]? {
         guard let record = try await store.idempotencyRecord(key) else { return nil }
         guard record.requestHash == key.requestHash else { throw HammerError.idempotencyKeyMismatch }
-        return try await store.messages(ids: record.messageIDs)
+        let messages = try await store.messages(ids: record.messageIDs)
+        guard messages.count == record.messageIDs.count, !messages.isEmpty else {
+            try await store.deleteIdempotencyRecord(key, messageIDs: record.messageIDs)
+            return nil
+        }
+        return messages
     }
 
     private func unknownTopic(_ messages: [PublishRequest]) async throws -> HammerError {
-        let missing = try await store.firstMissingTopic(messages.map(\.topicID)) ?? messages[0].topicID
+        let missing = try await store.firstMissingTopic(messages.map(\.topicID)) ?? messages.first?.topicID ?? ""
         return HammerError.doesNotExist("topic", id: missing)
     }
 

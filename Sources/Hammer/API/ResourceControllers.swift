@@ -16,7 +16,7 @@ struct ResourceControllers: Sendable {
             maxBodyBytes: config.maxMessageBytes,
             listQuery: listQuery,
             allowPrivateTargets: config.allowPrivateTargets,
-            sender: WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets)
+            sender: WebhookSender(config: config)
         )
         messages = MessageController(
             store: store,

@@ -17,7 +17,7 @@ public func buildWorker(
     let worker = DeliveryWorker(
         config: config,
         queue: DeliveryQueue(client: client, logger: logger),
-        sender: sender ?? WebhookSender(maxResponseBodyBytes: config.maxResponseBodyBytes, allowPrivateTargets: config.allowPrivateTargets),
+        sender: sender ?? WebhookSender(config: config),
         logger: logger,
         metrics: metrics,
         leaseMargin: leaseMargin
@@ -30,4 +30,16 @@ public func buildWorker(
         .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     )
     return services
+}
+
+extension WebhookSender {
+    /// The sender `config` describes: its response cap, its cap on rendered bodies (twice `HAMMER_MAX_MESSAGE_BYTES`)
+    /// and whether private targets are allowed.
+    public convenience init(config: Config) {
+        self.init(
+            maxResponseBodyBytes: config.maxResponseBodyBytes,
+            maxRequestBodyBytes: 2 * config.maxMessageBytes,
+            allowPrivateTargets: config.allowPrivateTargets
+        )
+    }
 }

@@ -51,7 +51,7 @@ extension ConsoleController {
             return respond(request, "login", title: "Sign in", nav: "", view: view, status: .unauthorized)
         }
         var response = Response(status: .seeOther, headers: [.location: "/ui"])
-        response.setCookie(Self.cookie(ConsoleSession.cookieName, session.open(key: key), maxAge: Int(ConsoleSession.lifetime)))
+        response.setCookie(cookie(request, ConsoleSession.cookieName, session.open(key: key), maxAge: Int(ConsoleSession.lifetime)))
         return response
     }
 
@@ -59,7 +59,7 @@ extension ConsoleController {
         let form = try await Self.form(request)
         guard Self.csrfMatches(request, form) else { return csrfRefused(request) }
         var response = Response(status: .seeOther, headers: [.location: session == nil ? "/ui" : "/ui/login"])
-        response.setCookie(Self.cookie(ConsoleSession.cookieName, "", maxAge: 0))
+        response.setCookie(cookie(request, ConsoleSession.cookieName, "", maxAge: 0))
         return response
     }
 
@@ -86,14 +86,18 @@ extension ConsoleController {
         // Pages behind `ConsoleAccessMiddleware` have a valid session when there are keys; the login pages have none.
         view["signedIn"] = signedIn
         var response = pages.render(template, view, status: status)
-        if existing != csrf { response.setCookie(Self.cookie(ConsoleSession.csrfCookieName, csrf, maxAge: nil)) }
+        if existing != csrf { response.setCookie(cookie(request, ConsoleSession.csrfCookieName, csrf, maxAge: nil)) }
         return response
     }
 
-    /// The console's cookies: HttpOnly, SameSite=Strict, for `/ui` only.
-    static func cookie(_ name: String, _ value: String, maxAge: Int?) -> Cookie {
-        Cookie(name: name, value: value, maxAge: maxAge, path: "/ui", httpOnly: true, sameSite: .strict)
+    /// The console's cookies: HttpOnly, SameSite=Strict, for `/ui` only; `Secure` when `HAMMER_CONSOLE_SECURE_COOKIES`
+    /// is set or the request came over https (a proxy's `X-Forwarded-Proto: https`).
+    func cookie(_ request: Request, _ name: String, _ value: String, maxAge: Int?) -> Cookie {
+        let https = request.headers[Self.forwardedProto]?.lowercased() == "https"
+        return Cookie(name: name, value: value, maxAge: maxAge, path: "/ui", secure: secureCookies || https, httpOnly: true, sameSite: .strict)
     }
+
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 
     /// Double-submit check: the form's `csrf` equals the cookie this console set (a cross-site form cannot read it,
     /// and SameSite=Strict keeps the browser from sending it along).

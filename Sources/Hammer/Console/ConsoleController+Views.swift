@@ -10,7 +10,7 @@ extension ConsoleController {
             "status": delivery.status.rawValue, "pending": pending, "eventType": delivery.eventType ?? "",
             "eventTypeNote": delivery.eventType.map { " (\($0))" } ?? "",
             "attempts": delivery.deliveryAttempts, "maxAttempts": delivery.maxDeliveryAttempts,
-            "timeout": delivery.deliveryAttemptTimeout, "delay": delivery.deliveryAttemptDelay, "url": delivery.url,
+            "timeout": delivery.deliveryAttemptTimeout, "delay": delivery.deliveryAttemptDelay, "url": URLRedaction.redacted(delivery.url),
             "createdAt": Timestamp.format(delivery.createdAt),
             "when": Timestamp.format(pending ? delivery.scheduledAt : delivery.updatedAt),
         ]

@@ -8,6 +8,8 @@ struct ConsoleController {
     let listQuery: ListQuery
     /// `nil` when no API keys are set: the console is open, like the API.
     let session: ConsoleSession?
+    /// `Secure` on every cookie (`HAMMER_CONSOLE_SECURE_COOKIES`), not only over https.
+    let secureCookies: Bool
     let pages = ConsolePages()
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -65,7 +67,7 @@ struct ConsoleController {
                 var row = health[subscription.id].map(Self.health) ?? [:]
                 row["name"] = subscription.name
                 row["topicID"] = subscription.topicID
-                row["url"] = subscription.url
+                row["url"] = URLRedaction.redacted(subscription.url)
                 row["action"] = subscription.status == .active ? "disable" : "enable"
                 return row
             }
@@ -132,21 +134,32 @@ struct ConsoleController {
         }
     }
 
+    /// Attempts one delivery page shows, and the characters of each dump it shows: one page reads at most 10 times
+    /// 2 × 64 Ki characters, however large the stored dumps are.
+    static let attemptsPerPage = 10
+    static let maxDumpCharacters = 65_536
+
     @Sendable func delivery(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "delivery", title: "Delivery", nav: "deliveries") {
             let delivery = try await store.delivery(id: try context.parameters.require("id"))
-            let attempts = try await store.deliveryAttempts(.all(where: "delivery_id", equals: delivery.id))
+            var filter = ListFilter.all(where: "delivery_id", equals: delivery.id, limit: Self.attemptsPerPage)
+            filter.offset = max(0, request.uri.queryParameters.get("offset", as: Int.self) ?? 0)
+            let attempts = try await store.deliveryAttemptsCut(filter, maxDumpCharacters: Self.maxDumpCharacters)
             return [
                 "delivery": Self.delivery(delivery),
-                "attempts": attempts.enumerated().map { index, attempt in
-                    [
-                        "id": attempt.id, "number": index + 1, "createdAt": Timestamp.format(attempt.createdAt),
+                "attempts": attempts.enumerated().map { index, cut in
+                    let attempt = cut.attempt
+                    return [
+                        "id": attempt.id, "number": filter.offset + index + 1, "createdAt": Timestamp.format(attempt.createdAt),
                         "duration": attempt.executionDuration, "success": attempt.success,
                         "status": attempt.responseStatusCode > 0 ? "\(attempt.responseStatusCode)" : "no response",
                         "error": attempt.error, "errorKind": attempt.errorKind,
                         "request": HTTPDump(attempt.request).context, "response": HTTPDump(attempt.response).context,
+                        "cut": cut.requestLength > Self.maxDumpCharacters || cut.responseLength > Self.maxDumpCharacters,
+                        "shown": Self.maxDumpCharacters,
                     ] as [String: Any]
                 },
+                "paging": Self.paging(request, filter, count: attempts.count),
             ]
         }
     }

@@ -8,10 +8,13 @@ struct ConsolePages: Sendable {
     private let library: MustacheLibrary
 
     init() {
+        MustacheContentTypes.register(HTMLText(), named: HTMLText.contentTypeName)
         var templates: [String: MustacheTemplate] = [:]
         for (name, bytes) in Self.sources {
+            // Every template escapes by Unicode scalar (see `HTMLText`), partials too.
+            let source = "{{% CONTENT_TYPE: \(HTMLText.contentTypeName)}}" + String(decoding: bytes, as: UTF8.self)
             // The templates are part of the binary: one that does not parse is a build mistake, caught by every test.
-            templates[name] = try! MustacheTemplate(string: String(decoding: bytes, as: UTF8.self))
+            templates[name] = try! MustacheTemplate(string: source)
         }
         library = MustacheLibrary(templates: templates)
     }

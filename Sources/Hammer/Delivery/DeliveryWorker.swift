@@ -23,7 +23,7 @@ public final class DeliveryWorker: Service, Sendable {
     let leaseMargin: Duration
     let logger: Logger
     let metrics: HammerMetrics
-    let state = WorkerState()
+    let state: WorkerState
 
     public init(
         config: Config,
@@ -39,6 +39,9 @@ public final class DeliveryWorker: Service, Sendable {
         self.sender = sender
         self.retryPolicy = RetryPolicy(maxDelay: .seconds(config.maxRetryDelay))
         self.concurrency = config.workerConcurrency
+        // A quarter of the send slots (at least one) for callbacks: slow callback receivers never hold the slots
+        // deliveries need.
+        self.state = WorkerState(callbackSlots: max(1, config.workerConcurrency / 4))
         self.subscriptionMaxInFlight = config.subscriptionMaxInFlight
         self.autoDisable = config.autoDisable
         self.batchSize = config.workerBatchSize
@@ -64,6 +67,7 @@ public final class DeliveryWorker: Service, Sendable {
             await withTaskGroup(of: Void.self) { wakers in
                 wakers.addTask { await self.queue.listenForPublishes { wakeClaimLoop.yield() } }
                 wakers.addTask { await self.poll(wakeClaimLoop: wakeClaimLoop) }
+                wakers.addTask { await self.watchSchema(wakeClaimLoop: wakeClaimLoop) }
                 await claimAndSend(wakeups: claimWakeups, wakeClaimLoop: wakeClaimLoop, wakeRecorder: wakeRecorder)
                 wakers.cancelAll()
             }
@@ -113,7 +117,9 @@ public final class DeliveryWorker: Service, Sendable {
                             leaseMargin: leaseMargin,
                             maxInFlight: subscriptionMaxInFlight,
                             inFlight: input.inFlight,
-                            held: input.held
+                            held: input.held,
+                            callbacksInFlight: input.callbacksInFlight,
+                            maxCallbacks: state.callbackSlots - input.callbacksInFlight.values.reduce(0, +)
                         )
                         state.claimed(claim.deliveries)
                         if let wait = claim.rateLimitedFor { state.wake(at: .now + wait) }
@@ -265,6 +271,28 @@ public final class DeliveryWorker: Service, Sendable {
             if alarmed || now - lastPoll >= pollInterval {
                 lastPoll = now
                 wakeClaimLoop.yield()
+            }
+        }
+    }
+
+    /// How often a running worker checks that the schema still lets it run.
+    static let schemaCheckInterval: Duration = .seconds(30)
+
+    /// Stops claiming (and ends the worker) once the schema no longer lets this binary run: a migration applied
+    /// meanwhile that binaries built for an older schema cannot live with (see `Migrator.requireCurrentSchema`).
+    private func watchSchema(wakeClaimLoop: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.schemaCheckInterval)
+            if Task.isCancelled { return }
+            do {
+                try await queue.requireCurrentSchema()
+            } catch let error as Migrator.MigrationError {
+                logger.critical("the database schema changed under this worker; it stops claiming", metadata: ["error": "\(error.description)"])
+                state.stop()
+                wakeClaimLoop.yield()
+                return
+            } catch {
+                // PostgreSQL unreachable: the claim loop reports that, and the next check tries again.
             }
         }
     }

@@ -1,10 +1,12 @@
 import NIOConcurrencyHelpers
 import NIOPosix
 
-/// Resolves host names for the SSRF checks: one look-up in flight per host, answers (failures included)
-/// remembered for a few seconds, and every wait bounded by the caller's deadline. The blocking `getaddrinfo`
-/// runs on a small thread pool of its own, so a name server that never answers holds one of those threads per
-/// host, never the threads that other work needs, and never a caller past its deadline.
+/// Resolves host names for the SSRF checks: one look-up in flight per host, answers kept for `ttl` (a minute:
+/// `getaddrinfo` tells no TTL) and failures for `failureTTL`, and every wait bounded by the caller's deadline. An
+/// answer past its time is still served while a refresh runs, and for up to `maxStale` while refreshes fail, so a
+/// name server that got slow or went away delays no host that resolved before. The blocking `getaddrinfo` runs on a
+/// thread pool of its own, never on threads other work needs; at most `maxLookups` look-ups wait or run at once,
+/// and a new host past that bound fails its attempt at once rather than queue behind names that never answer.
 public final class HostResolver: Sendable {
     /// Addresses of a host, or a failure to resolve it.
     public typealias Lookup = @Sendable (String) async throws -> [TargetAddress.Address]
@@ -12,57 +14,78 @@ public final class HostResolver: Sendable {
     public enum Answer: Sendable, Equatable {
         case addresses([TargetAddress.Address])
         case unresolvable
+        /// Too many look-ups are pending (a name server that does not answer): this one was not started.
+        case busy
     }
 
-    private enum Entry {
-        /// The look-up runs; callers wait for it, each until its own deadline.
-        case looking(Task<Answer, Never>)
-        /// The answer, usable until `expires`.
-        case answered(Answer, expires: ContinuousClock.Instant)
+    private struct Entry {
+        /// The last answer and until when it is fresh; `nil` before the first.
+        var answer: Answer?
+        var freshUntil: ContinuousClock.Instant
+        /// When the last positive answer came (a stale one is served until `maxStale` after it).
+        var answeredAt: ContinuousClock.Instant?
+        /// The look-up running now, if any; callers without a usable answer wait for it.
+        var lookup: Task<Answer, Never>?
     }
 
     /// The process-wide resolver, with `getaddrinfo` on its own threads.
     public static let shared = HostResolver()
 
     static let maxEntries = 10_000
+    /// Look-ups waiting or running at once, at most.
+    static let maxLookups = 256
     private static let threads: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 8)
+        let pool = NIOThreadPool(numberOfThreads: 16)
         pool.start()
         return pool
     }()
 
     private let lookup: Lookup
     private let ttl: Duration
+    private let failureTTL: Duration
+    private let maxStale: Duration
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
 
     /// A resolver; `lookup` replaces `getaddrinfo` (tests use a name server that never answers).
-    public init(lookup: Lookup? = nil, ttl: Duration = .seconds(5)) {
+    public init(lookup: Lookup? = nil, ttl: Duration = .seconds(60), failureTTL: Duration = .seconds(5), maxStale: Duration = .seconds(3600)) {
         self.lookup = lookup ?? { host in try await HostResolver.threads.runIfActive { try TargetAddress.systemLookup(host) } }
         self.ttl = ttl
+        self.failureTTL = failureTTL
+        self.maxStale = maxStale
+    }
+
+    private enum Step {
+        case answer(Answer)
+        case wait(Task<Answer, Never>)
     }
 
     /// The answer for `host`, or `nil` when none came by `deadline`. An IP literal answers itself.
     public func resolve(_ host: String, deadline: ContinuousClock.Instant) async -> Answer? {
         if let literal = TargetAddress.literal(host) { return .addresses([literal]) }
         // A remembered answer is returned at once: this runs before every send to a named host.
-        let entry = entries.withLockedValue { entries -> Entry in
-            switch entries[host] {
-            case .looking(let task)?: return .looking(task)
-            case .answered(let answer, let expires)? where expires > .now: return .answered(answer, expires: expires)
-            case .answered?, nil:
-                if entries.count >= Self.maxEntries { entries = entries.filter { if case .looking = $0.value { true } else { false } } }
-                let entry = Entry.looking(makeLookup(host))
+        let step = entries.withLockedValue { entries -> Step in
+            let now = ContinuousClock.now
+            var entry = entries[host] ?? Entry(answer: nil, freshUntil: now, answeredAt: nil, lookup: nil)
+            if let answer = entry.answer, entry.freshUntil > now { return .answer(answer) }
+            let stale: Answer? =
+                if case .addresses? = entry.answer, let at = entry.answeredAt, now - at < maxStale { entry.answer } else { nil }
+            if entry.lookup == nil {
+                if entries.count >= Self.maxEntries { entries = entries.filter { $0.value.lookup != nil } }
+                guard entries.values.count(where: { $0.lookup != nil }) < Self.maxLookups else { return .answer(stale ?? .busy) }
+                entry.lookup = makeLookup(host)
                 entries[host] = entry
-                return entry
             }
+            if let stale { return .answer(stale) }
+            return .wait(entry.lookup!)
         }
-        switch entry {
-        case .answered(let answer, _): return answer
-        case .looking(let task): return await DeadlineRace.value(until: deadline) { await task.value }
+        switch step {
+        case .answer(let answer): return answer
+        case .wait(let task): return await DeadlineRace.value(until: deadline) { await task.value }
         }
     }
 
-    /// The look-up of `host`, which records its answer when it ends.
+    /// The look-up of `host`, which records its answer when it ends. A failure does not replace a positive answer
+    /// that may still be served stale: the next refresh is tried after `failureTTL`.
     private func makeLookup(_ host: String) -> Task<Answer, Never> {
         let lookup = self.lookup
         return Task {
@@ -73,7 +96,19 @@ public final class HostResolver: Sendable {
             } catch {
                 answer = .unresolvable
             }
-            self.entries.withLockedValue { $0[host] = .answered(answer, expires: .now + self.ttl) }
+            self.entries.withLockedValue { entries in
+                let now = ContinuousClock.now
+                var entry = entries[host] ?? Entry(answer: nil, freshUntil: now, answeredAt: nil, lookup: nil)
+                entry.lookup = nil
+                if case .addresses = answer {
+                    (entry.answer, entry.freshUntil, entry.answeredAt) = (answer, now + self.ttl, now)
+                } else if case .addresses? = entry.answer, let at = entry.answeredAt, now - at < self.maxStale {
+                    entry.freshUntil = now + self.failureTTL
+                } else {
+                    (entry.answer, entry.freshUntil, entry.answeredAt) = (answer, now + self.failureTTL, nil)
+                }
+                entries[host] = entry
+            }
             return answer
         }
     }

@@ -9,8 +9,8 @@ struct WebhookRequest {
     /// In sending order, without `Host` and `Content-Length` (the client adds those).
     var headers: [(name: String, value: String)]
     var body: [UInt8]
-    /// Request line, headers and body as recorded: `Authorization` and the subscription's own header values are
-    /// written `[redacted]`.
+    /// Request line, headers and body as recorded: `Authorization`, the subscription's own header values and the
+    /// URL's query values are written `[redacted]`.
     var dump: String
 
     static let redacted = "[redacted]"
@@ -21,12 +21,15 @@ struct WebhookRequest {
         /// An HMAC keyed with the secret, not yet updated.
         var key: (String) -> HMAC<SHA256>
         var template: (String) -> Result<PayloadTemplate, PayloadTemplate.ParseError>
+        /// The longest rendered template body sent; longer ones are not sent.
+        var maxBodyBytes: Int
     }
 
     /// Why a request could not be made: a stored template that does not parse, or header text that would split
     /// the request (both are refused when saved; this catches what was stored by other means).
     struct NotMade: Error, Equatable {
         var description: String
+        var kind: AttemptResult.ErrorKind = .other
     }
 
     /// The request for `delivery`'s next attempt at `timestamp` (unix seconds), or why it cannot be made.
@@ -54,7 +57,11 @@ struct WebhookRequest {
             case .template:
                 switch parts.template(options.payloadTemplate ?? "") {
                 case .success(let template):
-                    let text = template.render(delivery.templateContext, json: MediaType.isJSON(options.payloadContentType))
+                    let json = MediaType.isJSON(options.payloadContentType)
+                    guard let text = template.render(delivery.templateContext, json: json, limit: parts.maxBodyBytes) else {
+                        let problem = "payload_template renders a body longer than \(parts.maxBodyBytes) bytes"
+                        return .failure(NotMade(description: problem, kind: .payloadTooLarge))
+                    }
                     (bodyText, contentType) = (text, options.payloadContentType)
                 case .failure(let error):
                     return .failure(NotMade(description: "payload_template \(error.description)"))
@@ -91,7 +98,9 @@ struct WebhookRequest {
         headers.append(("webhook-signature", signature))
 
         let method = HTTPMethod(rawValue: options.httpMethod.rawValue)
-        var dump = "\(options.httpMethod.rawValue) \(target?.target ?? "/") HTTP/1.1\r\nHost: \(target?.authority ?? url)\r\n"
+        // The URL's query may carry credentials: the record shows its values redacted.
+        let shownTarget = URLRedaction.redacted(target?.target ?? "/")
+        var dump = "\(options.httpMethod.rawValue) \(shownTarget) HTTP/1.1\r\nHost: \(target?.authority ?? URLRedaction.redacted(url))\r\n"
         for (index, header) in headers.enumerated() {
             dump += header.name + ": " + (redactedValues.contains(index) ? redacted : header.value) + "\r\n"
         }

@@ -11,6 +11,8 @@ import NIOSSL
 public final class WebhookSender: Sendable {
     let client: WebhookHTTPClient
     let maxResponseBodyBytes: Int
+    /// The longest body a payload template may render (twice `HAMMER_MAX_MESSAGE_BYTES` by default).
+    let maxRequestBodyBytes: Int
     let allowPrivateTargets: Bool
     /// Keyed HMACs by secret, so `whsec_` base64 is decoded and the key padded once per subscription, not per request.
     private let keys = NIOLockedValueBox<[String: HMAC<SHA256>]>([:])
@@ -24,6 +26,7 @@ public final class WebhookSender: Sendable {
     /// A sender; `tlsConfiguration` replaces the system's trust (tests trust their own certificate authority).
     public init(
         maxResponseBodyBytes: Int,
+        maxRequestBodyBytes: Int = 2 * 1_048_576,
         allowPrivateTargets: Bool,
         resolver: HostResolver = .shared,
         tlsConfiguration: TLSConfiguration = .makeClientConfiguration()
@@ -32,6 +35,7 @@ public final class WebhookSender: Sendable {
         self.resolver = resolver
         self.client = WebhookHTTPClient(tlsConfiguration: tlsConfiguration)
         self.maxResponseBodyBytes = maxResponseBodyBytes
+        self.maxRequestBodyBytes = maxRequestBodyBytes
     }
 
     /// Closes the idle connections; call once on every path out of the worker.
@@ -61,7 +65,7 @@ public final class WebhookSender: Sendable {
             request = made
         case .failure(let error):
             // Templates and headers are checked when saved, so only what was stored by other means gets here.
-            result.errorKind = .other
+            result.errorKind = error.kind
             result.error = "not sent: \(error.description)"
             return result
         }
@@ -115,6 +119,7 @@ public final class WebhookSender: Sendable {
         switch await resolver.resolve(target.host, deadline: deadline) {
         case nil: return .failed(.timeout, "timeout after \(timeout)s (resolving \(target.host))")
         case .unresolvable?: return .failed(.dns, "cannot resolve host \(target.host)")
+        case .busy?: return .failed(.dns, "not resolved: too many DNS look-ups are pending (\(target.host))")
         case .addresses(let resolved)?: addresses = resolved
         }
         if !allowPrivateTargets, addresses.contains(where: \.isPrivate) {
@@ -156,7 +161,7 @@ public final class WebhookSender: Sendable {
     }
 
     private var requestParts: WebhookRequest.Parts {
-        WebhookRequest.Parts(userAgent: userAgent, key: signingKey, template: parsedTemplate)
+        WebhookRequest.Parts(userAgent: userAgent, key: signingKey, template: parsedTemplate, maxBodyBytes: maxRequestBodyBytes)
     }
 
     private func signingKey(_ secret: String) -> HMAC<SHA256> {

@@ -22,21 +22,27 @@ final class WorkerState: Sendable {
 
     /// What a claim needs from the bookkeeping, taken in one lock.
     struct ClaimInput {
-        /// Sends in flight per subscription.
+        /// Deliveries in flight per subscription (callbacks not counted).
         var inFlight: [String: Int]
         /// Every delivery held: in flight, or sent and waiting to be written (its lease may have lapsed).
         var held: [String]
         /// Sends finished so far per subscription, to tell which slots were freed while the claim ran.
         var finished: [String: Int]
+        /// Callbacks in flight per subscription.
+        var callbacksInFlight: [String: Int]
     }
 
     private struct Values {
         var stopping = false
         var leased: [String: ClaimedDelivery] = [:]
-        /// Sends in flight per subscription, for its fair share of the slots; subscriptions with none are absent.
+        /// Deliveries in flight per subscription, for its fair share of the slots; subscriptions with none are absent.
         var inFlightBySubscription: [String: Int] = [:]
+        /// Callbacks in flight per subscription: they have slots of their own (`callbackSlots` in all), so a slow
+        /// callback receiver holds neither its subscription's slots nor anyone else's.
+        var callbacksBySubscription: [String: Int] = [:]
+        var callbacksInFlight: Int { callbacksBySubscription.values.reduce(0, +) }
         /// Summed over the subscriptions with sends in flight: a few dozen at most.
-        var inFlight: Int { inFlightBySubscription.values.reduce(0, +) }
+        var inFlight: Int { inFlightBySubscription.values.reduce(0, +) + callbacksInFlight }
         var outcomes: [DeliveryOutcome] = []
         /// The claim loop stopped for want of capacity: a finished send or a written result must wake it.
         var waitingForCapacity = false
@@ -60,6 +66,12 @@ final class WorkerState: Sendable {
     static let maxAlarms = 4096
 
     private let values = NIOLockedValueBox(Values())
+    /// Callbacks in flight at most; one ending at this bound wakes the claim loop.
+    let callbackSlots: Int
+
+    init(callbackSlots: Int = 16) {
+        self.callbackSlots = callbackSlots
+    }
 
     var stopping: Bool { values.withLockedValue { $0.stopping } }
     var inFlight: Int { values.withLockedValue { $0.inFlight } }
@@ -80,13 +92,24 @@ final class WorkerState: Sendable {
 
     /// What the next claim must know.
     func claimInput() -> ClaimInput {
-        values.withLockedValue { ClaimInput(inFlight: $0.inFlightBySubscription, held: Array($0.leased.keys), finished: $0.finishedBySubscription) }
+        values.withLockedValue { state in
+            ClaimInput(
+                inFlight: state.inFlightBySubscription,
+                held: Array(state.leased.keys),
+                finished: state.finishedBySubscription,
+                callbacksInFlight: state.callbacksBySubscription
+            )
+        }
     }
 
     func claimed(_ deliveries: [ClaimedDelivery]) {
         values.withLockedValue { state in
             for delivery in deliveries {
                 state.leased[delivery.id] = delivery
+                if delivery.callbackBody != nil {
+                    state.callbacksBySubscription[delivery.subscriptionID, default: 0] += 1
+                    continue
+                }
                 state.inFlightBySubscription[delivery.subscriptionID, default: 0] += 1
                 if let cap = delivery.maxInFlight { state.capBySubscription[delivery.subscriptionID] = cap }
             }
@@ -116,10 +139,16 @@ final class WorkerState: Sendable {
     func finished(_ delivery: ClaimedDelivery, _ outcome: DeliveryOutcome?) -> ClaimLoopWake {
         values.withLockedValue { state in
             let subscription = delivery.subscriptionID
+            if let outcome { state.outcomes.append(outcome) }
+            if delivery.callbackBody != nil {
+                let freedAwaitedSlot = state.callbacksInFlight >= callbackSlots
+                let sends = state.callbacksBySubscription[subscription, default: 1]
+                state.callbacksBySubscription[subscription] = sends > 1 ? sends - 1 : nil
+                return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping ? .wake : .none
+            }
             let sends = state.inFlightBySubscription[subscription, default: 1]
             state.inFlightBySubscription[subscription] = sends > 1 ? sends - 1 : nil
             state.finishedBySubscription[subscription, default: 0] &+= 1
-            if let outcome { state.outcomes.append(outcome) }
             let freedAwaitedSlot = state.waitingForSlotsOf.contains(subscription)
             if freedAwaitedSlot { state.waitingForSlotsOf.removeAll() }
             return state.takeWaitingForCapacity() || freedAwaitedSlot || state.stopping ? .wake : .none

@@ -16,6 +16,8 @@ struct GRPCErrorInterceptor: ServerInterceptor {
             return try await next(request, context)
         } catch  where error is HammerError || error is RPCError {
             throw error
+        } catch  where PostgresErrorMapping.inputError(error) != nil {
+            throw PostgresErrorMapping.inputError(error) ?? .internalError
         } catch  where PostgresErrorMapping.isUnavailable(error) {
             logger.error(
                 "database unavailable",

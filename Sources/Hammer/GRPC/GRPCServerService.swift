@@ -13,6 +13,8 @@ struct GRPCServerService: Service {
     /// transport resets the stream (clients see UNAVAILABLE); below it `CreateMessage` answers RESOURCE_EXHAUSTED for
     /// data over the limit, as REST answers 413.
     let maxRequestBytes: Int
+    /// Connections with no RPC for this long are closed (`HAMMER_HTTP_IDLE_TIMEOUT`).
+    let idleTimeout: Duration
     let services: [any RegistrableRPCService]
     let interceptors: [any ServerInterceptor]
     /// Told the bound port once the server listens (port 0 binds one the kernel picks).
@@ -32,6 +34,7 @@ struct GRPCServerService: Service {
         self.port = port
         self.onListening = onListening
         self.maxRequestBytes = max(4 * 1_048_576, 2 * config.maxMessageBytes)
+        self.idleTimeout = config.httpIdleTimeout
         self.services = [
             HammerGRPCService(operations: controllers, store: store, maxMessageBytes: config.maxMessageBytes), GRPCHealthService(store: store),
         ]
@@ -47,7 +50,10 @@ struct GRPCServerService: Service {
             transport: .http2NIOPosix(
                 address: .ipv4(host: host, port: port),
                 transportSecurity: .plaintext,
-                config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes }
+                config: .defaults {
+                    $0.rpc.maxRequestPayloadSize = maxRequestBytes
+                    $0.connection.maxIdleTime = idleTimeout
+                }
             ),
             services: services,
             interceptors: interceptors

@@ -58,7 +58,8 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
             idempotencyKey: request.metadata.firstString("idempotency-key"),
             authorization: request.metadata.firstString("authorization")
         )
-        return ServerResponse(message: Hammer_V1_Message(result.messages[0]), metadata: result.replayed ? ["idempotent-replayed": "true"] : [:])
+        guard let message = result.messages.first else { throw HammerError.internalError }
+        return ServerResponse(message: Hammer_V1_Message(message), metadata: result.replayed ? ["idempotent-replayed": "true"] : [:])
     }
 
     func getMessage(request: ServerRequest<Hammer_V1_GetMessageRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Message> {

@@ -20,7 +20,7 @@ extension Hammer_V1_Subscription {
         id = subscription.id
         topicID = subscription.topicID
         name = subscription.name
-        url = subscription.url
+        url = subscription.hidesCredentials ? URLRedaction.redacted(subscription.url) : subscription.url
         maxDeliveryAttempts = UInt32(subscription.maxDeliveryAttempts)
         deliveryAttemptDelay = UInt32(subscription.deliveryAttemptDelay)
         deliveryAttemptTimeout = UInt32(subscription.deliveryAttemptTimeout)
@@ -45,7 +45,7 @@ extension Hammer_V1_Subscription {
         if let limit = subscription.limits.maxInFlight { maxInFlight = UInt32(limit) }
         if let limit = subscription.limits.rateLimit { rateLimit = UInt32(limit) }
         ordered = subscription.limits.ordered
-        if let url = subscription.callbackURL { callbackURL = url }
+        if let url = subscription.callbackURL { callbackURL = subscription.hidesCredentials ? URLRedaction.redacted(url) : url }
         callbackEvents = subscription.callbackEvents.map(\.rawValue)
         status = subscription.status.rawValue
         disabledReason = subscription.disabledReason ?? ""
@@ -76,7 +76,7 @@ extension Hammer_V1_Delivery {
         contentType = delivery.contentType
         data = delivery.data
         eventType = delivery.eventType ?? ""
-        url = delivery.url
+        url = URLRedaction.redacted(delivery.url)
         maxDeliveryAttempts = UInt32(delivery.maxDeliveryAttempts)
         deliveryAttemptDelay = UInt32(delivery.deliveryAttemptDelay)
         deliveryAttemptTimeout = UInt32(delivery.deliveryAttemptTimeout)

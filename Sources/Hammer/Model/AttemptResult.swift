@@ -12,6 +12,8 @@ public struct AttemptResult: Sendable {
         case invalidURL = "invalid_url"
         /// The URL resolves to a private address and HAMMER_ALLOW_PRIVATE_TARGETS is false.
         case blockedTarget = "blocked_target"
+        /// The rendered body would be longer than the sender's cap on request bodies; nothing was sent.
+        case payloadTooLarge = "payload_too_large"
         case cancelled
         case other
     }

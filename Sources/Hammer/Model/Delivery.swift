@@ -11,7 +11,8 @@ public struct Delivery: Sendable, Equatable, Encodable {
         try container.encode(contentType, forKey: .contentType)
         try container.encode(data, forKey: .data)
         try container.encode(eventType, forKey: .eventType)
-        try container.encode(url, forKey: .url)
+        // The URL may carry credentials; only its subscription's own GET shows it whole.
+        try container.encode(URLRedaction.redacted(url), forKey: .url)
         try container.encode(maxDeliveryAttempts, forKey: .maxDeliveryAttempts)
         try container.encode(deliveryAttemptDelay, forKey: .deliveryAttemptDelay)
         try container.encode(deliveryAttemptTimeout, forKey: .deliveryAttemptTimeout)

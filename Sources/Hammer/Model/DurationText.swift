@@ -5,7 +5,8 @@ import Foundation
 public enum DurationText {
     static let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)]
 
-    /// The duration `text` names, or nil when it is not one (negative and non-finite values included).
+    /// The duration `text` names, or nil when it is not one (negative and non-finite values included, and any of
+    /// 9e9 seconds, about 285 years, or more: its nanoseconds must fit in 64 bits).
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var seconds = Double(trimmed)
@@ -17,7 +18,7 @@ public enum DurationText {
                 }
             }
         }
-        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 1e12 else { return nil }
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 9e9 else { return nil }
         return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 }

@@ -123,6 +123,12 @@ public struct PayloadTemplate: Sendable {
     /// quotes and a missing value as `null`; otherwise a string goes in as it is and a missing value as nothing.
     /// Other values go in as JSON text either way.
     public func render(_ context: Context, json: Bool) -> String {
+        render(context, json: json, limit: .max) ?? ""
+    }
+
+    /// As `render(_:json:)`, or `nil` as soon as the body would be longer than `limit` bytes: rendering stops there,
+    /// so a template that repeats large data many times never grows past the limit and one placeholder's value.
+    public func render(_ context: Context, json: Bool, limit: Int) -> String? {
         var document: JSONDocument?
         if readsData, MediaType.isJSON(context.contentType) { document = JSONDocument(context.data) }
         var output = ""
@@ -137,6 +143,7 @@ public struct PayloadTemplate: Sendable {
                 case .jsonText(let text): output += text
                 }
             }
+            if output.utf8.count > limit { return nil }
         }
         return output
     }

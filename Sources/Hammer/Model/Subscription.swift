@@ -41,7 +41,8 @@ public struct Subscription: Sendable, Equatable, Encodable {
     public var previousSecretExpiresAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
-    /// Lists leave out `secret_token`, `headers` and `auth`: they may hold credentials.
+    /// Lists leave out `secret_token`, `headers` and `auth`, and show `url` and `callback_url` redacted
+    /// (`URLRedaction`): they may hold credentials.
     public var hidesCredentials = false
 
     enum CodingKeys: String, CodingKey {
@@ -73,7 +74,7 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(id, forKey: .id)
         try container.encode(topicID, forKey: .topicID)
         try container.encode(name, forKey: .name)
-        try container.encode(url, forKey: .url)
+        try container.encode(hidesCredentials ? URLRedaction.redacted(url) : url, forKey: .url)
         if !hidesCredentials {
             try container.encodeIfPresent(secretToken, forKey: .secretToken)
             try container.encode(options.headers, forKey: .headers)
@@ -91,7 +92,7 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(limits.maxInFlight, forKey: .maxInFlight)
         try container.encode(limits.rateLimit, forKey: .rateLimit)
         try container.encode(limits.ordered, forKey: .ordered)
-        try container.encode(callbackURL, forKey: .callbackURL)
+        try container.encode(hidesCredentials ? callbackURL.map(URLRedaction.redacted) : callbackURL, forKey: .callbackURL)
         try container.encode(callbackEvents, forKey: .callbackEvents)
         try container.encode(status, forKey: .status)
         try container.encode(disabledReason, forKey: .disabledReason)

@@ -29,4 +29,9 @@ public enum ULID {
         }
         return String(decoding: characters, as: UTF8.self)
     }
+
+    /// Whether `text` has a ULID's shape: 26 characters of the alphabet (delivery ids are ULID-shaped too).
+    public static func isWellFormed(_ text: String) -> Bool {
+        text.utf8.count == 26 && text.utf8.allSatisfy { alphabet.contains($0) }
+    }
 }

@@ -13,8 +13,9 @@ public struct Migration: Sendable, Equatable {
 /// Applies migrations and records the version in `schema_migrations(version, dirty)` as golang-migrate does.
 /// Each file runs in one transaction, one statement per query, under an advisory lock.
 public struct Migrator: Sendable {
-    /// The schema version this build of hammer needs; `server` and `worker` refuse older schemas.
-    public static let requiredVersion: Int64 = 10
+    /// The schema version this build of hammer was built for; `server` and `worker` refuse older schemas, and newer
+    /// ones whose `schema_compatibility` (migration 11) says binaries built for this version cannot run with them.
+    public static let requiredVersion: Int64 = 11
     private static let lockID: Int64 = 0x6861_6D6D_6572  // "hammer"
 
     public struct SchemaState: Sendable, Equatable {
@@ -75,7 +76,8 @@ public struct Migrator: Sendable {
         return SchemaState(version: version, dirty: dirty)
     }
 
-    /// Throws a message telling the operator to run `hammer migrate` when the schema is behind or dirty.
+    /// Throws a message telling the operator to run `hammer migrate` when the schema is behind or dirty, or to upgrade
+    /// this binary when the schema is newer and no longer lets binaries built for `requiredVersion` run with it.
     public func requireCurrentSchema() async throws {
         let state = try await state()
         if state.dirty {
@@ -86,6 +88,14 @@ public struct Migrator: Sendable {
         guard let version = state.version, version >= Self.requiredVersion else {
             let found = state.version.map { "version \($0)" } ?? "no migrations"
             throw MigrationError(description: "database schema is behind (\(found), need \(Self.requiredVersion)): run `hammer migrate`")
+        }
+        let oldest = try await client.query("SELECT oldest_binary_schema FROM schema_compatibility", logger: logger)
+            .collect().first?.decode(Int64.self)
+        if let oldest, Self.requiredVersion < oldest {
+            throw MigrationError(
+                description: "database schema is at version \(version), which needs a hammer built for schema \(oldest) or newer; "
+                    + "this binary (\(HammerVersion.current)) is built for schema \(Self.requiredVersion): upgrade it before starting it"
+            )
         }
     }
 

@@ -33,14 +33,18 @@ public struct DeliveryQueue: Sendable {
     /// `inFlight`), oldest `scheduled_at` first within each. Rows are locked with SKIP LOCKED, leased until
     /// `timeout + leaseMargin` from now (`leased_until`), and the statement commits at once, so no lock or
     /// transaction is held while sending. Deliveries in `held` (this worker's, even with a lapsed lease) are skipped.
-    /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery.
+    /// The claim stops once its message data (base64) reaches `maxBytes`, after at least one delivery. Due callbacks
+    /// come first, at most `maxCallbacks`, each subscription's within its cap less `callbacksInFlight` (slots apart
+    /// from its deliveries'), none of a disabled subscription but its `subscription.disabled` event.
     public func claim(
         limit: Int,
         leaseMargin: Duration,
         maxInFlight: Int,
         inFlight: [String: Int] = [:],
         held: [String] = [],
-        maxBytes: Int = DeliveryQueue.claimBatchBytes
+        maxBytes: Int = DeliveryQueue.claimBatchBytes,
+        callbacksInFlight: [String: Int] = [:],
+        maxCallbacks: Int = 16
     ) async throws -> Claim {
         let rows = try await store.execute(
             ClaimStatement(
@@ -49,7 +53,9 @@ public struct DeliveryQueue: Sendable {
                 maxInFlight: maxInFlight,
                 inFlight: inFlight,
                 held: held,
-                maxBytes: maxBytes
+                maxBytes: maxBytes,
+                callbacksInFlight: callbacksInFlight,
+                maxCallbacks: max(0, maxCallbacks)
             )
         )
         var deliveries: [ClaimedDelivery] = []
@@ -178,16 +184,33 @@ struct ClaimStatement: PostgresPreparedStatement {
     static let sql = """
         WITH in_flight AS (
             SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
+        ), callback_due AS (
+            -- Due callbacks have send slots apart from deliveries': per subscription its cap less its callbacks in flight
+            -- ($9, $10), and $8 more in all; they wait while their subscription is disabled, but the event that says so.
+            SELECT c.id, c.subscription_id, c.scheduled_at, c.type,
+                row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.scheduled_at, c.id) AS position
+            FROM (
+                SELECT id, subscription_id, scheduled_at, type FROM callbacks
+                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                    AND id <> ALL($6::text[])
+                ORDER BY scheduled_at
+                LIMIT 1000
+            ) c
+        ), callback_picked AS (
+            SELECT d.id FROM callback_due d
+            JOIN subscriptions s ON s.id = d.subscription_id
+            LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = d.subscription_id
+            WHERE (s.status = 'active' OR d.type = 'subscription.disabled')
+                AND d.position <= CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0)
+            ORDER BY d.scheduled_at
+            LIMIT least($1, $8)
         ), callback_claimed AS (
-            -- Due callbacks first (a few per claim, whatever their subscription's limits or status), from the same limit.
             UPDATE callbacks c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM (
                 SELECT id FROM callbacks
-                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
-                    AND id <> ALL($6::text[])
-                ORDER BY scheduled_at
-                LIMIT least($1, 16)
+                WHERE id IN (SELECT id FROM callback_picked)
+                    AND status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
                 FOR UPDATE SKIP LOCKED
             ) due, subscriptions s
             WHERE c.id = due.id AND s.id = c.subscription_id
@@ -299,9 +322,11 @@ struct ClaimStatement: PostgresPreparedStatement {
     let inFlight: [String: Int]
     let held: [String]
     let maxBytes: Int
+    let callbacksInFlight: [String: Int]
+    let maxCallbacks: Int
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 7)
+        var bindings = PostgresBindings(capacity: 10)
         bindings.append(limit)
         bindings.append(leaseMarginSeconds)
         bindings.append(Array(inFlight.keys))
@@ -309,6 +334,9 @@ struct ClaimStatement: PostgresPreparedStatement {
         bindings.append(maxInFlight)
         bindings.append(held)
         bindings.append(maxBytes)
+        bindings.append(maxCallbacks)
+        bindings.append(Array(callbacksInFlight.keys))
+        bindings.append(callbacksInFlight.values.map { Int32(clamping: $0) })
         return bindings
     }
 
@@ -409,7 +437,7 @@ struct RecordStatement: PostgresPreparedStatement {
                         'delivery_attempts', u.delivery_attempts, 'event_type', m.event_type, 'id', u.id,
                         'max_delivery_attempts', u.max_delivery_attempts, 'message_id', u.message_id,
                         'scheduled_at', hammer_timestamp(u.scheduled_at), 'status', u.status, 'subscription_id', u.subscription_id,
-                        'topic_id', u.topic_id, 'updated_at', hammer_timestamp(u.updated_at), 'url', u.url),
+                        'topic_id', u.topic_id, 'updated_at', hammer_timestamp(u.updated_at), 'url', hammer_redacted_url(u.url)),
                     'last_attempt', json_build_object(
                         'response_status_code', u.status_code, 'error', u.error, 'error_kind', nullif(u.error_kind, ''),
                         'created_at', hammer_timestamp(now()))

@@ -19,6 +19,13 @@ enum PostgresErrorMapping {
         }
     }
 
+    /// The input error a server error stands for when the request's own text caused it: a NUL character (SQLSTATE
+    /// 22021, which PostgreSQL text cannot hold) in an id of a path, a query or a gRPC request.
+    static func inputError(_ error: any Error) -> HammerError? {
+        guard sqlState(error) == "22021" else { return nil }
+        return HammerError(.invalidArgument, "invalid_argument", "text in the request must not contain a NUL (U+0000) character")
+    }
+
     /// `error` for the log. A server error's `detail` and `where` can quote a failing row (a subscription's secret,
     /// auth or headers), so only its SQLSTATE, message, constraint and hint are kept.
     static func logDescription(_ error: any Error) -> String {

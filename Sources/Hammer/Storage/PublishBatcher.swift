@@ -88,7 +88,9 @@ public final class PublishBatcher: Service, Sendable {
     /// Publishes one message; returns once it and its deliveries are committed.
     public func publish(_ request: PublishRequest) async throws -> Message {
         switch try await publish([request], key: nil) {
-        case .published(let messages): return messages[0]
+        case .published(let messages):
+            guard let message = messages.first else { throw HammerError.internalError }
+            return message
         case .unknownTopic: throw HammerError.doesNotExist("topic", id: request.topicID)
         case .keyTakenOrUnknownTopic: throw HammerError.internalError
         }

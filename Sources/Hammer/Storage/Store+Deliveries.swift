@@ -98,4 +98,12 @@ extension Store {
         else { return ([:], [:]) }
         return ([.active: active, .disabled: disabled], ["disabled": disabledHeld, "rate_limit": rateHeld, "ordered": orderedHeld])
     }
+
+    /// Whether `id` names a delivery or a callback of this database.
+    public func isDeliveryOrCallback(id: String) async throws -> Bool {
+        let query: PostgresQuery = """
+            SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = \(id)) OR EXISTS (SELECT 1 FROM callbacks WHERE id = \(id))
+            """
+        return try await first(query) { try $0.decode(Bool.self) } ?? false
+    }
 }

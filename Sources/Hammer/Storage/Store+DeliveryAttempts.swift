@@ -30,4 +30,29 @@ extension Store {
     public func deliveryAttempts(_ filter: ListFilter) async throws -> [DeliveryAttempt] {
         try await all(filter.query(select: Self.attemptColumns, from: "delivery_attempts"), decode: Self.attempt)
     }
+
+    /// A page of `filter`'s attempts, each dump cut to its first `maxDumpCharacters` characters, with the full
+    /// lengths: what the console shows at once, however large the stored dumps are.
+    public func deliveryAttemptsCut(_ filter: ListFilter, maxDumpCharacters: Int) async throws -> [CutAttempt] {
+        let columns = """
+            id, delivery_id, left(request, \(maxDumpCharacters)), left(response, \(maxDumpCharacters)), response_status_code, \
+            execution_duration, success, error, error_kind, created_at, char_length(request), char_length(response)
+            """
+        // The attempt's own columns come first; the lengths follow.
+        return try await all(filter.query(select: columns, from: "delivery_attempts")) { row in
+            let cells = row.makeRandomAccess()
+            return CutAttempt(
+                attempt: try Self.attempt(row),
+                requestLength: try cells[10].decode(Int.self),
+                responseLength: try cells[11].decode(Int.self)
+            )
+        }
+    }
+}
+
+/// An attempt whose dumps may have been cut, with their full lengths in characters.
+public struct CutAttempt: Sendable {
+    public var attempt: DeliveryAttempt
+    public var requestLength: Int
+    public var responseLength: Int
 }

@@ -45,10 +45,10 @@ extension Store {
     public func publish(_ request: PublishRequest) async throws -> Message {
         let group = PublishGroup(ids: [ULID.make()], requests: [request], key: nil)
         let created = try await publishBatch([group])
-        guard case .published(let messages) = group.outcome(created: created) else {
+        guard case .published(let messages) = group.outcome(created: created), let message = messages.first else {
             throw HammerError.doesNotExist("topic", id: request.topicID)
         }
-        return messages[0]
+        return message
     }
 
     /// The live record of an idempotency key: the hash of what it was used for and the messages it created.
@@ -57,6 +57,14 @@ extension Store {
             SELECT request_hash, message_ids FROM idempotency_keys WHERE scope = \(key.scope) AND key = \(key.key) AND expires_at > now()
             """
         return try await first(query) { try $0.decode((String, [String]).self) }
+    }
+
+    /// Drops `key`'s record if it still names `messageIDs` (another server may have replaced it meanwhile).
+    public func deleteIdempotencyRecord(_ key: IdempotencyKey, messageIDs: [String]) async throws {
+        let query: PostgresQuery = """
+            DELETE FROM idempotency_keys WHERE scope = \(key.scope) AND key = \(key.key) AND message_ids = \(messageIDs)::text[]
+            """
+        _ = try await all(query, committed: true) { _ in () }
     }
 
     /// The messages `ids` names, in that order (those deleted since are left out).

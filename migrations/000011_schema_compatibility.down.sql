@@ -1,0 +1,2 @@
+DROP FUNCTION hammer_redacted_url(text);
+DROP TABLE schema_compatibility;
