@@ -41,7 +41,7 @@ public struct Config: Sendable {
     /// How long the API listeners keep a connection with no request in progress (idle keep-alive), and how long a
     /// request's head may take to arrive.
     public var httpIdleTimeout: Duration
-    /// Connections the HTTP listener holds open at most; more wait in the kernel's backlog.
+    /// Connections each HTTP listener holds open at most; a connection past it is closed as soon as it is accepted.
     public var httpMaxConnections: Int
 
     /// Whether `host` (`HAMMER_HTTP_HOST`) is reachable from this machine only.

@@ -1,8 +1,11 @@
 import ArgumentParser
-import Glibc
 import Hammer
 import Logging
 import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct HammerCommand: AsyncParsableCommand {
@@ -32,10 +35,15 @@ struct Runtime {
     /// Raises the soft limit on open files to the hard one: the default soft 1,024 would be shared by API clients,
     /// PostgreSQL connections and webhook sockets.
     static func raiseOpenFileLimit() {
+        #if canImport(Glibc)
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        // An unlimited hard limit is not a value the kernel takes for open files (fs.nr_open is 1,048,576 by default).
+        let wanted = min(limit.rlim_max, 1_048_576)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #endif
     }
 
     func makeClient() -> PostgresClient {

@@ -10,6 +10,8 @@ import Testing
         ("http://example.com/p@th?", "http://example.com/p@th?"),
         ("http://example.com/?a=&&b", "http://example.com/?a=[redacted]&[redacted]&[redacted]"),
         ("/hook?secret=s", "/hook?secret=[redacted]"),
+        // A combining mark after `?` or `&` does not hide what follows.
+        ("https://h/p?\u{301}token=s&\u{301}k=v", "https://h/p?\u{301}token=[redacted]&\u{301}k=[redacted]"),
     ]
 
     @Test func userInfoAndQueryValuesAreRedacted() {

@@ -134,7 +134,7 @@ struct ConsoleController {
         }
     }
 
-    /// Attempts one delivery page shows, and the characters of each dump it shows: one page reads at most 10 times
+    /// Attempts one delivery page shows, and the characters of each dump it shows: one page shows at most 10 times
     /// 2 × 64 Ki characters, however large the stored dumps are.
     static let attemptsPerPage = 10
     static let maxDumpCharacters = 65_536

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// The delivery engine: claims due deliveries in batches, sends them concurrently, records outcomes in batches.
@@ -24,6 +25,8 @@ public final class DeliveryWorker: Service, Sendable {
     let logger: Logger
     let metrics: HammerMetrics
     let state: WorkerState
+    /// Why the schema check stopped this worker, if it did.
+    private let schemaRefusal = NIOLockedValueBox<Migrator.MigrationError?>(nil)
 
     public init(
         config: Config,
@@ -92,6 +95,8 @@ public final class DeliveryWorker: Service, Sendable {
         }
         await sender.shutdown()
         logger.info("worker stopped")
+        // Stopped by the schema check: a failure, so the process exits non-zero and a supervisor sees it.
+        if let refusal = schemaRefusal.withLockedValue({ $0 }) { throw refusal }
     }
 
     /// Claims while there is capacity, claiming again at once after a claim that may have left deliveries due;
@@ -288,6 +293,7 @@ public final class DeliveryWorker: Service, Sendable {
                 try await queue.requireCurrentSchema()
             } catch let error as Migrator.MigrationError {
                 logger.critical("the database schema changed under this worker; it stops claiming", metadata: ["error": "\(error.description)"])
+                schemaRefusal.withLockedValue { $0 = error }
                 state.stop()
                 wakeClaimLoop.yield()
                 return

@@ -114,7 +114,7 @@ public final class WebhookSender: Sendable {
         deadline: ContinuousClock.Instant,
         timeout: Int64
     ) async -> Exchange {
-        guard let target else { return .failed(.invalidURL, "invalid URL: \(url)") }
+        guard let target else { return .failed(.invalidURL, "invalid URL: \(URLRedaction.redacted(url))") }
         let addresses: [TargetAddress.Address]
         switch await resolver.resolve(target.host, deadline: deadline) {
         case nil: return .failed(.timeout, "timeout after \(timeout)s (resolving \(target.host))")

@@ -125,7 +125,7 @@ final class WorkerState: Sendable {
             func cap(_ subscription: String) -> Int { state.capBySubscription[subscription] ?? defaultMaxInFlight }
             var capped = Set(input.inFlight.filter { $0.value >= cap($0.key) }.keys)
             var taken: [String: Int] = [:]
-            for delivery in claimed { taken[delivery.subscriptionID, default: 0] += 1 }
+            for delivery in claimed where delivery.callbackBody == nil { taken[delivery.subscriptionID, default: 0] += 1 }
             for (subscription, count) in taken where input.inFlight[subscription, default: 0] + count >= cap(subscription) {
                 capped.insert(subscription)
             }

@@ -61,7 +61,8 @@ public struct Callback: Sendable, Equatable, Encodable {
         try container.encode(subscriptionID, forKey: .subscriptionID)
         try container.encode(type, forKey: .type)
         try container.encode(deliveryID, forKey: .deliveryID)
-        try container.encode(url, forKey: .url)
+        // The callback_url may carry credentials; only its subscription's own GET shows it whole.
+        try container.encode(URLRedaction.redacted(url), forKey: .url)
         try container.encode(body, forKey: .body)
         try container.encode(status, forKey: .status)
         try container.encode(attempts, forKey: .attempts)

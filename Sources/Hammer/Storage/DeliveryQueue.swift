@@ -187,23 +187,24 @@ struct ClaimStatement: PostgresPreparedStatement {
         ), callback_due AS (
             -- Due callbacks have send slots apart from deliveries': per subscription its cap less its callbacks in flight
             -- ($9, $10), and $8 more in all; they wait while their subscription is disabled, but the event that says so.
-            SELECT c.id, c.subscription_id, c.scheduled_at, c.type,
+            -- Those that could not be taken now are left out before the window of the oldest 1,000, so they never
+            -- fill it for everyone else.
+            SELECT c.id, c.scheduled_at, c.room,
                 row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.scheduled_at, c.id) AS position
             FROM (
-                SELECT id, subscription_id, scheduled_at, type FROM callbacks
-                WHERE status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
-                    AND id <> ALL($6::text[])
-                ORDER BY scheduled_at
+                SELECT cb.id, cb.subscription_id, cb.scheduled_at,
+                    CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
+                FROM callbacks cb
+                JOIN subscriptions s ON s.id = cb.subscription_id
+                LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = cb.subscription_id
+                WHERE cb.status = 'pending' AND cb.scheduled_at <= now() AND (cb.leased_until IS NULL OR cb.leased_until <= now())
+                    AND cb.id <> ALL($6::text[]) AND (s.status = 'active' OR cb.type = 'subscription.disabled')
+                    AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
+                ORDER BY cb.scheduled_at
                 LIMIT 1000
             ) c
         ), callback_picked AS (
-            SELECT d.id FROM callback_due d
-            JOIN subscriptions s ON s.id = d.subscription_id
-            LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = d.subscription_id
-            WHERE (s.status = 'active' OR d.type = 'subscription.disabled')
-                AND d.position <= CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0)
-            ORDER BY d.scheduled_at
-            LIMIT least($1, $8)
+            SELECT id FROM callback_due WHERE position <= room ORDER BY scheduled_at LIMIT least($1, $8)
         ), callback_claimed AS (
             UPDATE callbacks c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)

@@ -31,12 +31,13 @@ extension Store {
         try await all(filter.query(select: Self.attemptColumns, from: "delivery_attempts"), decode: Self.attempt)
     }
 
-    /// A page of `filter`'s attempts, each dump cut to its first `maxDumpCharacters` characters, with the full
-    /// lengths: what the console shows at once, however large the stored dumps are.
+    /// A page of `filter`'s attempts, each dump cut to its first `maxDumpCharacters` characters, with the stored
+    /// sizes in bytes (`octet_length` reads a stored value's size without fetching or decompressing it): what the
+    /// console shows at once, however large the stored dumps are.
     public func deliveryAttemptsCut(_ filter: ListFilter, maxDumpCharacters: Int) async throws -> [CutAttempt] {
         let columns = """
             id, delivery_id, left(request, \(maxDumpCharacters)), left(response, \(maxDumpCharacters)), response_status_code, \
-            execution_duration, success, error, error_kind, created_at, char_length(request), char_length(response)
+            execution_duration, success, error, error_kind, created_at, octet_length(request), octet_length(response)
             """
         // The attempt's own columns come first; the lengths follow.
         return try await all(filter.query(select: columns, from: "delivery_attempts")) { row in
@@ -50,7 +51,7 @@ extension Store {
     }
 }
 
-/// An attempt whose dumps may have been cut, with their full lengths in characters.
+/// An attempt whose dumps may have been cut, with their full sizes in bytes.
 public struct CutAttempt: Sendable {
     public var attempt: DeliveryAttempt
     public var requestLength: Int
