@@ -249,6 +249,19 @@ import Testing
         }
     }
 
+    @Test func aNULInAnIdIsInvalidArgument() async throws {
+        try await TestGRPC.run { hammer, _, _, _ in
+            for call in [
+                { _ = try await hammer.getTopic(.with { $0.id = "a\u{0}b" }) },
+                { _ = try await hammer.getMessage(.with { $0.id = "a\u{0}b" }) },
+                { _ = try await hammer.getDelivery(.with { $0.id = "a\u{0}b" }) },
+            ] as [@Sendable () async throws -> Void] {
+                let refused = try await rpcError(call)
+                #expect(refused.code == .invalidArgument && refused.hammerError == "invalid_argument", "\(refused)")
+            }
+        }
+    }
+
     @Test func aReplayWhoseMessageIsGonePublishesAnew() async throws {
         try await TestGRPC.run { hammer, rest, store, _ in
             try await rest.createTopic("orders")
