@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// `/ui`: the web console (SPEC §12), server-rendered HTML over the same store functions and list queries as the
+/// `/ui`: the web console (README, Web console), server-rendered HTML over the same store functions and list queries as the
 /// REST API. With API keys set, pages need a session from `/ui/login`; every POST needs the CSRF token.
 struct ConsoleController {
     let store: Store

@@ -19,7 +19,7 @@ enum ProtoRequestFields {
         return try body(fields, readOnly: ["created_at", "updated_at"], mask: mask, resource: "topic")
     }
 
-    /// Every writable field of a subscription (SPEC §4, §8, §9).
+    /// Every writable field of a subscription (README: REST API, Delivery options, Endpoint health).
     static func subscription(_ subscription: Hammer_V1_Subscription, mask: Google_Protobuf_FieldMask? = nil) throws -> RequestBody {
         let fields: [String: Field] = [
             "id": string(subscription.id),

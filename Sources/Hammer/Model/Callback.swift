@@ -1,6 +1,6 @@
 import Foundation
 
-/// An outcome event for a subscription's `callback_url` (SPEC §9), with its attempts.
+/// An outcome event for a subscription's `callback_url` (README, Endpoint health), with its attempts.
 public struct Callback: Sendable, Equatable, Encodable {
     /// The events a subscription can be called back for.
     public enum EventType: String, Sendable, CaseIterable, Codable {

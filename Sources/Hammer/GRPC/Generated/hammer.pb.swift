@@ -10,7 +10,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// hammer's gRPC API, wire-compatible with allisson/hammer v0.9.1's api/v1/hammer.proto: the same package, service,
-/// RPCs, message names and field numbers. Fields added since (SPEC §8–§10) take new numbers only, so clients generated
+/// RPCs, message names and field numbers. Fields added since (README: Delivery options, Endpoint health, Publishing) take new numbers only, so clients generated
 /// from hammer's own proto keep working. The REST API (/v1, OpenAPI) is the same operations over HTTP/JSON.
 
 import SwiftProtobuf
@@ -172,7 +172,7 @@ public nonisolated struct Hammer_V1_DeleteTopicRequest: Sendable {
   public init() {}
 }
 
-/// `Authorization` sent to a subscription's endpoint (SPEC §8).
+/// `Authorization` sent to a subscription's endpoint (README, Delivery options).
 public nonisolated struct Hammer_V1_TargetAuth: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -256,7 +256,7 @@ public nonisolated struct Hammer_V1_Subscription: @unchecked Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
-  /// Delivery options (SPEC §8). `headers` and `auth` are on single reads only, like `secret_token`.
+  /// Delivery options (README, Delivery options). `headers` and `auth` are on single reads only, like `secret_token`.
   public var httpMethod: String {
     get {_storage._httpMethod}
     set {_uniqueStorage()._httpMethod = newValue}
@@ -309,7 +309,7 @@ public nonisolated struct Hammer_V1_Subscription: @unchecked Sendable {
   /// Clears the value of `previousSecretExpiresAt`. Subsequent reads from it will return its default value.
   public mutating func clearPreviousSecretExpiresAt() {_uniqueStorage()._previousSecretExpiresAt = nil}
 
-  /// Endpoint health (SPEC §9).
+  /// Endpoint health (README, Endpoint health).
   public var maxInFlight: UInt32 {
     get {_storage._maxInFlight ?? 0}
     set {_uniqueStorage()._maxInFlight = newValue}
