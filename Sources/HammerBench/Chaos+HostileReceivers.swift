@@ -25,12 +25,7 @@ extension ChaosHarness {
         _ = try await publishAll("hostile", count: hostileMessages, clients: 1)
         // 50 steady messages a second while the hostile deliveries run their three attempts (about 10 s).
         let steadySeconds = settings.quick ? 6 : 12
-        var steady: [String] = []
-        let started = ContinuousClock.now
-        for index in 0..<(steadySeconds * 50) {
-            try await Task.sleep(until: started + .milliseconds(index * 20))
-            if let id = try await publish("steady").id { steady.append(id) }
-        }
+        let steady = try await publishSteadily("steady", seconds: steadySeconds)
         try await waitUntil("every hostile delivery finished (but those of the disabled /gone)", timeout: .seconds(120)) {
             try await count(
                 "SELECT count(*) FROM deliveries WHERE topic_id IN ('hostile', 'backlog') AND subscription_id <> 'gone' AND status = 'pending'"
@@ -39,15 +34,7 @@ extension ChaosHarness {
         try await waitForCompletion("every steady delivery completed", messages: steady, timeout: .seconds(60))
 
         // Steady deliveries: publish (created_at) to first arrival, while the hostile endpoints misbehaved.
-        var firstArrival: [String: Date] = [:]
-        for arrival in receiver.arrivals(.ok) where firstArrival[arrival.webhookID] == nil { firstArrival[arrival.webhookID] = arrival.at }
-        let created = try await db.query("SELECT id, created_at FROM deliveries WHERE topic_id = 'steady'", logger: logger).collect()
-        var latencies: [Double] = []
-        for row in created {
-            let (id, at) = try row.decode((String, Date).self)
-            if let arrived = firstArrival[id] { latencies.append(arrived.timeIntervalSince(at)) }
-        }
-        latencies.sort()
+        let latencies = try await arrivalLatencies(topic: "steady")
         let p99 = latencies.quantile(0.99)
         verdict.check(
             String(format: "steady deliveries kept flowing: %d delivered, publish→arrival p99 %.0f ms (bound 1,000 ms)", latencies.count, p99 * 1000),

@@ -28,25 +28,12 @@ extension ChaosHarness {
         try await waitUntil("callbacks to hang at their receiver", timeout: .seconds(30)) { receiver.mostHeldAtOnce > 0 }
 
         let steadySeconds = settings.quick ? 5 : 12
-        var steady: [String] = []
-        let steadyStarted = ContinuousClock.now
-        for index in 0..<(steadySeconds * 50) {
-            try await Task.sleep(until: steadyStarted + .milliseconds(index * 20))
-            if let id = try await publish("steady").id { steady.append(id) }
-        }
+        let steady = try await publishSteadily("steady", seconds: steadySeconds)
         try await waitForCompletion("every watched delivery completed", messages: watched, timeout: .seconds(60))
         let watchedSeconds = (ContinuousClock.now - started).inSeconds
         try await waitForCompletion("every steady delivery completed", messages: steady, timeout: .seconds(60))
 
-        var firstArrival: [String: Date] = [:]
-        for arrival in receiver.arrivals(.ok) where firstArrival[arrival.webhookID] == nil { firstArrival[arrival.webhookID] = arrival.at }
-        let created = try await db.query("SELECT id, created_at FROM deliveries WHERE topic_id = 'steady'", logger: logger).collect()
-        var latencies: [Double] = []
-        for row in created {
-            let (id, at) = try row.decode((String, Date).self)
-            if let arrived = firstArrival[id] { latencies.append(arrived.timeIntervalSince(at)) }
-        }
-        latencies.sort()
+        let latencies = try await arrivalLatencies(topic: "steady")
         let p99 = latencies.quantile(0.99)
         verdict.check(
             String(format: "steady deliveries kept flowing: %d delivered, publish→arrival p99 %.0f ms (bound 1,000 ms)", latencies.count, p99 * 1000),

@@ -185,6 +185,17 @@ final class ChaosHarness: Sendable {
         }
     }
 
+    /// Publishes 50 messages a second to `topic` for `seconds`; the ids acknowledged.
+    func publishSteadily(_ topic: String, seconds: Int) async throws -> [String] {
+        var ids: [String] = []
+        let started = ContinuousClock.now
+        for index in 0..<(seconds * 50) {
+            try await Task.sleep(until: started + .milliseconds(index * 20))
+            if let id = try await publish(topic).id { ids.append(id) }
+        }
+        return ids
+    }
+
     // MARK: database
 
     func count(_ sql: String) async throws -> Int {
@@ -240,6 +251,20 @@ final class ChaosHarness: Sendable {
         verdict.lost = try await notCompleted(messages: acknowledged) + missing
         verdict.duplicates = counts.values.reduce(0) { $0 + max($1 - 1, 0) }
         return missing
+    }
+
+    /// Seconds from publish (a delivery's `created_at`) to its first arrival at `/ok`, for `topic`'s deliveries that
+    /// arrived, sorted.
+    func arrivalLatencies(topic: String) async throws -> [Double] {
+        var firstArrival: [String: Date] = [:]
+        for arrival in receiver.arrivals(.ok) where firstArrival[arrival.webhookID] == nil { firstArrival[arrival.webhookID] = arrival.at }
+        let created = try await db.query("SELECT id, created_at FROM deliveries WHERE topic_id = \(topic)", logger: logger).collect()
+        var latencies: [Double] = []
+        for row in created {
+            let (id, at) = try row.decode((String, Date).self)
+            if let arrived = firstArrival[id] { latencies.append(arrived.timeIntervalSince(at)) }
+        }
+        return latencies.sorted()
     }
 
     /// Re-checks `condition` every 50 ms until it holds; throws after `timeout`.

@@ -12,9 +12,6 @@ final class ConnectionLimit: Sendable {
         self.maxConnections = maxConnections
     }
 
-    /// Connections open now.
-    var count: Int { open.withLockedValue { $0 } }
-
     /// Takes a place for a new connection; false when the listener is full.
     func admit() -> Bool {
         open.withLockedValue { open in

@@ -51,7 +51,7 @@ extension SubscriptionController {
         }
     }
 
-    /// Reads the delivery options (README, Delivery options); `null` sets an option back to its default. Checks everything but the
+    /// Reads the delivery options ; `null` sets an option back to its default. Checks everything but the
     /// payload, which needs the other payload fields (`DeliveryOptions.payloadErrors`).
     static func readOptions(_ reader: inout FieldReader, into fields: inout SubscriptionFields) {
         let defaults = DeliveryOptions()

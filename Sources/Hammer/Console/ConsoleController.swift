@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// `/ui`: the web console (README, Web console), server-rendered HTML over the same store functions and list queries as the
+/// `/ui`: the web console, server-rendered HTML over the same store functions and list queries as the
 /// REST API. With API keys set, pages need a session from `/ui/login`; every POST needs the CSRF token.
 struct ConsoleController {
     let store: Store
@@ -155,7 +155,8 @@ struct ConsoleController {
                         "status": attempt.responseStatusCode > 0 ? "\(attempt.responseStatusCode)" : "no response",
                         "error": attempt.error, "errorKind": attempt.errorKind,
                         "request": HTTPDump(attempt.request).context, "response": HTTPDump(attempt.response).context,
-                        "cut": cut.requestLength > Self.maxDumpCharacters || cut.responseLength > Self.maxDumpCharacters,
+                        // More bytes stored than characters shown: it may have been cut (a cut dump always says so).
+                        "cut": cut.requestBytes > Self.maxDumpCharacters || cut.responseBytes > Self.maxDumpCharacters,
                         "shown": Self.maxDumpCharacters,
                     ] as [String: Any]
                 },

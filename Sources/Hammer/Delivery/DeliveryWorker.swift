@@ -124,7 +124,7 @@ public final class DeliveryWorker: Service, Sendable {
                             inFlight: input.inFlight,
                             held: input.held,
                             callbacksInFlight: input.callbacksInFlight,
-                            maxCallbacks: state.callbackSlots - input.callbacksInFlight.values.reduce(0, +)
+                            maxCallbacks: input.callbackRoom
                         )
                         state.claimed(claim.deliveries)
                         if let wait = claim.rateLimitedFor { state.wake(at: .now + wait) }

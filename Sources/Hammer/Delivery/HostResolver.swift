@@ -26,6 +26,20 @@ public final class HostResolver: Sendable {
         var answeredAt: ContinuousClock.Instant?
         /// The look-up running now, if any; callers without a usable answer wait for it.
         var lookup: Task<Answer, Never>?
+
+        static func empty(_ now: ContinuousClock.Instant) -> Entry { Entry(answer: nil, freshUntil: now, answeredAt: nil, lookup: nil) }
+
+        /// The positive answer that may still be served, fresh or not, while it is younger than `maxStale`.
+        func servable(_ now: ContinuousClock.Instant, maxStale: Duration) -> Answer? {
+            guard case .addresses? = answer, let answeredAt, now - answeredAt < maxStale else { return nil }
+            return answer
+        }
+    }
+
+    private struct Entries {
+        var byHost: [String: Entry] = [:]
+        /// Entries with a look-up running, kept as a count so the bound costs nothing per call.
+        var lookups = 0
     }
 
     /// The process-wide resolver, with `getaddrinfo` on its own threads.
@@ -44,7 +58,7 @@ public final class HostResolver: Sendable {
     private let ttl: Duration
     private let failureTTL: Duration
     private let maxStale: Duration
-    private let entries = NIOLockedValueBox<[String: Entry]>([:])
+    private let entries = NIOLockedValueBox(Entries())
 
     /// A resolver; `lookup` replaces `getaddrinfo` (tests use a name server that never answers).
     public init(lookup: Lookup? = nil, ttl: Duration = .seconds(60), failureTTL: Duration = .seconds(5), maxStale: Duration = .seconds(3600)) {
@@ -65,18 +79,22 @@ public final class HostResolver: Sendable {
         // A remembered answer is returned at once: this runs before every send to a named host.
         let step = entries.withLockedValue { entries -> Step in
             let now = ContinuousClock.now
-            var entry = entries[host] ?? Entry(answer: nil, freshUntil: now, answeredAt: nil, lookup: nil)
+            var entry = entries.byHost[host] ?? .empty(now)
             if let answer = entry.answer, entry.freshUntil > now { return .answer(answer) }
-            let stale: Answer? =
-                if case .addresses? = entry.answer, let at = entry.answeredAt, now - at < maxStale { entry.answer } else { nil }
+            let stale = entry.servable(now, maxStale: maxStale)
             if entry.lookup == nil {
-                if entries.count >= Self.maxEntries { entries = entries.filter { $0.value.lookup != nil } }
-                guard entries.values.count(where: { $0.lookup != nil }) < Self.maxLookups else { return .answer(stale ?? .busy) }
+                guard entries.lookups < Self.maxLookups else { return .answer(stale ?? .busy) }
+                if entries.byHost.count >= Self.maxEntries {
+                    // Forget what can no longer be served, and failures; if that is not enough, all but look-ups.
+                    entries.byHost = entries.byHost.filter { $0.value.lookup != nil || $0.value.servable(now, maxStale: maxStale) != nil }
+                    if entries.byHost.count >= Self.maxEntries { entries.byHost = entries.byHost.filter { $0.value.lookup != nil } }
+                }
                 entry.lookup = makeLookup(host)
-                entries[host] = entry
+                entries.byHost[host] = entry
+                entries.lookups += 1
             }
-            if let stale { return .answer(stale) }
-            return .wait(entry.lookup!)
+            guard let lookup = entry.lookup, stale == nil else { return .answer(stale ?? .busy) }
+            return .wait(lookup)
         }
         switch step {
         case .answer(let answer): return answer
@@ -98,16 +116,17 @@ public final class HostResolver: Sendable {
             }
             self.entries.withLockedValue { entries in
                 let now = ContinuousClock.now
-                var entry = entries[host] ?? Entry(answer: nil, freshUntil: now, answeredAt: nil, lookup: nil)
+                var entry = entries.byHost[host] ?? .empty(now)
+                if entry.lookup != nil { entries.lookups -= 1 }
                 entry.lookup = nil
                 if case .addresses = answer {
                     (entry.answer, entry.freshUntil, entry.answeredAt) = (answer, now + self.ttl, now)
-                } else if case .addresses? = entry.answer, let at = entry.answeredAt, now - at < self.maxStale {
+                } else if entry.servable(now, maxStale: self.maxStale) != nil {
                     entry.freshUntil = now + self.failureTTL
                 } else {
                     (entry.answer, entry.freshUntil, entry.answeredAt) = (answer, now + self.failureTTL, nil)
                 }
-                entries[host] = entry
+                entries.byHost[host] = entry
             }
             return answer
         }

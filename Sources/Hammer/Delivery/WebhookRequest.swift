@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import NIOHTTP1
 
-/// One attempt's request as it goes on the wire, shaped by the subscription's options (README, Delivery options), and its dump for
+/// One attempt's request as it goes on the wire, shaped by the subscription's options, and its dump for
 /// the attempt record with credentials redacted.
 struct WebhookRequest {
     var method: HTTPMethod

@@ -30,6 +30,8 @@ final class WorkerState: Sendable {
         var finished: [String: Int]
         /// Callbacks in flight per subscription.
         var callbacksInFlight: [String: Int]
+        /// Callbacks the claim may take: the free places in the callbacks' pool.
+        var callbackRoom: Int
     }
 
     private struct Values {
@@ -97,7 +99,8 @@ final class WorkerState: Sendable {
                 inFlight: state.inFlightBySubscription,
                 held: Array(state.leased.keys),
                 finished: state.finishedBySubscription,
-                callbacksInFlight: state.callbacksBySubscription
+                callbacksInFlight: state.callbacksBySubscription,
+                callbackRoom: callbackSlots - state.callbacksInFlight
             )
         }
     }

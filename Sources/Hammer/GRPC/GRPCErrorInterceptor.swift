@@ -16,8 +16,6 @@ struct GRPCErrorInterceptor: ServerInterceptor {
             return try await next(request, context)
         } catch  where error is HammerError || error is RPCError {
             throw error
-        } catch  where PostgresErrorMapping.inputError(error) != nil {
-            throw PostgresErrorMapping.inputError(error) ?? .internalError
         } catch  where PostgresErrorMapping.isUnavailable(error) {
             logger.error(
                 "database unavailable",
@@ -25,6 +23,7 @@ struct GRPCErrorInterceptor: ServerInterceptor {
             )
             throw HammerError.databaseUnavailable
         } catch {
+            if let inputError = PostgresErrorMapping.inputError(error) { throw inputError }
             logger.error(
                 "unexpected error",
                 metadata: ["error": "\(PostgresErrorMapping.logDescription(error))", "hammer.grpc.method": "\(context.descriptor)"]

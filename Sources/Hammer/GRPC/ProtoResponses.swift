@@ -20,7 +20,7 @@ extension Hammer_V1_Subscription {
         id = subscription.id
         topicID = subscription.topicID
         name = subscription.name
-        url = subscription.hidesCredentials ? URLRedaction.redacted(subscription.url) : subscription.url
+        url = subscription.shownURL
         maxDeliveryAttempts = UInt32(subscription.maxDeliveryAttempts)
         deliveryAttemptDelay = UInt32(subscription.deliveryAttemptDelay)
         deliveryAttemptTimeout = UInt32(subscription.deliveryAttemptTimeout)
@@ -45,7 +45,7 @@ extension Hammer_V1_Subscription {
         if let limit = subscription.limits.maxInFlight { maxInFlight = UInt32(limit) }
         if let limit = subscription.limits.rateLimit { rateLimit = UInt32(limit) }
         ordered = subscription.limits.ordered
-        if let url = subscription.callbackURL { callbackURL = subscription.hidesCredentials ? URLRedaction.redacted(url) : url }
+        if let url = subscription.shownCallbackURL { callbackURL = url }
         callbackEvents = subscription.callbackEvents.map(\.rawValue)
         status = subscription.status.rawValue
         disabledReason = subscription.disabledReason ?? ""

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A `payload_template` (README, Delivery options): text with `{{ path }}` placeholders over the message, the delivery, the
+/// A `payload_template`: text with `{{ path }}` placeholders over the message, the delivery, the
 /// subscription and the attempt number. Parsed once; rendering walks the parts.
 public struct PayloadTemplate: Sendable {
     /// What a placeholder names.

@@ -45,6 +45,11 @@ public struct Subscription: Sendable, Equatable, Encodable {
     /// (`URLRedaction`): they may hold credentials.
     public var hidesCredentials = false
 
+    /// `url` as this read shows it: whole, or redacted when `hidesCredentials`.
+    public var shownURL: String { hidesCredentials ? URLRedaction.redacted(url) : url }
+    /// `callbackURL` as this read shows it.
+    public var shownCallbackURL: String? { hidesCredentials ? callbackURL.map(URLRedaction.redacted) : callbackURL }
+
     enum CodingKeys: String, CodingKey {
         case id, name, url, headers, auth
         case topicID = "topic_id"
@@ -74,7 +79,7 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(id, forKey: .id)
         try container.encode(topicID, forKey: .topicID)
         try container.encode(name, forKey: .name)
-        try container.encode(hidesCredentials ? URLRedaction.redacted(url) : url, forKey: .url)
+        try container.encode(shownURL, forKey: .url)
         if !hidesCredentials {
             try container.encodeIfPresent(secretToken, forKey: .secretToken)
             try container.encode(options.headers, forKey: .headers)
@@ -92,7 +97,7 @@ public struct Subscription: Sendable, Equatable, Encodable {
         try container.encode(limits.maxInFlight, forKey: .maxInFlight)
         try container.encode(limits.rateLimit, forKey: .rateLimit)
         try container.encode(limits.ordered, forKey: .ordered)
-        try container.encode(hidesCredentials ? callbackURL.map(URLRedaction.redacted) : callbackURL, forKey: .callbackURL)
+        try container.encode(shownCallbackURL, forKey: .callbackURL)
         try container.encode(callbackEvents, forKey: .callbackEvents)
         try container.encode(status, forKey: .status)
         try container.encode(disabledReason, forKey: .disabledReason)

@@ -209,6 +209,7 @@ struct ClaimStatement: PostgresPreparedStatement {
             UPDATE callbacks c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM (
+                -- Checked again on the row locked: another claim may have leased it since this one's snapshot.
                 SELECT id FROM callbacks
                 WHERE id IN (SELECT id FROM callback_picked)
                     AND status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())

@@ -44,8 +44,8 @@ extension Store {
             let cells = row.makeRandomAccess()
             return CutAttempt(
                 attempt: try Self.attempt(row),
-                requestLength: try cells[10].decode(Int.self),
-                responseLength: try cells[11].decode(Int.self)
+                requestBytes: try cells[10].decode(Int.self),
+                responseBytes: try cells[11].decode(Int.self)
             )
         }
     }
@@ -54,6 +54,6 @@ extension Store {
 /// An attempt whose dumps may have been cut, with their full sizes in bytes.
 public struct CutAttempt: Sendable {
     public var attempt: DeliveryAttempt
-    public var requestLength: Int
-    public var responseLength: Int
+    public var requestBytes: Int
+    public var responseBytes: Int
 }

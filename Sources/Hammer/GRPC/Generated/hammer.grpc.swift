@@ -1,6 +1,7 @@
 // swift-format-ignore-file
 /// hammer's gRPC API, wire-compatible with allisson/hammer v0.9.1's api/v1/hammer.proto: the same package, service,
-/// RPCs, message names and field numbers. Fields added since (README: Delivery options, Endpoint health, Publishing) take new numbers only, so clients generated
+/// RPCs, message names and field numbers. Fields added since (delivery options,
+/// endpoint health, publishing) take new numbers only, so clients generated
 /// from hammer's own proto keep working. The REST API (/v1, OpenAPI) is the same operations over HTTP/JSON.
 
 // DO NOT EDIT.
