@@ -15,10 +15,14 @@ struct Chaos: AsyncParsableCommand {
         case postgresRestart = "postgres-restart"
         case hostileReceivers = "hostile-receivers"
         case slowCallbacks = "slow-callbacks"
+        case dnsOutage = "dns-outage"
         case overload
     }
 
-    @Option(help: "Scenarios to run, comma separated: worker-kill, ordered-kill, postgres-restart, hostile-receivers, slow-callbacks, overload.")
+    @Option(
+        help:
+            "Scenarios to run, comma separated: worker-kill, ordered-kill, postgres-restart, hostile-receivers, slow-callbacks, dns-outage, overload."
+    )
     var only: String?
     @Option(help: "Worker-kill scenario: deliveries (subscriptions × messages).") var deliveries: Int = 20_000
     @Option(help: "Worker-kill scenario: how many times a worker is killed with SIGKILL.") var kills: Int = 10
@@ -55,6 +59,7 @@ struct Chaos: AsyncParsableCommand {
                 case .postgresRestart: verdict = try await harness.postgresRestart(settings)
                 case .hostileReceivers: verdict = try await harness.hostileReceivers(settings)
                 case .slowCallbacks: verdict = try await harness.slowCallbacks(settings)
+                case .dnsOutage: verdict = try await harness.dnsOutage(settings)
                 case .overload: verdict = try await harness.overload(settings)
                 }
                 await harness.stopProcesses()

@@ -111,14 +111,23 @@ final class ChaosHarness: Sendable {
         return server
     }
 
-    /// Starts worker `index` (health port 9300 + index) and waits until it is ready.
-    func startWorker(_ index: Int, _ extra: [String: String] = [:]) async throws -> ChildProcess {
+    /// Starts worker `index` (health port 9300 + index) and waits until it is ready. With `resolvConf`, the worker
+    /// runs in a mount namespace of its own where that file is /etc/resolv.conf (the host's stays as it is).
+    func startWorker(_ index: Int, _ extra: [String: String] = [:], resolvConf: String? = nil) async throws -> ChildProcess {
         var env = environment(extra)
         env["HAMMER_HEALTH_CHECK_PORT"] = "\(Self.healthPortBase + index)"
+        let command =
+            resolvConf.map {
+                [
+                    "/usr/bin/unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    "mount --bind \($0) /etc/resolv.conf && exec \(binaries)/hammer worker",
+                ]
+            }
+            ?? ["\(binaries)/hammer", "worker"]
         let worker = try ChildProcess(
             name: "worker\(index)",
-            executable: "\(binaries)/hammer",
-            arguments: ["worker"],
+            executable: command[0],
+            arguments: Array(command.dropFirst()),
             environment: env,
             logPath: ".local/chaos/worker\(index).log",
             append: true

@@ -67,6 +67,22 @@ import Testing
         }
     }
 
+    @Test func aRunningWorkerStopsWithTheRefusalWhenTheSchemaNoLongerLetsItRun() async throws {
+        try await Fixture.withReceiver { url, fixture, receiver in
+            let worker = try TestWorker.start(url, schemaCheckInterval: .milliseconds(200))
+            // Running: it delivers.
+            try await fixture.topic("orders")
+            try await fixture.subscription("hook", topic: "orders", url: receiver.url)
+            try await fixture.publish(topic: "orders")
+            try await eventually("the worker to deliver") { await receiver.log.count == 1 }
+            // A migration applied meanwhile that binaries built for this schema cannot live with.
+            try await fixture.client.query("UPDATE schema_migrations SET version = 99")
+            try await fixture.client.query("UPDATE schema_compatibility SET oldest_binary_schema = 99")
+            let refusal = await #expect(throws: Migrator.MigrationError.self) { try await worker.task.value }
+            #expect(refusal?.description.contains("schema 99 or newer") == true, "\(String(describing: refusal))")
+        }
+    }
+
     @Test func requiredVersionIsTheNewestMigration() throws {
         let migrations = try Migrator.load(directory: TestDatabase.migrationsPath)
         #expect(migrations.last?.version == Migrator.requiredVersion)

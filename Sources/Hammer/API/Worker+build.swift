@@ -12,7 +12,8 @@ public func buildWorker(
     metrics: HammerMetrics = HammerMetrics(),
     healthServer: Bool = true,
     sender: WebhookSender? = nil,
-    leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
+    leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin,
+    schemaCheckInterval: Duration = DeliveryWorker.defaultSchemaCheckInterval
 ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
     let worker = DeliveryWorker(
         config: config,
@@ -20,7 +21,8 @@ public func buildWorker(
         sender: sender ?? WebhookSender(config: config),
         logger: logger,
         metrics: metrics,
-        leaseMargin: leaseMargin
+        leaseMargin: leaseMargin,
+        schemaCheckInterval: schemaCheckInterval
     )
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
     if healthServer {

@@ -25,6 +25,7 @@ public final class DeliveryWorker: Service, Sendable {
     let logger: Logger
     let metrics: HammerMetrics
     let state: WorkerState
+    let schemaCheckInterval: Duration
     /// Why the schema check stopped this worker, if it did.
     private let schemaRefusal = NIOLockedValueBox<Migrator.MigrationError?>(nil)
 
@@ -34,9 +35,11 @@ public final class DeliveryWorker: Service, Sendable {
         sender: WebhookSender,
         logger: Logger,
         metrics: HammerMetrics = HammerMetrics(),
-        leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin
+        leaseMargin: Duration = DeliveryWorker.defaultLeaseMargin,
+        schemaCheckInterval: Duration = DeliveryWorker.defaultSchemaCheckInterval
     ) {
         self.metrics = metrics
+        self.schemaCheckInterval = schemaCheckInterval
         self.leaseMargin = leaseMargin
         self.queue = queue
         self.sender = sender
@@ -281,13 +284,13 @@ public final class DeliveryWorker: Service, Sendable {
     }
 
     /// How often a running worker checks that the schema still lets it run.
-    static let schemaCheckInterval: Duration = .seconds(30)
+    public static let defaultSchemaCheckInterval: Duration = .seconds(30)
 
     /// Stops claiming (and ends the worker) once the schema no longer lets this binary run: a migration applied
     /// meanwhile that binaries built for an older schema cannot live with (see `Migrator.requireCurrentSchema`).
     private func watchSchema(wakeClaimLoop: AsyncStream<Void>.Continuation) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: Self.schemaCheckInterval)
+            try? await Task.sleep(for: schemaCheckInterval)
             if Task.isCancelled { return }
             do {
                 try await queue.requireCurrentSchema()

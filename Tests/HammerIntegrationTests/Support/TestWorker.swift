@@ -8,7 +8,12 @@ struct TestWorker {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static func start(_ url: DatabaseURL, environment: [String: String] = [:], leaseMargin: Duration = .seconds(30)) throws -> TestWorker {
+    static func start(
+        _ url: DatabaseURL,
+        environment: [String: String] = [:],
+        leaseMargin: Duration = .seconds(30),
+        schemaCheckInterval: Duration = DeliveryWorker.defaultSchemaCheckInterval
+    ) throws -> TestWorker {
         var env = ["HAMMER_DATABASE_URL": url.urlString, "HAMMER_WORKER_POLL_INTERVAL": "100ms", "HAMMER_ALLOW_PRIVATE_TARGETS": "true"]
         env.merge(environment) { _, override in override }
         let config = try Config(environment: env)
@@ -16,7 +21,14 @@ struct TestWorker {
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: client)]
-                    + buildWorker(config: config, client: client, logger: TestDatabase.logger, healthServer: false, leaseMargin: leaseMargin),
+                    + buildWorker(
+                        config: config,
+                        client: client,
+                        logger: TestDatabase.logger,
+                        healthServer: false,
+                        leaseMargin: leaseMargin,
+                        schemaCheckInterval: schemaCheckInterval
+                    ),
                 logger: TestDatabase.logger
             )
         )
