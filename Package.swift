@@ -56,6 +56,7 @@ let package = Package(
                 .embedInCode("Resources/openapi.json"),
                 .embedInCode("Resources/console/console.css"),
                 .embedInCode("Resources/console/templates"),
+                .embedInCode("Resources/migrations"),
             ]
         ),
         .executableTarget(

@@ -9,7 +9,10 @@ struct Migrate: AsyncParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(help: "Directory of NNNNNN_name.up.sql/.down.sql files (default: HAMMER_MIGRATIONS_PATH or ./migrations).")
+        @Option(
+            help:
+                "Directory of NNNNNN_name.up.sql/.down.sql files to apply instead of the migrations built into hammer (default: HAMMER_MIGRATIONS_PATH if set)."
+        )
         var path: String?
     }
 

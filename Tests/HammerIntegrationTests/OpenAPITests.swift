@@ -26,8 +26,7 @@ import Testing
             let publisher = PublishBatcher(store: store, metrics: metrics)
             let router = buildRouter(
                 config: config,
-                store: store,
-                controllers: ResourceControllers(config: config, store: store, publisher: publisher),
+                operations: ResourceOperations(config: config, store: store, publisher: publisher),
                 metrics: metrics
             )
             // The console's HTML pages are not part of the REST API.

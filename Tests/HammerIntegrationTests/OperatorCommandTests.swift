@@ -17,6 +17,24 @@ import Testing
         }
     }
 
+    /// An installed binary migrates wherever it runs: the migrations are built in (HammerProcess runs in an empty
+    /// directory); `--path` still applies a directory instead.
+    @Test func migrateAppliesTheBuiltInMigrationsFromAnyDirectory() async throws {
+        try await TestDatabase.withEmptyDatabase { database in
+            let up = try await HammerProcess.run(["migrate"], database: database)
+            #expect(up.status == 0, "\(up.output)")
+            #expect(up.output.contains("applied \(Migrator.requiredVersion) migration(s)"), "\(up.output)")
+            let status = try await HammerProcess.run(["migrate", "status"], database: database)
+            #expect(status.output.contains("version \(Migrator.requiredVersion);"), "\(status.output)")
+            let down = try await HammerProcess.run(["migrate", "down", "--path", TestDatabase.migrationsPath], database: database)
+            #expect(down.status == 0, "\(down.output)")
+            #expect(down.output.contains("reverted 1 migration(s): \(Migrator.requiredVersion)"), "\(down.output)")
+            let missing = try await HammerProcess.run(["migrate", "--path", "no-such-directory"], database: database)
+            #expect(missing.status != 0)
+            #expect(missing.output.contains("cannot read migrations directory \"no-such-directory\""), "\(missing.output)")
+        }
+    }
+
     @Test func redeliverPrintsTheCountFirstAndDryRunChangesNothing() async throws {
         try await scenario { database, fixture in
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }

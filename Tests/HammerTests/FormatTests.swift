@@ -105,4 +105,14 @@ import Testing
         #expect(statements.first?.contains("CREATE FUNCTION hammer_ulid()") == true)
         #expect(statements.filter { $0.contains("CREATE TABLE") }.count == 5)
     }
+
+    @Test func theEmbeddedMigrationsAreTheFilesOfTheMigrationsDirectory() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let files = try Migrator.load(directory: root.appendingPathComponent("migrations").path)
+        let embedded = try Migrator.embedded()
+        #expect(embedded.map(\.version) == files.map(\.version))
+        #expect(embedded == files, "a migration file changed or was added without Storage/EmbeddedMigrations.swift")
+        #expect(embedded.last?.version == Migrator.requiredVersion)
+        #expect(embedded.allSatisfy { $0.down != nil })
+    }
 }

@@ -2,7 +2,7 @@ import Hummingbird
 
 /// `/v1/callbacks`: the outcome events sent to subscriptions' `callback_url`, each with its attempts.
 struct CallbackController {
-    let store: Store
+    let callbacks: CallbackOperations
     let listQuery: ListQuery
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
@@ -11,11 +11,11 @@ struct CallbackController {
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.make(try await store.callback(id: try context.parameters.require("id")))
+        try JSONResponse.make(try await callbacks.callback(id: try context.parameters.require("id")))
     }
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let filter = try listQuery.filter(request, filters: ["subscription_id", "delivery_id", "type", "status"])
-        return try JSONResponse.list("callbacks", try await store.callbacks(filter))
+        let filter = try listQuery.filter(request, filters: CallbackOperations.listFilters)
+        return try JSONResponse.list("callbacks", try await callbacks.callbacks(filter))
     }
 }

@@ -19,13 +19,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var response = HammerError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)").response()
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
-        } catch  where PostgresErrorMapping.isUnavailable(error) {
-            context.logger.error("database unavailable", metadata: ["error": "\(PostgresErrorMapping.logDescription(error))"])
-            return HammerError.databaseUnavailable.response()
         } catch {
-            if let inputError = PostgresErrorMapping.inputError(error) { return inputError.response() }
-            context.logger.error("unexpected error", metadata: ["error": "\(PostgresErrorMapping.logDescription(error))"])
-            return HammerError.internalError.response()
+            switch OperationFailure(error) {
+            case .answer(let error):
+                return error.response()
+            case .unavailable(let log):
+                context.logger.error("database unavailable", metadata: ["error": "\(log)"])
+                return HammerError.databaseUnavailable.response()
+            case .unexpected(let log):
+                context.logger.error("unexpected error", metadata: ["error": "\(log)"])
+                return HammerError.internalError.response()
+            }
         }
     }
 }

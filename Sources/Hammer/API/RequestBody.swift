@@ -35,7 +35,8 @@ struct RequestBody {
     }
 }
 
-/// Reads typed fields from a body, collecting one `FieldError` per bad field in the order asked.
+/// Reads typed fields from a body, collecting one `FieldError` per value of the wrong type in the order asked; the
+/// operations check the rest.
 struct FieldReader {
     let fields: [String: JSONValue]
     private(set) var errors: [HammerError.FieldError] = []
@@ -44,18 +45,11 @@ struct FieldReader {
 
     init(fields: [String: JSONValue]) { self.fields = fields }
 
-    /// A string field; `nil` when absent or null. Records an error for other types, and for NUL characters
-    /// unless `allowingNUL` (message data is stored base64-encoded, so any character is fine there).
-    mutating func string(_ name: String, allowingNUL: Bool = false) -> String? {
+    /// A string field; `nil` when absent or null. Records an error for other types.
+    mutating func string(_ name: String) -> String? {
         switch fields[name] {
         case nil, .null?: return nil
-        case .string(let value)?:
-            // PostgreSQL text cannot hold NUL.
-            if !allowingNUL, value.utf8.contains(0) {
-                fail(name, "must not contain NUL characters")
-                return nil
-            }
-            return value
+        case .string(let value)?: return value
         case let other?:
             fail(name, "must be a string, got \(other.typeName)")
             return nil
@@ -88,15 +82,11 @@ struct FieldReader {
     /// Whether the body has the field at all, `null` included.
     func has(_ name: String) -> Bool { fields[name] != nil }
 
-    /// One of `Choice`'s raw values: `nil` when absent, `defaultValue` when null. Records an error naming the choices.
-    mutating func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, default defaultValue: Choice) -> Choice?
-    where Choice.RawValue == String {
+    /// A field that can be reset: `nil` when absent, `.some(nil)` when null (or of the wrong type, with an error),
+    /// else what `read` reads.
+    mutating func resettable<Value>(_ name: String, _ read: (inout FieldReader, String) -> Value?) -> Value?? {
         guard has(name) else { return nil }
-        guard let text = string(name) else { return defaultValue }
-        if let value = Choice(rawValue: text) { return value }
-        let names = Choice.allCases.map(\.rawValue)
-        fail(name, "must be \(names.dropLast().joined(separator: ", ")) or \(names.last ?? "")")
-        return nil
+        return .some(read(&self, name))
     }
 
     /// An object field; `nil` when absent or null. Records an error for other types.
@@ -149,9 +139,4 @@ struct FieldReader {
     }
 
     func hasError(_ field: String) -> Bool { errors.contains { $0.field == field } }
-
-    /// Throws `invalid_<resource>` with every recorded error, if any.
-    func check(_ resource: String) throws {
-        if !errors.isEmpty { throw HammerError.invalid(resource, errors) }
-    }
 }

@@ -2,7 +2,7 @@ import Hummingbird
 
 /// `/v1/topics`: create, read, list, rename and delete topics.
 struct TopicController {
-    let store: Store
+    let topics: TopicOperations
     let maxBodyBytes: Int
     let listQuery: ListQuery
 
@@ -15,44 +15,26 @@ struct TopicController {
     }
 
     @Sendable func create(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.make(try await create(try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")))
+        let body = try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")
+        return try JSONResponse.make(try await topics.create(TopicInput(body)))
     }
 
     @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        return try JSONResponse.make(try await update(id: id, try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")))
-    }
-
-    /// Creates a topic from `id` and `name` (REST and gRPC).
-    func create(_ body: RequestBody) async throws -> Topic {
-        var reader = FieldReader(body)
-        let id = reader.string("id")
-        let name = reader.string("name")
-        Validation.requireID(id, field: "id", in: &reader)
-        Validation.requireText(name, field: "name", in: &reader)
-        try reader.check("topic")
-        return try await store.createTopic(id: id!, name: name!)
-    }
-
-    /// Renames a topic when `name` is given; answers it as stored (REST and gRPC).
-    func update(id: String, _ body: RequestBody) async throws -> Topic {
-        var reader = FieldReader(body)
-        let name = reader.string("name")
-        if let name { Validation.requireText(name, field: "name", in: &reader) }
-        try reader.check("topic")
-        return try await store.updateTopic(id: id, name: name)
+        let body = try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")
+        return try JSONResponse.make(try await topics.update(id: id, TopicInput(body)))
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.make(try await store.topic(id: try context.parameters.require("id")))
+        try JSONResponse.make(try await topics.topic(id: try context.parameters.require("id")))
     }
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try JSONResponse.list("topics", try await store.topics(try listQuery.filter(request)))
+        try JSONResponse.list("topics", try await topics.topics(try listQuery.filter(request)))
     }
 
     @Sendable func delete(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        try await store.deleteTopic(id: try context.parameters.require("id"))
+        try await topics.delete(id: try context.parameters.require("id"))
         return JSONResponse.empty()
     }
 }

@@ -35,9 +35,9 @@ extension ConsoleController {
         ]
     }
 
-    /// A count from `consoleOverview`: `10000+` at the limit.
+    /// A count from `deliveryOverview`: `10000+` at the limit.
     static func count(_ value: Int) -> String {
-        value >= ConsoleOverview.countLimit ? "\(value)+" : "\(value)"
+        value >= DeliveryOverview.countLimit ? "\(value)+" : "\(value)"
     }
 
     /// `42 s`, `5 min`, `3 h 20 min`, `2 d 4 h`.

@@ -1,11 +1,9 @@
 import Foundation
 import Hummingbird
 
-/// `/ui`: the web console, server-rendered HTML over the same store functions and list queries as the
-/// REST API. With API keys set, pages need a session from `/ui/login`; every POST needs the CSRF token.
+/// `/ui`: the web console, server-rendered HTML over the same operations and list queries as the REST API. With API keys set, pages need a session from `/ui/login`; every POST needs the CSRF token.
 struct ConsoleController {
-    let store: Store
-    let listQuery: ListQuery
+    let operations: ResourceOperations
     /// `nil` when no API keys are set: the console is open, like the API.
     let session: ConsoleSession?
     /// `Secure` on every cookie (`HAMMER_CONSOLE_SECURE_COOKIES`), not only over https.
@@ -37,7 +35,7 @@ struct ConsoleController {
 
     @Sendable func overview(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "overview", title: "Overview", nav: "overview") {
-            let overview = try await store.consoleOverview()
+            let overview = try await operations.status.overview()
             return [
                 "pending": overview.pending, "completed": Self.count(overview.completed), "failed": Self.count(overview.failed),
                 "oldestPending": Self.age(overview.oldestPendingAge),
@@ -49,8 +47,8 @@ struct ConsoleController {
 
     @Sendable func topics(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "topics", title: "Topics", nav: "topics") {
-            let filter = try listQuery.filter(request)
-            let topics = try await store.topics(filter)
+            let filter = try filter(request)
+            let topics = try await operations.topics.topics(filter)
             return [
                 "topics": topics.map { ["id": $0.id, "name": $0.name, "createdAt": Timestamp.format($0.createdAt)] },
                 "paging": Self.paging(request, filter, count: topics.count),
@@ -60,9 +58,9 @@ struct ConsoleController {
 
     @Sendable func subscriptions(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "subscriptions", title: "Subscriptions", nav: "subscriptions") {
-            let filter = try listQuery.filter(request, filters: SubscriptionController.listFilters)
-            let subscriptions = try await store.subscriptions(filter)
-            let health = try await store.subscriptionHealth(ids: subscriptions.map(\.id))
+            let filter = try filter(request, SubscriptionOperations.listFilters)
+            let subscriptions = try await operations.subscriptions.subscriptions(filter)
+            let health = try await operations.subscriptions.health(ids: subscriptions.map(\.id))
             let rows: [[String: Any]] = subscriptions.map { subscription in
                 var row = health[subscription.id].map(Self.health) ?? [:]
                 row["name"] = subscription.name
@@ -83,8 +81,8 @@ struct ConsoleController {
         try await action(request) {
             let id = try context.parameters.require("id")
             switch context.parameters.get("action") {
-            case "disable": _ = try await store.disableSubscription(id: id, reason: Subscription.disabledByHand)
-            case "enable": _ = try await store.enableSubscription(id: id)
+            case "disable": _ = try await operations.subscriptions.disable(id: id)
+            case "enable": _ = try await operations.subscriptions.enable(id: id)
             default: throw HammerError.notFound
             }
             return "/ui/subscriptions#subscription-\(id)"
@@ -93,8 +91,8 @@ struct ConsoleController {
 
     @Sendable func messages(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "messages", title: "Messages", nav: "messages") {
-            let filter = try listQuery.filter(request, filters: MessageController.listFilters)
-            let messages = try await store.messages(filter)
+            let filter = try filter(request, MessageOperations.listFilters)
+            let messages = try await operations.messages.messages(filter)
             return [
                 "messages": messages.map(Self.message), "topicID": request.uri.queryParameters["topic_id"].map(String.init) ?? "",
                 "paging": Self.paging(request, filter, count: messages.count),
@@ -104,11 +102,11 @@ struct ConsoleController {
 
     @Sendable func message(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "message", title: "Message", nav: "messages") {
-            let message = try await store.message(id: try context.parameters.require("id"))
+            let message = try await operations.messages.message(id: try context.parameters.require("id"))
             let text = Data(base64Encoded: message.data).map { String(decoding: $0, as: UTF8.self) } ?? message.data
             return [
                 "message": Self.message(message), "data": HTTPDump.prettyJSON(text) ?? text,
-                "deliveries": try await store.deliveries(.all(where: "message_id", equals: message.id)).map(Self.delivery),
+                "deliveries": try await operations.deliveries.deliveries(.all(where: "message_id", equals: message.id)).map(Self.delivery),
             ]
         }
     }
@@ -123,8 +121,8 @@ struct ConsoleController {
                 "statuses": Delivery.Status.allCases.map { ["name": $0.rawValue, "selected": filters["status"] == $0.rawValue] },
             ]
             do {
-                let filter = try listQuery.filter(request, filters: DeliveryController.listFilters)
-                let deliveries = try await store.deliveries(filter)
+                let filter = try filter(request, DeliveryOperations.listFilters)
+                let deliveries = try await operations.deliveries.deliveries(filter)
                 view["deliveries"] = deliveries.map(Self.delivery)
                 view["paging"] = Self.paging(request, filter, count: deliveries.count)
             } catch let error as HammerError where error.kind == .invalidArgument {
@@ -141,10 +139,10 @@ struct ConsoleController {
 
     @Sendable func delivery(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await page(request, "delivery", title: "Delivery", nav: "deliveries") {
-            let delivery = try await store.delivery(id: try context.parameters.require("id"))
+            let delivery = try await operations.deliveries.delivery(id: try context.parameters.require("id"))
             var filter = ListFilter.all(where: "delivery_id", equals: delivery.id, limit: Self.attemptsPerPage)
             filter.offset = max(0, request.uri.queryParameters.get("offset", as: Int.self) ?? 0)
-            let attempts = try await store.deliveryAttemptsCut(filter, maxDumpCharacters: Self.maxDumpCharacters)
+            let attempts = try await operations.deliveries.attempts(filter, maxDumpCharacters: Self.maxDumpCharacters)
             return [
                 "delivery": Self.delivery(delivery),
                 "attempts": attempts.enumerated().map { index, cut in
@@ -168,8 +166,14 @@ struct ConsoleController {
     /// As `POST /v1/deliveries/{id}/redeliver`; back to the delivery.
     @Sendable func redeliver(_ request: Request, context: BasicRequestContext) async throws -> Response {
         try await action(request) {
-            let delivery = try await store.redeliver(id: try context.parameters.require("id"))
+            let delivery = try await operations.deliveries.redeliver(id: try context.parameters.require("id"))
             return "/ui/deliveries/\(delivery.id)"
         }
+    }
+
+    /// A page's list filter from its query string, checked as the REST API checks it.
+    private func filter(_ request: Request, _ filters: [String] = []) throws -> ListFilter {
+        let parameters = request.uri.queryParameters
+        return try operations.listQuery.filter(filters: filters) { parameters.get($0) }
     }
 }

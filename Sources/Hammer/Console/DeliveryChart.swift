@@ -6,7 +6,7 @@ enum DeliveryChart {
     static let height = 160
 
     /// Inline SVG for `minutes` (any order, gaps allowed), ending with the minute of `now`.
-    static func svg(_ minutes: [ConsoleOverview.Minute], now: Date = Date()) -> String {
+    static func svg(_ minutes: [DeliveryOverview.Minute], now: Date = Date()) -> String {
         let current = floor(now.timeIntervalSince1970 / 60)
         var buckets = [(succeeded: Int, failed: Int)](repeating: (0, 0), count: 60)
         for minute in minutes {

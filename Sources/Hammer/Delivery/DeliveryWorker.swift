@@ -30,7 +30,7 @@ public final class DeliveryWorker: Service, Sendable {
     private let schemaRefusal = NIOLockedValueBox<Migrator.MigrationError?>(nil)
 
     public init(
-        config: Config,
+        settings: Settings,
         queue: DeliveryQueue,
         sender: WebhookSender,
         logger: Logger,
@@ -43,16 +43,16 @@ public final class DeliveryWorker: Service, Sendable {
         self.leaseMargin = leaseMargin
         self.queue = queue
         self.sender = sender
-        self.retryPolicy = RetryPolicy(maxDelay: .seconds(config.maxRetryDelay))
-        self.concurrency = config.workerConcurrency
+        self.retryPolicy = RetryPolicy(maxDelay: .seconds(settings.maxRetryDelay))
+        self.concurrency = settings.concurrency
         // A quarter of the send slots (at least one) for callbacks: slow callback receivers never hold the slots
         // deliveries need.
-        self.state = WorkerState(callbackSlots: max(1, config.workerConcurrency / 4))
-        self.subscriptionMaxInFlight = config.subscriptionMaxInFlight
-        self.autoDisable = config.autoDisable
-        self.batchSize = config.workerBatchSize
-        self.pollInterval = config.workerPollInterval
-        self.shutdownTimeout = config.workerShutdownTimeout
+        self.state = WorkerState(callbackSlots: max(1, settings.concurrency / 4))
+        self.subscriptionMaxInFlight = settings.subscriptionMaxInFlight
+        self.autoDisable = settings.autoDisable
+        self.batchSize = settings.batchSize
+        self.pollInterval = settings.pollInterval
+        self.shutdownTimeout = settings.shutdownTimeout
         self.logger = logger
     }
 

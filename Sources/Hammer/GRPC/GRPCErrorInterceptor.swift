@@ -16,19 +16,17 @@ struct GRPCErrorInterceptor: ServerInterceptor {
             return try await next(request, context)
         } catch  where error is HammerError || error is RPCError {
             throw error
-        } catch  where PostgresErrorMapping.isUnavailable(error) {
-            logger.error(
-                "database unavailable",
-                metadata: ["error": "\(PostgresErrorMapping.logDescription(error))", "hammer.grpc.method": "\(context.descriptor)"]
-            )
-            throw HammerError.databaseUnavailable
         } catch {
-            if let inputError = PostgresErrorMapping.inputError(error) { throw inputError }
-            logger.error(
-                "unexpected error",
-                metadata: ["error": "\(PostgresErrorMapping.logDescription(error))", "hammer.grpc.method": "\(context.descriptor)"]
-            )
-            throw HammerError.internalError
+            switch OperationFailure(error) {
+            case .answer(let error):
+                throw error
+            case .unavailable(let log):
+                logger.error("database unavailable", metadata: ["error": "\(log)", "hammer.grpc.method": "\(context.descriptor)"])
+                throw HammerError.databaseUnavailable
+            case .unexpected(let log):
+                logger.error("unexpected error", metadata: ["error": "\(log)", "hammer.grpc.method": "\(context.descriptor)"])
+                throw HammerError.internalError
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ struct GRPCHealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     static let descriptor = Grpc_Health_V1_Health.descriptor
     private static let servedNames: Set = ["", Hammer_V1_Hammer.descriptor.fullyQualifiedService]
 
-    let store: Store
+    let status: StatusOperations
     /// How often Watch asks the database again.
     var watchInterval = Duration.seconds(5)
 
@@ -15,7 +15,7 @@ struct GRPCHealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
         guard Self.servedNames.contains(request.service) else {
             throw RPCError(code: .notFound, message: "unknown service \"\(request.service)\"")
         }
-        let status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(serving: await store.ping())
+        let status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(serving: await status.isDatabaseReachable())
         return .with { $0.status = status }
     }
 
@@ -38,7 +38,7 @@ struct GRPCHealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
             var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
             while true {
                 let status: Grpc_Health_V1_HealthCheckResponse.ServingStatus =
-                    Self.servedNames.contains(service) ? .init(serving: await store.ping()) : .serviceUnknown
+                    Self.servedNames.contains(service) ? .init(serving: await status.isDatabaseReachable()) : .serviceUnknown
                 if status != last {
                     try await response.write(.with { $0.status = status })
                     last = status

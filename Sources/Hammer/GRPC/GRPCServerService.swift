@@ -21,25 +21,28 @@ struct GRPCServerService: Service {
     let onListening: (@Sendable (Int) -> Void)?
     let logger: Logger
 
+    /// `maxMessageBytes` is `HAMMER_MAX_MESSAGE_BYTES`; `apiKeys` the keys requests need, none for an open API.
     init(
-        config: Config,
+        host: String,
         port: Int,
-        controllers: ResourceControllers,
-        store: Store,
+        maxMessageBytes: Int,
+        idleTimeout: Duration,
+        apiKeys: APIKeys,
+        operations: ResourceOperations,
         metrics: HammerMetrics,
         logger: Logger,
         onListening: (@Sendable (Int) -> Void)? = nil
     ) {
-        self.host = config.httpHost
+        self.host = host
         self.port = port
         self.onListening = onListening
-        self.maxRequestBytes = max(4 * 1_048_576, 2 * config.maxMessageBytes)
-        self.idleTimeout = config.httpIdleTimeout
+        self.maxRequestBytes = max(4 * 1_048_576, 2 * maxMessageBytes)
+        self.idleTimeout = idleTimeout
         self.services = [
-            HammerGRPCService(operations: controllers, store: store, maxMessageBytes: config.maxMessageBytes), GRPCHealthService(store: store),
+            HammerGRPCService(operations: operations, maxMessageBytes: maxMessageBytes), GRPCHealthService(status: operations.status),
         ]
         self.interceptors = [
-            GRPCRequestInterceptor(metrics: metrics, logger: logger), GRPCAuthInterceptor(keys: APIKeys(config.apiKeys)),
+            GRPCRequestInterceptor(metrics: metrics, logger: logger), GRPCAuthInterceptor(keys: apiKeys),
             GRPCErrorInterceptor(logger: logger),
         ]
         self.logger = logger

@@ -3,7 +3,7 @@ import GRPCCore
 extension HammerGRPCService {
     func getDelivery(request: ServerRequest<Hammer_V1_GetDeliveryRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Delivery>
     {
-        ServerResponse(message: Hammer_V1_Delivery(try await store.delivery(id: request.message.id)))
+        ServerResponse(message: Hammer_V1_Delivery(try await operations.deliveries.delivery(id: request.message.id)))
     }
 
     func listDeliveries(
@@ -13,7 +13,7 @@ extension HammerGRPCService {
         Hammer_V1_ListDeliveriesResponse
     > {
         let message = request.message
-        let deliveries = try await store.deliveries(
+        let deliveries = try await operations.deliveries.deliveries(
             try operations.listQuery.filter(
                 message,
                 filters: [
@@ -30,7 +30,7 @@ extension HammerGRPCService {
     ) async throws -> ServerResponse<
         Hammer_V1_DeliveryAttempt
     > {
-        ServerResponse(message: Hammer_V1_DeliveryAttempt(try await store.deliveryAttempt(id: request.message.id)))
+        ServerResponse(message: Hammer_V1_DeliveryAttempt(try await operations.deliveries.attempt(id: request.message.id)))
     }
 
     func listDeliveryAttempts(
@@ -40,7 +40,9 @@ extension HammerGRPCService {
         Hammer_V1_ListDeliveryAttemptsResponse
     > {
         let message = request.message
-        let attempts = try await store.deliveryAttempts(try operations.listQuery.filter(message, filters: ["delivery_id": message.deliveryID]))
+        let attempts = try await operations.deliveries.attempts(
+            try operations.listQuery.filter(message, filters: ["delivery_id": message.deliveryID])
+        )
         return ServerResponse(message: .with { $0.deliveryAttempts = attempts.map(Hammer_V1_DeliveryAttempt.init) })
     }
 }

@@ -8,7 +8,7 @@ extension HammerGRPCService {
     ) async throws -> ServerResponse<
         Hammer_V1_Subscription
     > {
-        let subscription = try await operations.subscriptions.create(try ProtoRequestFields.subscription(request.message.subscription))
+        let subscription = try await operations.subscriptions.create(try ProtoInputs.subscription(request.message.subscription))
         return ServerResponse(message: Hammer_V1_Subscription(subscription))
     }
 
@@ -20,8 +20,8 @@ extension HammerGRPCService {
         Hammer_V1_Subscription
     > {
         let message = request.message
-        let fields = try ProtoRequestFields.subscription(message.subscription, mask: message.hasUpdateMask ? message.updateMask : nil)
-        let subscription = try await operations.subscriptions.update(id: message.subscription.id, fields)
+        let input = try ProtoInputs.subscription(message.subscription, mask: message.hasUpdateMask ? message.updateMask : nil)
+        let subscription = try await operations.subscriptions.update(id: message.subscription.id, input)
         return ServerResponse(message: Hammer_V1_Subscription(subscription))
     }
 
@@ -31,7 +31,7 @@ extension HammerGRPCService {
     ) async throws -> ServerResponse<
         Hammer_V1_Subscription
     > {
-        ServerResponse(message: Hammer_V1_Subscription(try await store.subscription(id: request.message.id)))
+        ServerResponse(message: Hammer_V1_Subscription(try await operations.subscriptions.subscription(id: request.message.id)))
     }
 
     func listSubscriptions(
@@ -41,7 +41,9 @@ extension HammerGRPCService {
         Hammer_V1_ListSubscriptionsResponse
     > {
         let message = request.message
-        let subscriptions = try await store.subscriptions(try operations.listQuery.filter(message, filters: ["topic_id": message.topicID]))
+        let subscriptions = try await operations.subscriptions.subscriptions(
+            try operations.listQuery.filter(message, filters: ["topic_id": message.topicID])
+        )
         return ServerResponse(message: .with { $0.subscriptions = subscriptions.map(Hammer_V1_Subscription.init) })
     }
 
@@ -51,7 +53,7 @@ extension HammerGRPCService {
     ) async throws -> ServerResponse<
         Google_Protobuf_Empty
     > {
-        try await store.deleteSubscription(id: request.message.id)
+        try await operations.subscriptions.delete(id: request.message.id)
         return ServerResponse(message: Google_Protobuf_Empty())
     }
 }

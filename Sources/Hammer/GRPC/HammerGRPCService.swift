@@ -1,27 +1,26 @@
 import GRPCCore
 import SwiftProtobuf
 
-/// `hammer.v1.Hammer`: hammer's gRPC API, answering through the same operations as the REST controllers; handlers
-/// only translate between protobuf and those operations. Errors become statuses in `GRPCErrorInterceptor`.
+/// `hammer.v1.Hammer`: hammer's gRPC API, answering through the same operations as the REST API; handlers only
+/// translate between protobuf and those operations. Errors become statuses in `GRPCErrorInterceptor`.
 struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
-    let operations: ResourceControllers
-    let store: Store
+    let operations: ResourceOperations
     /// `HAMMER_MAX_MESSAGE_BYTES`: the most message data `CreateMessage` takes.
     let maxMessageBytes: Int
 
     func createTopic(request: ServerRequest<Hammer_V1_CreateTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
-        let topic = try await operations.topics.create(try ProtoRequestFields.topic(request.message.topic))
+        let topic = try await operations.topics.create(try ProtoInputs.topic(request.message.topic))
         return ServerResponse(message: Hammer_V1_Topic(topic))
     }
 
     func updateTopic(request: ServerRequest<Hammer_V1_UpdateTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
         let message = request.message
-        let fields = try ProtoRequestFields.topic(message.topic, mask: message.hasUpdateMask ? message.updateMask : nil)
-        return ServerResponse(message: Hammer_V1_Topic(try await operations.topics.update(id: message.topic.id, fields)))
+        let input = try ProtoInputs.topic(message.topic, mask: message.hasUpdateMask ? message.updateMask : nil)
+        return ServerResponse(message: Hammer_V1_Topic(try await operations.topics.update(id: message.topic.id, input)))
     }
 
     func getTopic(request: ServerRequest<Hammer_V1_GetTopicRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Topic> {
-        ServerResponse(message: Hammer_V1_Topic(try await store.topic(id: request.message.id)))
+        ServerResponse(message: Hammer_V1_Topic(try await operations.topics.topic(id: request.message.id)))
     }
 
     func listTopics(
@@ -30,7 +29,7 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
     ) async throws -> ServerResponse<
         Hammer_V1_ListTopicsResponse
     > {
-        let topics = try await store.topics(try operations.listQuery.filter(request.message))
+        let topics = try await operations.topics.topics(try operations.listQuery.filter(request.message))
         return ServerResponse(message: .with { $0.topics = topics.map(Hammer_V1_Topic.init) })
     }
 
@@ -40,7 +39,7 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
     ) async throws -> ServerResponse<
         Google_Protobuf_Empty
     > {
-        try await store.deleteTopic(id: request.message.id)
+        try await operations.topics.delete(id: request.message.id)
         return ServerResponse(message: Google_Protobuf_Empty())
     }
 
@@ -51,19 +50,17 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
         Hammer_V1_Message
     > {
         guard request.message.message.data.utf8.count <= maxMessageBytes else { throw HammerError.payloadTooLarge(limit: maxMessageBytes) }
-        let messages = try MessageController.readSingle(ProtoRequestFields.message(request.message.message))
-        let result = try await operations.messages.publish(
-            messages,
+        let scope = PublishScope(
             endpoint: "messages",
             idempotencyKey: request.metadata.firstString("idempotency-key"),
             authorization: request.metadata.firstString("authorization")
         )
-        guard let message = result.messages.first else { throw HammerError.internalError }
-        return ServerResponse(message: Hammer_V1_Message(message), metadata: result.replayed ? ["idempotent-replayed": "true"] : [:])
+        let (message, replayed) = try await operations.messages.publish(ProtoInputs.message(request.message.message), scope: scope)
+        return ServerResponse(message: Hammer_V1_Message(message), metadata: replayed ? ["idempotent-replayed": "true"] : [:])
     }
 
     func getMessage(request: ServerRequest<Hammer_V1_GetMessageRequest>, context: ServerContext) async throws -> ServerResponse<Hammer_V1_Message> {
-        ServerResponse(message: Hammer_V1_Message(try await store.message(id: request.message.id)))
+        ServerResponse(message: Hammer_V1_Message(try await operations.messages.message(id: request.message.id)))
     }
 
     func listMessages(
@@ -73,7 +70,7 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
         Hammer_V1_ListMessagesResponse
     > {
         let message = request.message
-        let messages = try await store.messages(try operations.listQuery.filter(message, filters: ["topic_id": message.topicID]))
+        let messages = try await operations.messages.messages(try operations.listQuery.filter(message, filters: ["topic_id": message.topicID]))
         return ServerResponse(message: .with { $0.messages = messages.map(Hammer_V1_Message.init) })
     }
 
@@ -83,7 +80,7 @@ struct HammerGRPCService: Hammer_V1_Hammer.ServiceProtocol {
     ) async throws -> ServerResponse<
         Google_Protobuf_Empty
     > {
-        try await store.deleteMessage(id: request.message.id)
+        try await operations.messages.delete(id: request.message.id)
         return ServerResponse(message: Google_Protobuf_Empty())
     }
 }

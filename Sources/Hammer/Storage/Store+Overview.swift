@@ -4,7 +4,7 @@ import PostgresNIO
 extension Store {
     /// The console's overview: deliveries by status (finished ones counted up to `countLimit`), the last hour's
     /// attempts per minute, failing subscriptions.
-    public func consoleOverview(countLimit: Int = ConsoleOverview.countLimit, failingLimit: Int = 20) async throws -> ConsoleOverview {
+    public func deliveryOverview(countLimit: Int = DeliveryOverview.countLimit, failingLimit: Int = 20) async throws -> DeliveryOverview {
         // Independent reads on separate connections, so the page waits for the slowest rather than for their sum.
         async let summary = pendingSummary()
         async let finished = finishedCounts(limit: countLimit)
@@ -12,7 +12,7 @@ extension Store {
         async let failing = failingSubscriptions(limit: failingLimit)
         let (pending, oldest) = try await summary
         let (completed, failed) = try await finished
-        return ConsoleOverview(
+        return DeliveryOverview(
             pending: pending,
             completed: completed,
             failed: failed,
@@ -33,7 +33,7 @@ extension Store {
     }
 
     /// The last hour's attempts by minute and outcome, as the record statement counted them.
-    private func attemptsPerMinute() async throws -> [ConsoleOverview.Minute] {
+    private func attemptsPerMinute() async throws -> [DeliveryOverview.Minute] {
         let query: PostgresQuery = """
             SELECT minute, sum(succeeded)::bigint, sum(failed)::bigint FROM delivery_attempt_minutes
             WHERE minute > date_trunc('minute', now()) - interval '60 minutes'
@@ -41,7 +41,7 @@ extension Store {
             """
         return try await all(query) { row in
             let (start, succeeded, failed) = try row.decode((Date, Int, Int).self)
-            return ConsoleOverview.Minute(start: start, succeeded: succeeded, failed: failed)
+            return DeliveryOverview.Minute(start: start, succeeded: succeeded, failed: failed)
         }
     }
 

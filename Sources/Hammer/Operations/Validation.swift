@@ -21,22 +21,4 @@ enum Validation {
     }
 
     static let idRule = "must be 1 to 255 characters of letters, digits, '_', '.', '+' or '-'"
-
-    /// Checks a required id field, recording a precise error.
-    static func requireID(_ value: String?, field: String, in reader: inout FieldReader) {
-        if let value {
-            if !isValidID(value) { reader.fail(field, idRule) }
-        } else if !reader.hasError(field) {
-            reader.fail(field, "is required")
-        }
-    }
-
-    /// Checks a required non-blank string field.
-    static func requireText(_ value: String?, field: String, in reader: inout FieldReader) {
-        if let value {
-            if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { reader.fail(field, "must not be blank") }
-        } else if !reader.hasError(field) {
-            reader.fail(field, "is required")
-        }
-    }
 }

@@ -22,17 +22,19 @@ public func buildApplication(
     }
     let store = Store(client: client, logger: logger)
     let publisher = PublishBatcher(store: store, metrics: metrics, keyTTL: config.idempotencyTTL)
-    let controllers = ResourceControllers(config: config, store: store, publisher: publisher)
-    let router = buildRouter(config: config, store: store, controllers: controllers, metrics: metrics)
+    let operations = ResourceOperations(config: config, store: store, publisher: publisher)
+    let router = buildRouter(config: config, operations: operations, metrics: metrics)
     // gRPC starts after the PostgreSQL client and the publisher, so it stops before them.
     let grpc: [any Service] =
         config.grpcPort.map {
             [
                 GRPCServerService(
-                    config: config,
+                    host: config.httpHost,
                     port: $0,
-                    controllers: controllers,
-                    store: store,
+                    maxMessageBytes: config.maxMessageBytes,
+                    idleTimeout: config.httpIdleTimeout,
+                    apiKeys: APIKeys(config.apiKeys),
+                    operations: operations,
                     metrics: metrics,
                     logger: logger,
                     onListening: onGRPCListening
@@ -59,7 +61,7 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware(routes: routes))
-    HealthController(store: Store(client: client, logger: logger), metrics: metrics).addRoutes(to: router)
+    HealthController(status: StatusOperations(store: Store(client: client, logger: logger)), metrics: metrics).addRoutes(to: router)
     routes.set(router)
     return Application(
         router: router,
@@ -71,26 +73,42 @@ public func buildWorkerHealthApplication(config: Config, client: PostgresClient,
 
 /// The router: health checks open, `/v1` behind the API keys when any are set, JSON errors everywhere; the web
 /// console under `/ui`.
-func buildRouter(config: Config, store: Store, controllers: ResourceControllers, metrics: HammerMetrics) -> Router<BasicRequestContext> {
+func buildRouter(config: Config, operations: ResourceOperations, metrics: HammerMetrics) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let routes = RouteTableBox()
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware(routes: routes))
-    HealthController(store: store, metrics: metrics).addRoutes(to: router)
+    HealthController(status: operations.status, metrics: metrics).addRoutes(to: router)
 
     let v1 = router.group("v1")
     if !config.apiKeys.isEmpty {
         v1.add(middleware: AuthMiddleware(keys: APIKeys(config.apiKeys)))
     }
-    controllers.topics.addRoutes(to: v1)
-    controllers.subscriptions.addRoutes(to: v1)
-    controllers.messages.addRoutes(to: v1)
-    controllers.deliveries.addRoutes(to: v1)
-    controllers.callbacks.addRoutes(to: v1)
+    let listQuery = operations.listQuery
+    TopicController(topics: operations.topics, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
+    SubscriptionController(subscriptions: operations.subscriptions, maxBodyBytes: config.maxMessageBytes, listQuery: listQuery).addRoutes(to: v1)
+    MessageController(messages: operations.messages, maxBodyBytes: config.maxMessageBytes, maxBatchBytes: config.maxBatchBytes, listQuery: listQuery)
+        .addRoutes(to: v1)
+    DeliveryController(deliveries: operations.deliveries, listQuery: listQuery).addRoutes(to: v1)
+    CallbackController(callbacks: operations.callbacks, listQuery: listQuery).addRoutes(to: v1)
     let session = config.apiKeys.isEmpty ? nil : ConsoleSession(keys: config.apiKeys)
-    ConsoleController(store: store, listQuery: controllers.listQuery, session: session, secureCookies: config.consoleSecureCookies)
-        .addRoutes(to: router)
+    ConsoleController(operations: operations, session: session, secureCookies: config.consoleSecureCookies).addRoutes(to: router)
     routes.set(router)
     return router
+}
+
+extension ResourceOperations {
+    /// The operations `config` describes: its page sizes, its private-target rule, idempotency keys per API key when
+    /// keys are set.
+    init(config: Config, store: Store, publisher: PublishBatcher) {
+        self.init(
+            store: store,
+            publisher: publisher,
+            sender: WebhookSender(config: config),
+            listQuery: ListQuery(defaultLimit: config.defaultPaginationLimit, maxLimit: config.maxPaginationLimit),
+            allowPrivateTargets: config.allowPrivateTargets,
+            authenticated: !config.apiKeys.isEmpty
+        )
+    }
 }

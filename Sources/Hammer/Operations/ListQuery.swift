@@ -1,15 +1,8 @@
-import Hummingbird
-
-/// Parses a list request's query string (`limit`, `offset`, `created_at_*`, equality filters) into a `ListFilter`.
-struct ListQuery {
+/// Checks a list request's parameters (`limit`, `offset`, `created_at_*`, equality filters) into a `ListFilter`, as
+/// REST's query string, gRPC's list requests and the console's pages give them.
+struct ListQuery: Sendable {
     let defaultLimit: Int
     let maxLimit: Int
-
-    /// The filter of a REST list request's query string.
-    func filter(_ request: Request, filters: [String] = []) throws -> ListFilter {
-        let parameters = request.uri.queryParameters
-        return try filter(filters: filters) { name in parameters[name[...]].map(String.init) }
-    }
 
     /// `value` gives each parameter's text (`nil` or empty when absent); `filters` names the equality filters this
     /// resource accepts; `status` values are checked against `Delivery.Status`, `type` against `Callback.EventType`.

@@ -16,7 +16,7 @@ public func buildWorker(
     schemaCheckInterval: Duration = DeliveryWorker.defaultSchemaCheckInterval
 ) -> [ServiceGroupConfiguration.ServiceConfiguration] {
     let worker = DeliveryWorker(
-        config: config,
+        settings: DeliveryWorker.Settings(config: config),
         queue: DeliveryQueue(client: client, logger: logger),
         sender: sender ?? WebhookSender(config: config),
         logger: logger,
@@ -42,6 +42,21 @@ extension WebhookSender {
             maxResponseBodyBytes: config.maxResponseBodyBytes,
             maxRequestBodyBytes: 2 * config.maxMessageBytes,
             allowPrivateTargets: config.allowPrivateTargets
+        )
+    }
+}
+
+extension DeliveryWorker.Settings {
+    /// The settings `config` describes: the `HAMMER_WORKER_*` variables, the retry ceiling and auto-disable.
+    public init(config: Config) {
+        self.init(
+            concurrency: config.workerConcurrency,
+            subscriptionMaxInFlight: config.subscriptionMaxInFlight,
+            batchSize: config.workerBatchSize,
+            pollInterval: config.workerPollInterval,
+            shutdownTimeout: config.workerShutdownTimeout,
+            maxRetryDelay: config.maxRetryDelay,
+            autoDisable: config.autoDisable
         )
     }
 }

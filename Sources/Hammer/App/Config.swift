@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// Every setting hammer reads from the environment, parsed and validated once at start-up.
 public struct Config: Sendable {
-    public enum LogFormat: String, Sendable { case json, text }
+    public typealias LogFormat = Hammer.LogFormat
 
     public var database: DatabaseURL
     public var databaseMaxOpenConns: Int
@@ -35,7 +35,8 @@ public struct Config: Sendable {
     public var maxResponseBodyBytes: Int
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
-    public var migrationsPath: String
+    /// A directory of migrations to apply instead of those built into the binary.
+    public var migrationsPath: String?
     /// Console cookies carry `Secure` on every response, not only on requests a proxy says came over https.
     public var consoleSecureCookies: Bool
     /// How long the API listeners keep a connection with no request in progress (idle keep-alive), and how long a
@@ -117,7 +118,7 @@ public struct Config: Sendable {
             throw ConfigError(variable: "HAMMER_LOG_FORMAT", reason: "must be json or text; got \"\(format)\"")
         }
         self.logFormat = logFormat
-        self.migrationsPath = reader.string("HAMMER_MIGRATIONS_PATH") ?? "migrations"
+        self.migrationsPath = reader.string("HAMMER_MIGRATIONS_PATH")
         self.consoleSecureCookies = try reader.bool("HAMMER_CONSOLE_SECURE_COOKIES", default: false)
         self.httpIdleTimeout = try reader.duration("HAMMER_HTTP_IDLE_TIMEOUT", default: .seconds(60))
         self.httpMaxConnections = try reader.int("HAMMER_HTTP_MAX_CONNECTIONS", default: 512, in: 1...100_000)

@@ -36,7 +36,7 @@ public struct JSONLogHandler: LogHandler {
 
 extension LoggingSystem {
     /// Installs hammer's log format and level for the whole process.
-    public static func bootstrap(format: Config.LogFormat, level: Logger.Level) {
+    public static func bootstrap(format: LogFormat, level: Logger.Level) {
         bootstrap { label in
             var handler: any LogHandler =
                 switch format {

@@ -40,16 +40,35 @@ public struct Migrator: Sendable {
         self.logger = logger
     }
 
+    /// The migrations built into this binary, sorted by version.
+    public static func embedded() throws -> [Migration] {
+        try migrations(EmbeddedMigrations.files.map { ($0.name, String(decoding: $0.contents, as: UTF8.self)) })
+    }
+
+    /// `directory`'s migrations when one is given (`--path` or `HAMMER_MIGRATIONS_PATH`), else the embedded ones.
+    public static func load(directory: String?) throws -> [Migration] {
+        guard let directory else { return try embedded() }
+        return try load(directory: directory)
+    }
+
     /// Reads `NNNNNN_name.up.sql` (and the matching `.down.sql`) from `directory`, sorted by version.
     public static func load(directory: String) throws -> [Migration] {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw MigrationError(description: "cannot read migrations directory \"\(directory)\" (set --path or HAMMER_MIGRATIONS_PATH)")
+            throw MigrationError(description: "cannot read migrations directory \"\(directory)\" (check --path or HAMMER_MIGRATIONS_PATH)")
         }
+        return try migrations(
+            try files.filter { $0.hasSuffix(".sql") }.map { ($0, try String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8)) }
+        )
+    }
+
+    /// The migrations of `files` (name and contents): each `NNNNNN_name.up.sql` with its `.down.sql`, if any.
+    static func migrations(_ files: [(name: String, contents: String)]) throws -> [Migration] {
+        let contents = Dictionary(files, uniquingKeysWith: { first, _ in first })
         var migrations: [Int64: Migration] = [:]
-        for file in files where file.hasSuffix(".up.sql") {
+        for file in contents.keys where file.hasSuffix(".up.sql") {
             let stem = String(file.dropLast(".up.sql".count))
             guard let underscore = stem.firstIndex(of: "_"), let version = Int64(stem[..<underscore]) else {
                 throw MigrationError(description: "migration file \"\(file)\" is not named NNNNNN_name.up.sql")
@@ -57,9 +76,12 @@ public struct Migrator: Sendable {
             if migrations[version] != nil {
                 throw MigrationError(description: "two migrations have version \(version)")
             }
-            let up = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
-            let down = try? String(contentsOfFile: "\(directory)/\(stem).down.sql", encoding: .utf8)
-            migrations[version] = Migration(version: version, name: String(stem[stem.index(after: underscore)...]), up: up, down: down)
+            migrations[version] = Migration(
+                version: version,
+                name: String(stem[stem.index(after: underscore)...]),
+                up: contents[file] ?? "",
+                down: contents["\(stem).down.sql"]
+            )
         }
         return migrations.values.sorted { $0.version < $1.version }
     }
