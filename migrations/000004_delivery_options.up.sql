@@ -1,4 +1,4 @@
--- Subscription delivery options (README, Delivery options). Headers and auth are credentials: only single reads show them.
+-- Subscription delivery options (docs/delivery-options.md). Headers and auth are credentials: only single reads show them.
 ALTER TABLE subscriptions
     ADD COLUMN http_method varchar(8) NOT NULL DEFAULT 'POST' CHECK (http_method IN ('POST', 'PUT', 'PATCH')),
     ADD COLUMN headers jsonb NOT NULL DEFAULT '{}',

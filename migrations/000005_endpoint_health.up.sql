@@ -1,4 +1,4 @@
--- Endpoint health (README, Endpoint health): per-subscription limits, FIFO, disabling.
+-- Endpoint health (docs/endpoint-health.md): per-subscription limits, FIFO, disabling.
 ALTER TABLE subscriptions
     -- concurrent sends per worker; NULL is the worker's HAMMER_SUBSCRIPTION_MAX_IN_FLIGHT
     ADD COLUMN max_in_flight integer CHECK (max_in_flight >= 1),

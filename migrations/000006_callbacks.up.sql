@@ -1,4 +1,4 @@
--- Outcome callbacks (README, Endpoint health): events a subscription's callback_url is told about, written in the same statement
+-- Outcome callbacks (docs/endpoint-health.md): events a subscription's callback_url is told about, written in the same statement
 -- as the outcome that causes them and sent by the workers like deliveries (claimed, leased, retried, recorded).
 ALTER TABLE subscriptions
     ADD COLUMN callback_url text,

@@ -1,4 +1,4 @@
--- Publishing (README, Publishing): idempotency keys, all-or-nothing batches in the group commit, and an outbox function.
+-- Publishing (docs/publishing.md): idempotency keys, all-or-nothing batches in the group commit, and an outbox function.
 
 -- A publish's key, written in the same transaction as its messages: a key never exists without its messages, nor
 -- the reverse. `scope` is a hash of the caller's API key ('' without auth), so keys of different callers never meet.

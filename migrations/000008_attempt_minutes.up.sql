@@ -1,4 +1,4 @@
--- The console's chart (README, Web console): attempts per minute by outcome, added to by the worker's record statement, one row
+-- The console's chart (docs/console.md): attempts per minute by outcome, added to by the worker's record statement, one row
 -- per minute and shard (the recording connection's pid modulo 8, so workers seldom wait on each other's row). Reading
 -- the last hour is at most 480 rows however many attempts there were. `hammer cleanup` deletes rows older than a day.
 CREATE TABLE delivery_attempt_minutes (

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test-ui`: the web console in Debian's headless chromium (Selenium) against a live `hammer all` with an API key,
 # on a throwaway PostgreSQL. Installs chromium, chromium-driver (apt) and selenium (pip) when missing. Writes
-# docs/console.png, the README's screenshot.
+# docs/console.png, the screenshot in docs/console.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -12,7 +12,7 @@ struct HammerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hammer",
         abstract: "Webhook delivery server: topics, subscriptions, signed deliveries with retries.",
-        discussion: "Configuration comes from HAMMER_* environment variables and .env in the working directory (see README).",
+        discussion: "Configuration comes from HAMMER_* environment variables and .env in the working directory (see docs/operations.md).",
         version: HammerVersion.current,
         subcommands: [Migrate.self, Server.self, Worker.self, All.self, Redeliver.self, Subscriptions.self, Cleanup.self, Monitor.self]
     )

@@ -38,7 +38,7 @@ struct SubscriptionsTest: AsyncParsableCommand {
             print("\n--- request\n\(test.request)\n--- response\n\(test.response)")
         }
         guard test.success else {
-            print("FAILED (\(test.errorKind ?? "other")): \(test.error)")
+            print("FAILED (\(test.errorKind.isEmpty ? "other" : test.errorKind)): \(test.error)")
             throw ExitCode(1)
         }
         print("OK")

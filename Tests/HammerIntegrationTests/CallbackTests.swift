@@ -4,7 +4,7 @@ import Hammer
 import HummingbirdTesting
 import Testing
 
-/// Outcome callbacks (README, Endpoint health) through the HTTP API, sent by a real worker to a real receiver.
+/// Outcome callbacks (docs/endpoint-health.md) through the HTTP API, sent by a real worker to a real receiver.
 @Suite struct CallbackTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

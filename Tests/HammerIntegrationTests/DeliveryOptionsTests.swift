@@ -5,7 +5,7 @@ import HummingbirdTesting
 import PostgresNIO
 import Testing
 
-/// Subscription delivery options (README, Delivery options) through the HTTP API, delivered by a real worker to a real receiver.
+/// Subscription delivery options (docs/delivery-options.md) through the HTTP API, delivered by a real worker to a real receiver.
 @Suite struct DeliveryOptionsTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

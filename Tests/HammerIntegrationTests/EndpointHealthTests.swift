@@ -5,7 +5,7 @@ import HummingbirdTesting
 import PostgresNIO
 import Testing
 
-/// Per-subscription limits, FIFO, disabling (README, Endpoint health) through the HTTP API, with real workers and receivers.
+/// Per-subscription limits, FIFO, disabling (docs/endpoint-health.md) through the HTTP API, with real workers and receivers.
 @Suite struct EndpointHealthTests {
     /// The app with topic `orders`, a receiver answering `replies`, and `workers` workers on the database.
     private func scenario(

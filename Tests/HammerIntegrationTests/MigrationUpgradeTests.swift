@@ -87,7 +87,7 @@ import Testing
             let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
             // The populated callbacks come first in a claim; the deliveries after them.
             let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {
-                $0.callbackBody == nil
+                !$0.isCallback
             }
             let first = try #require(claimed.first)
             let result = AttemptResult(

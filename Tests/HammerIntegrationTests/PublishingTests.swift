@@ -5,7 +5,7 @@ import HummingbirdTesting
 import PostgresNIO
 import Testing
 
-/// Batch publish, idempotency keys and the SQL outbox (README, Publishing).
+/// Batch publish, idempotency keys and the SQL outbox (docs/publishing.md).
 @Suite struct PublishingTests {
     private func item(_ topic: String, _ data: String, eventType: String? = nil) -> [String: Any] {
         var item: [String: Any] = ["topic_id": topic, "data": data]

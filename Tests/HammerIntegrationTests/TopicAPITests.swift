@@ -82,6 +82,17 @@ import Testing
             #expect(blank.status == .badRequest)
             #expect(blank.detailFields == ["name"])
 
+            // The id is the path's: one in the body is ignored, whatever its type.
+            for id in [#""other""#, "12", "null", #""bad id!""#] {
+                let withID = try await client.send(.patch, "/v1/topics/orders", #"{"id": \#(id), "name": "Renamed"}"#)
+                #expect(withID.status == .ok, "id \(id): \(withID.text)")
+                #expect(withID["id"] as? String == "orders")
+            }
+            try await client.createSubscription("billing", topic: "orders")
+            let subscription = try await client.send(.patch, "/v1/subscriptions/billing", #"{"id": 12, "name": "Billing"}"#)
+            #expect(subscription.status == .ok, "\(subscription.text)")
+            #expect(subscription["id"] as? String == "billing")
+
             let missing = try await client.send(.patch, "/v1/topics/nope", #"{"name": "x"}"#)
             #expect(missing.status == .notFound)
             #expect(missing.errorCode == "topic_does_not_exists")

@@ -25,7 +25,7 @@ extension HammerError: HTTPResponseError {
     func response() -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if kind == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
-        // Nothing was committed (see README, "What a 503 means"): the client may retry, after a second.
+        // Nothing was committed (see docs/api.md, "What a 503 means"): the client may retry, after a second.
         if kind == .unavailable { headers[.retryAfter] = "1" }
         let body = (try? JSONResponse.encoder().encode(ErrorBody(self))) ?? Data(#"{"error":"internal","code":13,"message":"internal error"}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -35,6 +35,15 @@ struct RequestBody {
     }
 }
 
+extension RequestBody {
+    /// The body without `field`: an update's id is its path's, and one in the body is ignored.
+    func without(_ field: String) -> RequestBody {
+        var fields = fields
+        fields[field] = nil
+        return RequestBody(fields: fields)
+    }
+}
+
 /// Reads typed fields from a body, collecting one `FieldError` per value of the wrong type in the order asked; the
 /// operations check the rest.
 struct FieldReader {

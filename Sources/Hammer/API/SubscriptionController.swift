@@ -35,7 +35,7 @@ struct SubscriptionController {
     @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let body = try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "subscription")
-        return try JSONResponse.make(try await subscriptions.update(id: id, SubscriptionInput(body)))
+        return try JSONResponse.make(try await subscriptions.update(id: id, SubscriptionInput(body.without("id"))))
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {

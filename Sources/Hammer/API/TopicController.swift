@@ -22,7 +22,7 @@ struct TopicController {
     @Sendable func update(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let body = try await RequestBody.read(request, limit: maxBodyBytes, wrapper: "topic")
-        return try JSONResponse.make(try await topics.update(id: id, TopicInput(body)))
+        return try JSONResponse.make(try await topics.update(id: id, TopicInput(body.without("id"))))
     }
 
     @Sendable func get(_ request: Request, context: BasicRequestContext) async throws -> Response {

@@ -30,7 +30,7 @@ public struct Config: Sendable {
     public var workerPollInterval: Duration
     public var workerShutdownTimeout: Duration
     public var maxRetryDelay: Int
-    /// When workers disable a subscription on their own (README, Endpoint health).
+    /// When workers disable a subscription on their own (docs/endpoint-health.md).
     public var autoDisable: AutoDisable
     public var maxResponseBodyBytes: Int
     public var logLevel: Logger.Level

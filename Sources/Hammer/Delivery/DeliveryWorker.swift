@@ -191,7 +191,7 @@ public final class DeliveryWorker: Service, Sendable {
         }
         log(outcome, attempt: attemptNumber)
         let outcomeLabel = outcome.status == .pending ? "retry" : outcome.status.rawValue
-        if delivery.callbackBody != nil {
+        if delivery.isCallback {
             metrics.callback(outcome: outcomeLabel)
         } else {
             metrics.attempt(
@@ -207,7 +207,7 @@ public final class DeliveryWorker: Service, Sendable {
         let level: Logger.Level = outcome.status == .completed ? .debug : .info
         guard logger.logLevel <= level else { return }
         let result = outcome.result
-        let isCallback = result.delivery.callbackBody != nil
+        let isCallback = result.delivery.isCallback
         var metadata: Logger.Metadata = [
             isCallback ? "hammer.callback.id" : "hammer.delivery.id": "\(result.delivery.id)",
             "hammer.subscription.id": "\(result.delivery.subscriptionID)",

@@ -109,7 +109,7 @@ final class WorkerState: Sendable {
         values.withLockedValue { state in
             for delivery in deliveries {
                 state.leased[delivery.id] = delivery
-                if delivery.callbackBody != nil {
+                if delivery.isCallback {
                     state.callbacksBySubscription[delivery.subscriptionID, default: 0] += 1
                     continue
                 }
@@ -128,7 +128,7 @@ final class WorkerState: Sendable {
             func cap(_ subscription: String) -> Int { state.capBySubscription[subscription] ?? defaultMaxInFlight }
             var capped = Set(input.inFlight.filter { $0.value >= cap($0.key) }.keys)
             var taken: [String: Int] = [:]
-            for delivery in claimed where delivery.callbackBody == nil { taken[delivery.subscriptionID, default: 0] += 1 }
+            for delivery in claimed where !delivery.isCallback { taken[delivery.subscriptionID, default: 0] += 1 }
             for (subscription, count) in taken where input.inFlight[subscription, default: 0] + count >= cap(subscription) {
                 capped.insert(subscription)
             }
@@ -143,7 +143,7 @@ final class WorkerState: Sendable {
         values.withLockedValue { state in
             let subscription = delivery.subscriptionID
             if let outcome { state.outcomes.append(outcome) }
-            if delivery.callbackBody != nil {
+            if delivery.isCallback {
                 let freedAwaitedSlot = state.callbacksInFlight >= callbackSlots
                 let sends = state.callbacksBySubscription[subscription, default: 1]
                 state.callbacksBySubscription[subscription] = sends > 1 ? sends - 1 : nil

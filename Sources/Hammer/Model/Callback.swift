@@ -1,6 +1,6 @@
 import Foundation
 
-/// An outcome event for a subscription's `callback_url` (README, Endpoint health), with its attempts.
+/// An outcome event for a subscription's `callback_url` (docs/endpoint-health.md), with its attempts.
 public struct Callback: Sendable, Equatable, Encodable {
     /// The events a subscription can be called back for.
     public enum EventType: String, Sendable, CaseIterable, Codable {
@@ -9,22 +9,20 @@ public struct Callback: Sendable, Equatable, Encodable {
         case subscriptionDisabled = "subscription.disabled"
     }
 
-    /// One attempt at sending the callback: what was sent and what came back.
+    /// One attempt at sending the callback: what was sent and what came back (shown without `error_kind`).
+    @dynamicMemberLookup
     public struct Attempt: Sendable, Equatable, Encodable {
         public var id: String
-        public var request: String
-        public var response: String
-        public var responseStatusCode: Int
-        public var executionDuration: Int
-        public var success: Bool
-        public var error: String
-        public var createdAt: Date
+        public var record: AttemptRecord
 
-        enum CodingKeys: String, CodingKey {
-            case id, request, response, success, error
-            case responseStatusCode = "response_status_code"
-            case executionDuration = "execution_duration"
-            case createdAt = "created_at"
+        public subscript<Value>(dynamicMember keyPath: KeyPath<AttemptRecord, Value>) -> Value { record[keyPath: keyPath] }
+
+        private enum CodingKeys: String, CodingKey { case id }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try record.encode(to: encoder, errorKind: .never)
         }
     }
 

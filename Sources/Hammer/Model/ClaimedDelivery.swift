@@ -2,6 +2,18 @@ import Foundation
 
 /// A delivery a worker holds a lease on: everything needed to send it and record the result.
 public struct ClaimedDelivery: Sendable, Equatable {
+    /// What is sent: a message's delivery, a callback, or a test event.
+    public enum Kind: Sendable, Equatable {
+        /// A message's delivery, shaped by the subscription's delivery options.
+        case message
+        /// A callback (`id` is the callback's): its JSON event, sent as it is to `url` with the subscription's secrets
+        /// and retry settings, without its method, headers, auth or payload options.
+        case callback(body: String)
+        /// A test event (`hammer subscriptions test`): its own CloudEvents type and source, not from the queue.
+        case test
+    }
+
+    public var kind: Kind
     public var id: String
     public var topicID: String
     public var subscriptionID: String
@@ -23,18 +35,20 @@ public struct ClaimedDelivery: Sendable, Equatable {
     public var deliveryAttempts: Int
     /// The lease (`leased_until`, microseconds since 1970); results are written only while it holds.
     public var lease: Int64
-    /// A test event (`hammer subscriptions test`): its own CloudEvents type and source, not from the queue.
-    public var isTest = false
     /// The subscription's cap on concurrent sends from one worker when it was claimed (1 when ordered); `nil` when
     /// not from a claim.
     public var maxInFlight: Int?
     /// The subscription sends one at a time in publish order: the next can be claimed once this one is recorded.
     public var ordered: Bool
-    /// Set for a callback (`id` is the callback's): the JSON event, sent as it is to `url` with the subscription's
-    /// secrets and retry settings, without its method, headers, auth or payload options.
-    public var callbackBody: String?
+
+    /// Whether this is a callback rather than a message's delivery or a test event.
+    public var isCallback: Bool {
+        if case .callback = kind { return true }
+        return false
+    }
 
     public init(
+        kind: Kind = .message,
         id: String,
         topicID: String,
         subscriptionID: String,
@@ -52,11 +66,10 @@ public struct ClaimedDelivery: Sendable, Equatable {
         deliveryAttemptTimeout: Int,
         deliveryAttempts: Int,
         lease: Int64,
-        isTest: Bool = false,
         maxInFlight: Int? = nil,
-        ordered: Bool = false,
-        callbackBody: String? = nil
+        ordered: Bool = false
     ) {
+        self.kind = kind
         self.id = id
         self.topicID = topicID
         self.subscriptionID = subscriptionID
@@ -74,17 +87,15 @@ public struct ClaimedDelivery: Sendable, Equatable {
         self.deliveryAttemptTimeout = deliveryAttemptTimeout
         self.deliveryAttempts = deliveryAttempts
         self.lease = lease
-        self.isTest = isTest
         self.maxInFlight = maxInFlight
         self.ordered = ordered
-        self.callbackBody = callbackBody
     }
 
     /// The CloudEvents 1.0 body hammer sends (its field order, without the secret); `type` is the message's event
     /// type when it has one.
     public var cloudEventBody: String {
         var body = #"{"specversion":"1.0","type":"#
-        if isTest {
+        if kind == .test {
             body += #""hammer.subscription.test","source":"/v1/subscriptions/"# + subscriptionID + "/test"
         } else {
             body += (eventType.map(JSONText.quoted) ?? #""hammer.message.created""#) + #","source":"/v1/messages/"# + messageID

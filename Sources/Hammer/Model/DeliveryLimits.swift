@@ -1,4 +1,4 @@
-/// How fast and how many at once a subscription is sent to (README, Endpoint health).
+/// How fast and how many at once a subscription is sent to (docs/endpoint-health.md).
 public struct DeliveryLimits: Sendable, Equatable {
     /// The most a subscription may have: larger values are refused.
     public static let maxMaxInFlight = 10_000

@@ -1,4 +1,4 @@
-/// How a subscription's requests are shaped (README, Delivery options): method, extra headers, target auth and payload.
+/// How a subscription's requests are shaped (docs/delivery-options.md): method, extra headers, target auth and payload.
 /// Every attempt uses the subscription's options as they are when it is sent.
 public struct DeliveryOptions: Sendable, Equatable {
     public enum Method: String, Sendable, CaseIterable {
@@ -8,7 +8,7 @@ public struct DeliveryOptions: Sendable, Equatable {
     }
 
     public enum PayloadFormat: String, Sendable, CaseIterable {
-        /// hammer's CloudEvents 1.0 envelope (README, Delivery).
+        /// hammer's CloudEvents 1.0 envelope (docs/delivery.md).
         case cloudevents
         /// The message's bytes as published, with its content type.
         case raw

@@ -118,17 +118,20 @@ public final class HammerMetrics: Sendable {
     }
 
     /// Prometheus text format, refreshing the pending gauges first when they are older than 5 seconds.
-    func render(gauges: () async throws -> QueueGauges) async -> [UInt8] {
+    func render(gauges: () async -> QueueGauges) async -> [UInt8] {
         let now = ContinuousClock.now
         let due = lastPendingRefresh.withLockedValue { last -> Bool in
             guard last.map({ now - $0 >= .seconds(5) }) ?? true else { return false }
             last = now
             return true
         }
-        if due, let gauges = try? await gauges() {
-            pending.set(Double(gauges.pending))
-            oldestPendingAge.set(gauges.oldestPendingAge)
-            for (status, count) in gauges.subscriptions {
+        let gauges = due ? await gauges() : QueueGauges()
+        if let (count, age) = gauges.pending {
+            pending.set(Double(count))
+            oldestPendingAge.set(age)
+        }
+        if let health = gauges.health {
+            for (status, count) in health.subscriptions {
                 registry.makeGauge(
                     descriptor: .init(
                         metricName: "hammer_subscriptions",
@@ -138,7 +141,7 @@ public final class HammerMetrics: Sendable {
                     labels: [("status", status.rawValue)]
                 ).set(Double(count))
             }
-            for (reason, count) in gauges.heldBack {
+            for (reason, count) in health.heldBack {
                 registry.makeGauge(
                     descriptor: .init(
                         metricName: "hammer_deliveries_held_back",

@@ -5,16 +5,10 @@ struct StatusOperations: Sendable {
     /// Whether PostgreSQL answers now.
     func isDatabaseReachable() async -> Bool { await store.ping() }
 
-    /// The queue's gauges for `/metrics`: pending deliveries, subscriptions by status, deliveries held back.
-    func queueGauges() async throws -> QueueGauges {
-        let pending = try await store.pendingSummary()
-        let health = try await store.healthSummary()
-        return QueueGauges(
-            pending: pending.count,
-            oldestPendingAge: pending.oldestAgeSeconds,
-            subscriptions: health.subscriptions,
-            heldBack: health.heldBack
-        )
+    /// The queue's gauges for `/metrics`: pending deliveries, subscriptions by status, deliveries held back; each
+    /// part read on its own, so one failing query leaves the other.
+    func queueGauges() async -> QueueGauges {
+        QueueGauges(pending: try? await store.pendingSummary(), health: try? await store.healthSummary())
     }
 
     /// The queue by status, the last hour's outcomes per minute and the failing subscriptions.

@@ -8,6 +8,7 @@ extension SubscriptionTest {
         let id = ULID.make(date: now)
         let data = #"{"message":"hammer test event","subscription_id":"# + JSONText.quoted(subscription.id) + "}"
         let delivery = ClaimedDelivery(
+            kind: .test,
             id: id,
             topicID: subscription.topicID,
             subscriptionID: subscription.id,
@@ -23,22 +24,23 @@ extension SubscriptionTest {
             deliveryAttemptDelay: 0,
             deliveryAttemptTimeout: subscription.deliveryAttemptTimeout,
             deliveryAttempts: 0,
-            lease: 0,
-            isTest: true
+            lease: 0
         )
         let result = await sender.send(delivery, now: now)
         return SubscriptionTest(
             subscriptionID: subscription.id,
             webhookID: id,
             url: subscription.url,
-            request: result.request,
-            response: result.response,
-            responseStatusCode: result.statusCode,
-            executionDuration: result.durationMilliseconds,
-            success: result.success,
-            error: result.error,
-            errorKind: result.errorKind?.rawValue,
-            createdAt: now
+            record: AttemptRecord(
+                request: result.request,
+                response: result.response,
+                responseStatusCode: result.statusCode,
+                executionDuration: result.durationMilliseconds,
+                success: result.success,
+                error: result.error,
+                errorKind: result.errorKind?.rawValue ?? "",
+                createdAt: now
+            )
         )
     }
 }

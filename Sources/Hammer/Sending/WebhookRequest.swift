@@ -45,7 +45,7 @@ struct WebhookRequest {
         let bodyText: String?
         let body: [UInt8]
         let contentType: String
-        if let callback = delivery.callbackBody {
+        if case .callback(let callback) = delivery.kind {
             // A callback: its JSON event as written, whatever the subscription's payload options.
             (bodyText, contentType) = (callback, "application/json")
         } else {

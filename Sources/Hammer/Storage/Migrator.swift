@@ -59,16 +59,24 @@ public struct Migrator: Sendable {
         } catch {
             throw MigrationError(description: "cannot read migrations directory \"\(directory)\" (check --path or HAMMER_MIGRATIONS_PATH)")
         }
-        return try migrations(
-            try files.filter { $0.hasSuffix(".sql") }.map { ($0, try String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8)) }
-        )
+        // A down file that cannot be read leaves its migration without one, as golang-migrate allows.
+        var contents: [(name: String, contents: String)] = []
+        for file in files.sorted() where file.hasSuffix(".up.sql") || file.hasSuffix(".down.sql") {
+            let path = "\(directory)/\(file)"
+            if file.hasSuffix(".up.sql") {
+                contents.append((file, try String(contentsOfFile: path, encoding: .utf8)))
+            } else if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                contents.append((file, text))
+            }
+        }
+        return try migrations(contents)
     }
 
     /// The migrations of `files` (name and contents): each `NNNNNN_name.up.sql` with its `.down.sql`, if any.
     static func migrations(_ files: [(name: String, contents: String)]) throws -> [Migration] {
         let contents = Dictionary(files, uniquingKeysWith: { first, _ in first })
         var migrations: [Int64: Migration] = [:]
-        for file in contents.keys where file.hasSuffix(".up.sql") {
+        for file in contents.keys.sorted() where file.hasSuffix(".up.sql") {
             let stem = String(file.dropLast(".up.sql".count))
             guard let underscore = stem.firstIndex(of: "_"), let version = Int64(stem[..<underscore]) else {
                 throw MigrationError(description: "migration file \"\(file)\" is not named NNNNNN_name.up.sql")

@@ -26,22 +26,11 @@ extension Store {
         let query: PostgresQuery = "SELECT \(unescaped: Self.callbackColumns) FROM callbacks WHERE id = \(id)"
         var callback = try await one(query, resource: "callback", id: id, decode: Self.callback)
         let attempts: PostgresQuery = """
-            SELECT id, request, response, response_status_code, execution_duration, success, error, created_at
-            FROM callback_attempts WHERE callback_id = \(id) ORDER BY created_at, id
+            SELECT id, \(unescaped: Self.attemptRecordColumns) FROM callback_attempts WHERE callback_id = \(id) ORDER BY created_at, id
             """
         callback.attemptRecords = try await all(attempts) { row in
-            let (id, request, response, status, duration, success, error, createdAt) =
-                try row.decode((String, String, String, Int, Int, Bool, String, Date).self)
-            return Callback.Attempt(
-                id: id,
-                request: request,
-                response: response,
-                responseStatusCode: status,
-                executionDuration: duration,
-                success: success,
-                error: error,
-                createdAt: createdAt
-            )
+            var columns = ColumnReader(row)
+            return Callback.Attempt(id: try columns.next(), record: try Self.attemptRecord(&columns))
         }
         return callback
     }

@@ -2,24 +2,27 @@ import Foundation
 import PostgresNIO
 
 extension Store {
-    private static let attemptColumns =
-        "id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind, created_at"
+    /// The columns of an `AttemptRecord`, in the order `attemptRecord` reads them; delivery and callback attempts
+    /// alike.
+    static let attemptRecordColumns = "request, response, response_status_code, execution_duration, success, error, error_kind, created_at"
+    private static let attemptColumns = "id, delivery_id, " + attemptRecordColumns
+
+    static func attemptRecord(_ columns: inout ColumnReader) throws -> AttemptRecord {
+        AttemptRecord(
+            request: try columns.next(),
+            response: try columns.next(),
+            responseStatusCode: try columns.next(),
+            executionDuration: try columns.next(),
+            success: try columns.next(),
+            error: try columns.next(),
+            errorKind: try columns.next(),
+            createdAt: try columns.next()
+        )
+    }
 
     private static func attempt(_ row: PostgresRow) throws -> DeliveryAttempt {
-        let (id, deliveryID, request, response, statusCode, duration, success, error, errorKind, createdAt) =
-            try row.decode((String, String, String, String, Int, Int, Bool, String, String, Date).self)
-        return DeliveryAttempt(
-            id: id,
-            deliveryID: deliveryID,
-            request: request,
-            response: response,
-            responseStatusCode: statusCode,
-            executionDuration: duration,
-            success: success,
-            error: error,
-            errorKind: errorKind,
-            createdAt: createdAt
-        )
+        var columns = ColumnReader(row)
+        return DeliveryAttempt(id: try columns.next(), deliveryID: try columns.next(), record: try attemptRecord(&columns))
     }
 
     public func deliveryAttempt(id: String) async throws -> DeliveryAttempt {

@@ -20,7 +20,7 @@ public struct Store: Sendable {
     public static let statementTimeout: Duration = .seconds(8)
 
     /// How long a caller waits for its statements once it holds a connection: longer than `statementTimeout`, so by
-    /// then the server has cancelled them, unless the connection itself died (see README, "What a 503 means").
+    /// then the server has cancelled them, unless the connection itself died (see docs/api.md, "What a 503 means").
     static let statementDeadline: Duration = .seconds(10)
 
     /// Runs `operation`, failing with `unavailable` when no connection came within `connectionDeadline` or its

@@ -173,7 +173,7 @@ public nonisolated struct Hammer_V1_DeleteTopicRequest: Sendable {
   public init() {}
 }
 
-/// `Authorization` sent to a subscription's endpoint (README, Delivery options).
+/// `Authorization` sent to a subscription's endpoint (docs/delivery-options.md).
 public nonisolated struct Hammer_V1_TargetAuth: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -257,7 +257,7 @@ public nonisolated struct Hammer_V1_Subscription: @unchecked Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
-  /// Delivery options (README, Delivery options). `headers` and `auth` are on single reads only, like `secret_token`.
+  /// Delivery options (docs/delivery-options.md). `headers` and `auth` are on single reads only, like `secret_token`.
   public var httpMethod: String {
     get {_storage._httpMethod}
     set {_uniqueStorage()._httpMethod = newValue}
@@ -310,7 +310,7 @@ public nonisolated struct Hammer_V1_Subscription: @unchecked Sendable {
   /// Clears the value of `previousSecretExpiresAt`. Subsequent reads from it will return its default value.
   public mutating func clearPreviousSecretExpiresAt() {_uniqueStorage()._previousSecretExpiresAt = nil}
 
-  /// Endpoint health (README, Endpoint health).
+  /// Endpoint health (docs/endpoint-health.md).
   public var maxInFlight: UInt32 {
     get {_storage._maxInFlight ?? 0}
     set {_uniqueStorage()._maxInFlight = newValue}

@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The claim, prepared once per connection (see docs/scheduling.md). Per active subscription with a free send slot,
+/// one index probe: for its oldest due delivery, or for an ordered one its head in publish order (claimable only when
+/// due and not leased). Rate-limited candidates are locked (SKIP LOCKED: a claim in another worker holding one skips
+/// it) and capped by their token bucket. The subscriptions whose oldest is oldest share `$1` rows, each up to its free
+/// slots; those rows are locked (SKIP LOCKED) and leased in the same statement, as many as fit in `$7` bytes of message
+/// data (at least one), and the tokens spent are written back. A subscription at its cap costs one probe, whatever its
+/// backlog. The last row is a summary: whether a subscription with due deliveries got no share, and how soon a
+/// rate-limited one has a token again.
+struct ClaimStatement: PostgresPreparedStatement {
+    enum Row: Sendable {
+        case delivery(ClaimedDelivery)
+        case summary(starved: Bool, rateLimitedForMilliseconds: Int?)
+    }
+
+    static let sql = """
+        WITH in_flight AS (
+            SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
+        ), callback_due AS (
+            -- Due callbacks have send slots apart from deliveries': per subscription its cap less its callbacks in flight
+            -- ($9, $10), and $8 more in all; they wait while their subscription is disabled, but the event that says so.
+            -- Those that could not be taken now are left out before the window of the oldest 1,000, so they never
+            -- fill it for everyone else.
+            SELECT c.id, c.scheduled_at, c.room,
+                row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.scheduled_at, c.id) AS position
+            FROM (
+                SELECT cb.id, cb.subscription_id, cb.scheduled_at,
+                    CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
+                FROM callbacks cb
+                JOIN subscriptions s ON s.id = cb.subscription_id
+                LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = cb.subscription_id
+                WHERE cb.status = 'pending' AND cb.scheduled_at <= now() AND (cb.leased_until IS NULL OR cb.leased_until <= now())
+                    AND cb.id <> ALL($6::text[]) AND (s.status = 'active' OR cb.type = 'subscription.disabled')
+                    AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
+                ORDER BY cb.scheduled_at
+                LIMIT 1000
+            ) c
+        ), callback_picked AS (
+            SELECT id FROM callback_due WHERE position <= room ORDER BY scheduled_at LIMIT least($1, $8)
+        ), callback_claimed AS (
+            UPDATE callbacks c
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
+            FROM (
+                -- Checked again on the row locked: another claim may have leased it since this one's snapshot.
+                SELECT id FROM callbacks
+                WHERE id IN (SELECT id FROM callback_picked)
+                    AND status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                FOR UPDATE SKIP LOCKED
+            ) due, subscriptions s
+            WHERE c.id = due.id AND s.id = c.subscription_id
+            RETURNING c.id, ''::varchar, c.subscription_id, ''::varchar, 'application/json'::text, ''::text, c.type, c.created_at, c.url,
+                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
+                'POST'::varchar, '{}'::text, NULL::text, 'cloudevents'::varchar, NULL::text, 'application/json'::text,
+                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, c.attempts,
+                (extract(epoch FROM c.leased_until) * 1000000)::bigint, NULL::int, false, c.body
+        ), candidate AS (
+            SELECT s.id, s.rate_limit, head.id AS head_id, head.scheduled_at AS head,
+                CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END AS cap,
+                CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
+            FROM subscriptions s
+            LEFT JOIN in_flight f ON f.subscription_id = s.id
+            CROSS JOIN LATERAL (
+                (SELECT NULL::varchar AS id, q.scheduled_at FROM delivery_queue q
+                    WHERE NOT s.ordered AND q.subscription_id = s.id AND q.status = 'pending' AND q.scheduled_at <= now()
+                        AND (q.leased_until IS NULL OR q.leased_until <= now()) AND q.delivery_id <> ALL($6::text[])
+                    ORDER BY q.scheduled_at
+                    LIMIT 1)
+                UNION ALL
+                -- Ordered: only the head in publish order, and only when it is due and no one holds it.
+                (SELECT h.id, h.scheduled_at FROM (
+                        SELECT q.delivery_id AS id, q.scheduled_at, q.leased_until FROM delivery_queue q
+                        WHERE s.ordered AND q.subscription_id = s.id AND q.status = 'pending'
+                        ORDER BY q.created_at, q.delivery_id
+                        LIMIT 1
+                    ) h
+                    WHERE h.scheduled_at <= now() AND (h.leased_until IS NULL OR h.leased_until <= now()) AND h.id <> ALL($6::text[]))
+            ) head
+            WHERE s.status = 'active' AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
+            -- Oldest due first; among equals, the subscription with the fewest sends in flight, so ties rotate.
+            ORDER BY head.scheduled_at, room DESC, s.id
+            LIMIT $1
+        ), rate AS (
+            SELECT s.id, s.rate_limit,
+                least(s.rate_limit::float8, s.rate_tokens + (date_part('epoch', now()) - date_part('epoch', s.rate_refilled_at)) * s.rate_limit) AS tokens
+            FROM subscriptions s
+            WHERE s.id IN (SELECT id FROM candidate WHERE rate_limit IS NOT NULL)
+            FOR NO KEY UPDATE SKIP LOCKED
+        ), allowed AS (
+            SELECT c.id, c.head_id, c.head, c.cap, c.rate_limit,
+                CASE WHEN c.rate_limit IS NULL THEN c.room ELSE least(c.room, floor(coalesce(r.tokens, 0))::int) END AS room
+            FROM candidate c LEFT JOIN rate r ON r.id = c.id
+        ), share AS (
+            SELECT id, head_id, cap,
+                least(room, $1 - (SELECT count(*) FROM callback_claimed)
+                    - coalesce(sum(room) OVER (ORDER BY head, room DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS take
+            FROM allowed
+            WHERE room > 0
+        ), due AS (
+            SELECT share.id AS subscription_id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
+                -- octet_length reads a stored value's size without fetching or decompressing it.
+                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
+                    m.created_at, octet_length(m.data) AS bytes
+                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                WHERE share.head_id IS NULL AND q.subscription_id = share.id AND q.status = 'pending' AND q.scheduled_at <= now()
+                    AND (q.leased_until IS NULL OR q.leased_until <= now()) AND q.delivery_id <> ALL($6::text[])
+                ORDER BY q.scheduled_at
+                LIMIT greatest(share.take, 0)
+                FOR UPDATE OF q SKIP LOCKED
+            ) picked
+            UNION ALL
+            -- The head of an ordered subscription, by id: another claim holding it means this one takes nothing, never
+            -- the delivery after it.
+            SELECT share.id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
+                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
+                    m.created_at, octet_length(m.data) AS bytes
+                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                WHERE q.delivery_id = share.head_id AND share.take > 0 AND q.status = 'pending' AND q.scheduled_at <= now()
+                    AND (q.leased_until IS NULL OR q.leased_until <= now())
+                FOR UPDATE OF q SKIP LOCKED
+            ) picked
+        ), sized AS (
+            SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
+        ), claimed AS (
+            -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); its
+            -- record writes the ones it used into the delivery, which is what a finished delivery shows. The claim
+            -- writes only the lease, on the queue's narrow row.
+            UPDATE delivery_queue q
+            SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
+            FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
+            WHERE q.delivery_id = m.id AND m.bytes_before < $7
+            RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
+                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
+                s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
+                s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.delivery_attempts,
+                (extract(epoch FROM q.leased_until) * 1000000)::bigint, m.cap, s.ordered
+        ), spent AS (
+            UPDATE subscriptions s SET rate_tokens = r.tokens - n.taken, rate_refilled_at = now()
+            FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
+            WHERE s.id = r.id
+        )
+        SELECT 'delivery', *, NULL::text, NULL::bool, NULL::int FROM claimed
+        UNION ALL
+        SELECT 'callback', *, NULL, NULL FROM callback_claimed
+        UNION ALL
+        SELECT 'summary', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+            NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),
+            -- Locked by another claim: soon; out of tokens: when the next token comes.
+            (SELECT min(CASE WHEN r.id IS NULL THEN 50 ELSE ceil(1000.0 / a.rate_limit)::int END)
+                FROM allowed a LEFT JOIN rate r ON r.id = a.id JOIN candidate c ON c.id = a.id
+                WHERE a.rate_limit IS NOT NULL AND a.room < c.room)
+        """
+
+    let limit: Int
+    let leaseMarginSeconds: Int
+    let maxInFlight: Int
+    let inFlight: [String: Int]
+    let held: [String]
+    let maxBytes: Int
+    let callbacksInFlight: [String: Int]
+    let maxCallbacks: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 10)
+        bindings.append(limit)
+        bindings.append(leaseMarginSeconds)
+        bindings.append(Array(inFlight.keys))
+        bindings.append(inFlight.values.map { Int32(clamping: $0) })
+        bindings.append(maxInFlight)
+        bindings.append(held)
+        bindings.append(maxBytes)
+        bindings.append(maxCallbacks)
+        bindings.append(Array(callbacksInFlight.keys))
+        bindings.append(callbacksInFlight.values.map { Int32(clamping: $0) })
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row {
+        var columns = ColumnReader(row)
+        let kind: String = try columns.next()
+        if kind == "summary" {
+            let cells = row.makeRandomAccess()
+            return .summary(
+                starved: try cells[cells.count - 2].decode(Bool.self),
+                rateLimitedForMilliseconds: try cells[cells.count - 1].decode(Int?.self)
+            )
+        }
+        var delivery = ClaimedDelivery(
+            id: try columns.next(),
+            topicID: try columns.next(),
+            subscriptionID: try columns.next(),
+            messageID: try columns.next(),
+            contentType: try columns.next(),
+            dataBase64: try columns.next(),
+            eventType: try columns.next(),
+            publishedAt: try columns.next(),
+            url: try columns.next(),
+            secretToken: try columns.next(),
+            previousSecretToken: try columns.next(),
+            options: try Store.deliveryOptions(&columns),
+            maxDeliveryAttempts: try columns.next(),
+            deliveryAttemptDelay: try columns.next(),
+            deliveryAttemptTimeout: try columns.next(),
+            deliveryAttempts: try columns.next(),
+            lease: try columns.next(),
+            maxInFlight: try columns.next(),
+            ordered: try columns.next()
+        )
+        if let body = try columns.next(String?.self) { delivery.kind = .callback(body: body) }
+        return .delivery(delivery)
+    }
+}
