@@ -15,8 +15,7 @@ import Testing
             try await client.createSubscription("hook", topic: "orders")
             let message = try #require(try await client.publish(topic: "orders")["id"] as? String)
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
-            try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 1 WHERE id = \(delivery)")
-            try await store.client.matchQueueToStatuses()
+            try await store.client.markDeliveries(attempts: 1, id: delivery)
 
             for path in [
                 "/ui", "/ui/topics", "/ui/subscriptions", "/ui/messages", "/ui/deliveries", "/ui/messages/\(message)", "/ui/deliveries/\(delivery)",
@@ -92,8 +91,7 @@ import Testing
             try await client.createSubscription("hook", topic: "orders")
             try await client.publish(topic: "orders")
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
-            try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 3 WHERE id = \(delivery)")
-            try await store.client.matchQueueToStatuses()
+            try await store.client.markDeliveries(attempts: 3, id: delivery)
 
             let page = try await client.send(.get, "/ui/deliveries/\(delivery)")
             let csrf = try #require(Self.cookieValue(page, "hammer_csrf"))
@@ -173,7 +171,7 @@ import Testing
         }
     }
 
-    static func cookieValue(_ response: JSONResponse, _ name: String) -> String? {
+    static func cookieValue(_ response: TestResponse, _ name: String) -> String? {
         for header in response.headers[values: setCookie] where header.hasPrefix(name + "=") {
             return String(header.dropFirst(name.count + 1).prefix { $0 != ";" })
         }

@@ -118,7 +118,7 @@ import Testing
                 }
                 for task in tasks { await task.value }
                 #expect(await outcomes.all.sorted() == ["ok", "ok", "ok", "ok", "ok", "unavailable"])
-                #expect(try await fixture.count("SELECT count(*) FROM messages") == 5)
+                #expect(try await fixture.client.rowCount(.messages) == 5)
             }
         }
     }

@@ -12,8 +12,7 @@ import Testing
             try await client.createSubscription("c", topic: "users")
             let m1 = try await client.publish(topic: "orders")["id"] as! String
             _ = try await client.publish(topic: "users")
-            try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE subscription_id = 'b'")
-            try await store.client.matchQueueToStatuses()
+            try await store.client.markDeliveries(subscription: "b")
 
             func ids(_ query: String) async throws -> [String] {
                 try await client.send(.get, "/v1/deliveries?\(query)").list("deliveries").compactMap { $0["subscription_id"] as? String }
@@ -42,8 +41,11 @@ import Testing
             let id = try #require(delivery["id"] as? String)
             let fetched = try await client.send(.get, "/v1/deliveries/\(id)")
             #expect(fetched.status == .ok)
-            #expect(fetched["id"] as? String == id)
-            #expect(fetched["subscription_id"] as? String == "a")
+            let typed = try fetched.decode(Wire.Delivery.self)
+            #expect(typed.id == id)
+            #expect(typed.subscriptionId == "a")
+            #expect(typed.status == "pending")
+            #expect(typed.deliveryAttempts == 0)
 
             for (index, success) in [false, true].enumerated() {
                 try await store.client.query(
@@ -53,12 +55,13 @@ import Testing
                     """
                 )
             }
-            let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(id)").list("delivery_attempts")
-            #expect(attempts.compactMap { $0["id"] as? String } == ["att0", "att1"])
-            #expect(attempts.first?["success"] as? Bool == false)
-            #expect(attempts.first?["error"] as? String == "status 500")
-            #expect(attempts.first?["response_status_code"] as? Int == 500)
-            #expect(attempts.last?["execution_duration"] as? Int == 11)
+            let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(id)").decodeList(of: Wire.DeliveryAttempt.self)
+            #expect(attempts.map(\.id) == ["att0", "att1"])
+            #expect(attempts.allSatisfy { $0.deliveryId == id })
+            #expect(attempts.first?.success == false)
+            #expect(attempts.first?.error == "status 500")
+            #expect(attempts.first?.responseStatusCode == 500)
+            #expect(attempts.last?.executionDuration == 11)
 
             let one = try await client.send(.get, "/v1/delivery-attempts/att1")
             #expect(one["delivery_id"] as? String == id)
@@ -77,9 +80,6 @@ import Testing
 
     @Test func deletesCascade() async throws {
         try await TestApp.run { client, store in
-            func count(_ table: String) async throws -> Int {
-                try await store.client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")).collect().first!.decode(Int.self)
-            }
             try await client.createTopic("orders")
             try await client.createTopic("users")
             try await client.createSubscription("a", topic: "orders")
@@ -94,22 +94,22 @@ import Testing
                 SELECT hammer_ulid(), id, '', '', 200, 1, true FROM deliveries
                 """
             )
-            #expect(try await count("deliveries") == 5)
-            #expect(try await count("delivery_attempts") == 5)
+            #expect(try await store.client.rowCount(.deliveries) == 5)
+            #expect(try await store.client.rowCount(.deliveryAttempts) == 5)
 
             try await client.send(.delete, "/v1/messages/\(message)")
-            #expect(try await count("deliveries") == 3)
-            #expect(try await count("delivery_attempts") == 3)
+            #expect(try await store.client.rowCount(.deliveries) == 3)
+            #expect(try await store.client.rowCount(.deliveryAttempts) == 3)
 
             try await client.send(.delete, "/v1/subscriptions/a")
-            #expect(try await count("deliveries") == 2)
-            #expect(try await count("delivery_attempts") == 2)
+            #expect(try await store.client.rowCount(.deliveries) == 2)
+            #expect(try await store.client.rowCount(.deliveryAttempts) == 2)
 
             try await client.send(.delete, "/v1/topics/orders")
-            #expect(try await count("subscriptions") == 1)
-            #expect(try await count("messages") == 1)
-            #expect(try await count("deliveries") == 1)
-            #expect(try await count("delivery_attempts") == 1)
+            #expect(try await store.client.rowCount(.subscriptions) == 1)
+            #expect(try await store.client.rowCount(.messages) == 1)
+            #expect(try await store.client.rowCount(.deliveries) == 1)
+            #expect(try await store.client.rowCount(.deliveryAttempts) == 1)
         }
     }
 }

@@ -35,7 +35,7 @@ import Testing
         _ id: String = "hook",
         url: String,
         _ options: [String: Any]
-    ) async throws -> JSONResponse {
+    ) async throws -> TestResponse {
         let created = try await client.createSubscription(
             id,
             topic: "orders",
@@ -332,7 +332,7 @@ import Testing
             #expect(try StandardWebhooksVerifier.verifies(during, secret: Self.secret))
 
             // The grace period ends (moved into the past rather than waited for).
-            try await store.client.query("UPDATE subscriptions SET previous_secret_expires_at = now() - interval '1 second'")
+            try await store.client.endSecretGracePeriods()
             try await client.publish(topic: "orders")
             let after = try #require(try await received(receiver, count: 2).last)
             #expect(after.header("webhook-signature")?.split(separator: " ").count == 1)

@@ -97,7 +97,7 @@ import Testing
             #expect(attempts.map(\.1) == [500, 500, 500, 200])
             #expect(attempts.first?.2 == "unexpected status 500 Internal Server Error")
             #expect(attempts.first?.3 == "http_status")
-            #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 4)
+            #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 4)
         }
     }
 
@@ -129,8 +129,8 @@ import Testing
             try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
             try await worker.stop()
             #expect(await receiver.log.count == 2)
-            #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 2)
-            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts WHERE NOT success AND response_status_code = 400") == 2)
+            #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 2)
+            #expect(try await fixture.client.attemptCount(success: false, statusCode: 400) == 2)
         }
     }
 
@@ -211,7 +211,7 @@ import Testing
             try await fixture.publish(topic: "orders")
             try await eventually("the delivery to complete") { try await fixture.statuses() == ["completed": 1] }
             try await worker.stop()
-            let response = try await fixture.client.query("SELECT response FROM delivery_attempts").collect().first!.decode(String.self)
+            let response = try #require(try await fixture.client.attemptResponses().first)
             let body = try #require(response.components(separatedBy: "\r\n\r\n").last)
             #expect(body.hasPrefix(String(repeating: "x", count: 100) + "\n[truncated"))
             #expect(!body.contains(String(repeating: "x", count: 101)))
@@ -236,7 +236,7 @@ import Testing
             let ids = await receiver.log.requests.compactMap { $0.header("webhook-id") }
             #expect(ids.count == 3000)
             #expect(Set(ids).count == 3000)
-            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 3000)
+            #expect(try await fixture.client.rowCount(.deliveryAttempts) == 3000)
             #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE delivery_attempts <> 1") == 0)
         }
     }
@@ -306,7 +306,7 @@ import Testing
                     """
                 ) == 2
             )
-            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 0)
+            #expect(try await fixture.client.rowCount(.deliveryAttempts) == 0)
         }
     }
 
@@ -326,6 +326,6 @@ import Testing
 
     /// When each attempt was written, oldest first: a retry's delay runs from there.
     private func attemptTimes(_ fixture: Fixture) async throws -> [Date] {
-        try await fixture.client.query("SELECT created_at FROM delivery_attempts ORDER BY created_at").collect().map { try $0.decode(Date.self) }
+        try await fixture.client.attemptTimes()
     }
 }

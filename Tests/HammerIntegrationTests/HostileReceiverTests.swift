@@ -33,7 +33,7 @@ import Testing
                     // The whole attempt, body included, ends at its 1 s deadline.
                     #expect(duration >= 950 && duration < 1500, "\(duration) ms")
                 }
-                #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 2)
+                #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 2)
             }
         }
         await receiver.stop()
@@ -129,8 +129,8 @@ import Testing
             try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 7] }
             try await worker.stop()
             #expect(await receiver.log.count == 7)
-            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 7)
-            let requests = try await client.query("SELECT request FROM delivery_attempts").collect().map { try $0.decode(String.self) }
+            #expect(try await fixture.client.rowCount(.deliveryAttempts) == 7)
+            let requests = try await client.attemptRequests()
             #expect(requests.filter { $0.hasPrefix("[not recorded: PostgreSQL refused this attempt's record (SQLSTATE P0001)]") }.count == 1)
             #expect(requests.filter { $0.hasPrefix("POST /hook HTTP/1.1") }.count == 6)
         }

@@ -14,15 +14,19 @@ import Testing
             }
             let published = try await client.publish(topic: "orders", data: #"{"name": "Allisson"}"#)
             #expect(published.status == .ok)
-            let id = try #require(published["id"] as? String)
+            let message = try published.decode(Wire.Message.self)
+            let id = message.id
             #expect(id.wholeMatch(of: /[0-9A-HJKMNP-TV-Z]{26}/) != nil)
-            #expect(published["topic_id"] as? String == "orders")
-            #expect(published["content_type"] as? String == "application/json")
-            #expect(published["data"] as? String == "eyJuYW1lIjogIkFsbGlzc29uIn0=")
+            #expect(message.topicId == "orders")
+            #expect(message.contentType == "application/json")
+            #expect(message.data == "eyJuYW1lIjogIkFsbGlzc29uIn0=")
 
-            let deliveries = try await client.send(.get, "/v1/deliveries?message_id=\(id)&limit=50").list("deliveries")
-            #expect(deliveries.count == subscriptions)
-            #expect(Set(deliveries.compactMap { $0["subscription_id"] as? String }) == Set((0..<subscriptions).map { "sub-\($0)" }))
+            let listed = try await client.send(.get, "/v1/deliveries?message_id=\(id)&limit=50")
+            let typed = try listed.decodeList(of: Wire.Delivery.self)
+            #expect(typed.count == subscriptions)
+            #expect(Set(typed.map(\.subscriptionId)) == Set((0..<subscriptions).map { "sub-\($0)" }))
+            #expect(typed.allSatisfy { $0.messageId == id && $0.topicId == "orders" })
+            let deliveries = listed.list("deliveries")
             for delivery in deliveries {
                 #expect(delivery["status"] as? String == "pending")
                 #expect(delivery["delivery_attempts"] as? Int == 0)
@@ -81,7 +85,7 @@ import Testing
             #expect(noTopic.status == .notFound)
             #expect(noTopic.errorCode == "topic_does_not_exists")
 
-            let rows = try await store.client.query("SELECT count(*) FROM messages").collect().first?.decode(Int.self)
+            let rows = try await store.client.rowCount(.messages)
             #expect(rows == 0)
         }
     }
@@ -96,7 +100,7 @@ import Testing
             #expect(big["code"] as? Int == 8)
             let fits = try await client.publish(topic: "orders", data: String(repeating: "x", count: 900))
             #expect(fits.status == .ok)
-            let rows = try await store.client.query("SELECT count(*) FROM messages").collect().first?.decode(Int.self)
+            let rows = try await store.client.rowCount(.messages)
             #expect(rows == 1)
         }
     }
@@ -134,13 +138,13 @@ import Testing
             try await client.createTopic("orders")
             try await client.createSubscription("a", topic: "orders")
             try await client.createSubscription("b", topic: "orders")
-            let answers = try await withThrowingTaskGroup(of: (Int, JSONResponse).self) { group in
+            let answers = try await withThrowingTaskGroup(of: (Int, TestResponse).self) { group in
                 for index in 0..<60 {
                     group.addTask {
                         (index, try await client.publish(topic: index % 6 == 0 ? "missing" : "orders", data: "m\(index)"))
                     }
                 }
-                return try await group.reduce(into: [Int: JSONResponse]()) { $0[$1.0] = $1.1 }
+                return try await group.reduce(into: [Int: TestResponse]()) { $0[$1.0] = $1.1 }
             }
             var ids = Set<String>()
             for (index, answer) in answers {

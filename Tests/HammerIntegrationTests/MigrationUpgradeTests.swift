@@ -83,7 +83,7 @@ import Testing
             // through the queue.
             try await migrator.up(migrations)
             try await client.query("SELECT hammer_publish_message('billing', 'application/json', '{}'::bytea)")
-            #expect(try await client.count("SELECT count(*) FROM delivery_queue") == 203)
+            #expect(try await client.rowCount(.deliveryQueue) == 203)
             let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
             // The populated callbacks come first in a claim; the deliveries after them.
             let claimed = try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.filter {

@@ -61,8 +61,7 @@ import Testing
                 """
             )
             @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
-                try await store.client.query("UPDATE deliveries SET status = 'failed' WHERE id = \(id)")
-                try await store.client.matchQueueToStatuses()
+                try await store.client.markDeliveries(id: id)
                 return try await client.send(.post, "/v1/deliveries/\(id)/redeliver").json
             }
             let cases: [(String, Any?)] = [

@@ -17,8 +17,8 @@ import Testing
             #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 2)
             #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 1)
             #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 0)
-            #expect(try await fixture.count("SELECT count(*) FROM messages") == 2)
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 2)
+            #expect(try await fixture.client.rowCount(.messages) == 2)
+            #expect(try await fixture.client.rowCount(.deliveries) == 2)
         }
     }
 
@@ -26,8 +26,7 @@ import Testing
         try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
             let store = fixture.store
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now() WHERE subscription_id = 'a'")
-            try await fixture.client.matchQueueToStatuses()
+            try await fixture.client.markDeliveries(changedSecondsAgo: 0, subscription: "a")
             try await fixture.client.query(
                 "UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
             )
@@ -64,8 +63,8 @@ import Testing
             try await queue.record(outcomes)
             // As if the first answer was lost and the worker wrote the batch again.
             try await queue.record(outcomes)
-            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == 1)
-            #expect(try await fixture.count("SELECT delivery_attempts FROM deliveries") == 1)
+            #expect(try await fixture.client.rowCount(.deliveryAttempts) == 1)
+            #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 1)
             #expect(try await fixture.statuses() == ["completed": 1])
         }
     }
@@ -80,7 +79,7 @@ import Testing
             let first = try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 3, inFlight: ["b": 2]).deliveries
             #expect(Dictionary(grouping: first, by: \.subscriptionID).mapValues(\.count) == ["a": 3, "b": 1])
             // Leases that lapsed while this worker still holds the deliveries (an outage longer than the lease).
-            try await fixture.client.query("UPDATE delivery_queue SET leased_until = now() - interval '1 second'")
+            try await fixture.client.expireLeases()
             let second = try await queue.claim(
                 limit: 100,
                 leaseMargin: .seconds(30),

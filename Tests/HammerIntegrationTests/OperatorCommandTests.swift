@@ -38,8 +38,7 @@ import Testing
     @Test func redeliverPrintsTheCountFirstAndDryRunChangesNothing() async throws {
         try await scenario { database, fixture in
             for _ in 0..<3 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5")
-            try await fixture.client.matchQueueToStatuses()
+            try await fixture.client.markDeliveries(attempts: 5)
 
             let dryRun = try await HammerProcess.run(["redeliver", "--subscription", "a", "--since", "1h", "--dry-run"], database: database)
             #expect(dryRun.status == 0, "\(dryRun.output)")
@@ -53,9 +52,7 @@ import Testing
             #expect(run.output.contains("redelivered 2/3"))
             #expect(run.output.contains("done: 3 delivery(ies) pending again"))
             #expect(
-                try await fixture.count(
-                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0"
-                ) == 3
+                try await fixture.client.freshPendingDeliveries(subscription: "a") == 3
             )
             #expect(try await fixture.statuses() == ["pending": 3, "failed": 3])
 
@@ -108,15 +105,14 @@ import Testing
             let missing = try await HammerProcess.run(["subscriptions", "test", "nope"], database: database)
             #expect(missing.status == 1)
             #expect(missing.output.contains(#"subscription "nope" does not exist"#), "\(missing.output)")
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 0)
+            #expect(try await fixture.client.rowCount(.deliveries) == 0)
         }
     }
 
     @Test func monitorExitsOneAndSaysWhyAboveTheMaximum() async throws {
         try await scenario { database, fixture in
             for _ in 0..<2 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE deliveries SET status = 'failed', updated_at = now()")
-            try await fixture.client.matchQueueToStatuses()
+            try await fixture.client.markDeliveries(changedSecondsAgo: 0)
             let alert = try await HammerProcess.run(["monitor", "--status", "failed", "--since", "10m", "--max", "3"], database: database)
             #expect(alert.status == 1)
             #expect(alert.output.contains("ALERT: 4 deliveries failed since"), "\(alert.output)")
@@ -135,12 +131,12 @@ import Testing
             let dryRun = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--dry-run"], database: database)
             #expect(dryRun.status == 0)
             #expect(dryRun.output.contains("2 message(s) created before"), "\(dryRun.output)")
-            #expect(try await fixture.count("SELECT count(*) FROM messages") == 3)
+            #expect(try await fixture.client.rowCount(.messages) == 3)
             let run = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--batch-size", "1"], database: database)
             #expect(run.status == 0)
             #expect(run.output.contains("deleted 2/2"), "\(run.output)")
-            #expect(try await fixture.count("SELECT count(*) FROM messages") == 1)
-            #expect(try await fixture.count("SELECT count(*) FROM deliveries") == 2)
+            #expect(try await fixture.client.rowCount(.messages) == 1)
+            #expect(try await fixture.client.rowCount(.deliveries) == 2)
         }
     }
 }

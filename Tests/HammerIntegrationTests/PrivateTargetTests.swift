@@ -24,7 +24,7 @@ import Testing
             let patched = try await client.send(.patch, "/v1/subscriptions/public", #"{"url": "http://127.0.0.1:9000/"}"#)
             #expect(patched.status == .badRequest)
             #expect(patched.detailFields == ["url"])
-            let count = try await store.client.query("SELECT count(*) FROM subscriptions").collect().first!.decode(Int.self)
+            let count = try await store.client.rowCount(.subscriptions)
             #expect(count == 1)
         }
     }
@@ -46,7 +46,7 @@ import Testing
             #expect(unresolvable.status == .ok, "\(unresolvable.text)")
             let patched = try await client.send(.patch, "/v1/subscriptions/later", #"{"url": "https://other.hammer-test.invalid/"}"#)
             #expect(patched.status == .ok, "\(patched.text)")
-            let count = try await store.client.query("SELECT count(*) FROM subscriptions").collect().first!.decode(Int.self)
+            let count = try await store.client.rowCount(.subscriptions)
             #expect(count == 1)
         }
     }
@@ -62,9 +62,7 @@ import Testing
             try await eventually("the delivery to fail") { try await fixture.statuses() == ["failed": 1] }
             try await worker.stop()
             #expect(await receiver.log.count == 0)
-            let (kind, error) = try await client.query("SELECT error_kind, error FROM delivery_attempts").collect().first!.decode(
-                (String, String).self
-            )
+            let (kind, error) = try #require(try await client.attemptErrors().first)
             #expect(kind == "blocked_target")
             #expect(error.contains("private"))
         }

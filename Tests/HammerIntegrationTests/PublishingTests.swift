@@ -28,7 +28,7 @@ import Testing
             for message in messages {
                 #expect(try await client.send(.get, "/v1/messages/\(message["id"] as! String)").status == .ok)
             }
-            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 5)
+            #expect(try await store.client.rowCount(.deliveries) == 5)
         }
     }
 
@@ -47,8 +47,8 @@ import Testing
             #expect(unknown.status == .notFound)
             #expect(unknown.errorCode == "topic_does_not_exists")
             #expect(unknown["message"] as? String == #"topic "nope" does not exist"#)
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 0)
-            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 0)
+            #expect(try await store.client.rowCount(.messages) == 0)
+            #expect(try await store.client.rowCount(.deliveries) == 0)
         }
     }
 
@@ -63,7 +63,7 @@ import Testing
             #expect(thousand.list("messages").count == 1000)
             let large = try await client.send(.post, "/v1/messages/batch", ["messages": [item("orders", String(repeating: "x", count: 250_000))]])
             #expect(large.status == .contentTooLarge)
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1000)
+            #expect(try await store.client.rowCount(.messages) == 1000)
         }
     }
 
@@ -83,8 +83,8 @@ import Testing
                 for try await count in group { published += count }
                 #expect(published == 340)
             }
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 340)
-            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 340)
+            #expect(try await store.client.rowCount(.messages) == 340)
+            #expect(try await store.client.rowCount(.deliveries) == 340)
         }
     }
 
@@ -101,8 +101,8 @@ import Testing
             #expect(again.status == .ok)
             #expect(again.text == first.text)
             #expect(again.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
-            #expect(try await store.client.count("SELECT count(*) FROM deliveries") == 1)
+            #expect(try await store.client.rowCount(.messages) == 1)
+            #expect(try await store.client.rowCount(.deliveries) == 1)
 
             let mismatch = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "other"], headers: headers)
             #expect(mismatch.status == .unprocessableContent)
@@ -115,7 +115,7 @@ import Testing
             let firstBatch = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
             let againBatch = try await client.send(.post, "/v1/messages/batch", ["messages": [body, body]], headers: batchHeaders)
             #expect(againBatch.text == firstBatch.text)
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 3)
+            #expect(try await store.client.rowCount(.messages) == 3)
 
             let badKey = try await client.send(
                 .post,
@@ -183,7 +183,7 @@ import Testing
                 headers: [HTTPField.Name("webhook-id")!: delivery]
             )
             #expect(batch.errorCode == "publish_loop")
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
+            #expect(try await store.client.rowCount(.messages) == 1)
             // Another hammer's webhook (an id unknown here) publishes as usual.
             let forwarded = try await client.send(
                 .post,
@@ -211,7 +211,7 @@ import Testing
             }
             #expect(statuses.allSatisfy { $0 == 200 || $0 == 409 }, "\(statuses)")
             #expect(statuses.contains(200))
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 1)
+            #expect(try await store.client.rowCount(.messages) == 1)
         }
     }
 
@@ -226,7 +226,7 @@ import Testing
             let second = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "x"], headers: two)
             #expect(first.status == .ok && second.status == .ok)
             #expect(first["id"] as? String != second["id"] as? String)
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 2)
+            #expect(try await store.client.rowCount(.messages) == 2)
         }
     }
 
@@ -236,13 +236,13 @@ import Testing
             let headers: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "old"]
             try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "x"], headers: headers)
             // The TTL ends (moved into the past rather than waited for).
-            try await store.client.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
+            try await store.client.expireIdempotencyKeys()
             let again = try await client.send(.post, "/v1/messages", ["topic_id": "orders", "data": "x"], headers: headers)
             #expect(again.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
-            #expect(try await store.client.count("SELECT count(*) FROM messages") == 2)
-            try await store.client.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
+            #expect(try await store.client.rowCount(.messages) == 2)
+            try await store.client.expireIdempotencyKeys()
             #expect(try await store.deleteExpiredIdempotencyKeys() == 1)
-            #expect(try await store.client.count("SELECT count(*) FROM idempotency_keys") == 0)
+            #expect(try await store.client.rowCount(.idempotencyKeys) == 0)
         }
     }
 
@@ -273,7 +273,7 @@ import Testing
             let request = try #require(await receiver.log.requests.first)
             #expect(request.json["type"] as? String == "order.created")
             #expect(request.json["data_base64"] as? String == Data(#"{"n": 1}"#.utf8).base64EncodedString())
-            #expect(try await fixture.count("SELECT count(*) FROM messages") == 1)
+            #expect(try await fixture.client.rowCount(.messages) == 1)
             try await worker.stop()
             await #expect(throws: PSQLError.self) {
                 try await fixture.client.query("SELECT hammer_publish_message('nope', 'text/plain', 'x'::bytea)").collect()

@@ -62,8 +62,7 @@ import Testing
             try await client.createTopic("orders")
             try await client.createSubscription("billing", topic: "orders", url: "http://127.0.0.1:1/old")
             try await client.publish(topic: "orders")
-            try await store.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5")
-            try await store.client.matchQueueToStatuses()
+            try await store.client.markDeliveries(attempts: 5)
             try await client.send(.patch, "/v1/subscriptions/billing", ["url": "http://127.0.0.1:2/new", "max_delivery_attempts": 9])
             let deliveryID = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first?["id"] as? String)
 
@@ -79,8 +78,7 @@ import Testing
         try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
             let store = fixture.store
             for _ in 0..<5 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query("UPDATE deliveries SET status = 'failed', delivery_attempts = 5, updated_at = now() - interval '1 hour'")
-            try await fixture.client.matchQueueToStatuses()
+            try await fixture.client.markDeliveries(attempts: 5, changedSecondsAgo: 3600)
             // One of a's failures is old, one of b's deliveries completed.
             try await fixture.client.query(
                 "UPDATE deliveries SET updated_at = now() - interval '3 days' WHERE id = (SELECT min(id) FROM deliveries WHERE subscription_id = 'a')"
@@ -96,9 +94,7 @@ import Testing
             #expect(try await store.redeliver(filter, limit: 3) == 1)
             #expect(try await store.redeliver(filter, limit: 3) == 0)
             #expect(
-                try await fixture.count(
-                    "SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = 'a' AND delivery_attempts = 0"
-                ) == 4
+                try await fixture.client.freshPendingDeliveries(subscription: "a") == 4
             )
             #expect(try await fixture.statuses() == ["pending": 4, "failed": 5, "completed": 1])
 

@@ -6,20 +6,20 @@ import Testing
         try await TestApp.run { client, _ in
             let wrapped = try await client.send(.post, "/v1/topics", #"{"topic": {"id": "orders", "name": "Orders"}}"#)
             #expect(wrapped.status == .ok)
-            #expect(wrapped["id"] as? String == "orders")
-            #expect(wrapped["name"] as? String == "Orders")
-            let created = try #require(wrapped["created_at"] as? String)
-            #expect(created.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/) != nil)
-            #expect(wrapped["updated_at"] as? String == created)
+            let topic = try wrapped.decode(Wire.Topic.self)
+            #expect(topic.id == "orders")
+            #expect(topic.name == "Orders")
+            #expect(topic.createdAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/) != nil)
+            #expect(topic.updatedAt == topic.createdAt)
 
             let flat = try await client.send(.post, "/v1/topics", #"{"id": "users", "name": "Users", "unknown": true}"#)
             #expect(flat.status == .ok)
-            #expect(flat["id"] as? String == "users")
+            #expect(try flat.decode(Wire.Topic.self).id == "users")
 
             let fetched = try await client.send(.get, "/v1/topics/orders")
             #expect(fetched.status == .ok)
-            #expect(fetched["name"] as? String == "Orders")
-            #expect(fetched["created_at"] as? String == created)
+            #expect(try fetched.decode(Wire.Topic.self) == topic)
+            #expect(try await client.send(.get, "/v1/topics").decodeList(of: Wire.Topic.self).map(\.id) == ["orders", "users"])
         }
     }
 
@@ -28,8 +28,10 @@ import Testing
             try await client.createTopic("orders")
             let again = try await client.createTopic("orders")
             #expect(again.status == .conflict)
-            #expect(again.errorCode == "topic_already_exists")
-            #expect(again["code"] as? Int == 6)
+            let error = try again.decode(Wire.ErrorBody.self)
+            #expect(error.error == "topic_already_exists")
+            #expect(error.code == 6)
+            #expect(error.message == #"topic "orders" already exists"#)
         }
     }
 

@@ -39,7 +39,7 @@ enum TestApp {
 }
 
 /// A response with its body parsed as JSON.
-struct JSONResponse: @unchecked Sendable {
+struct TestResponse: @unchecked Sendable {
     let status: HTTPResponse.Status
     let headers: HTTPFields
     let text: String
@@ -55,7 +55,7 @@ struct JSONResponse: @unchecked Sendable {
 extension TestClientProtocol {
     /// Sends `body` (a JSON text or any JSON-serialisable value) and parses the answer.
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: Any? = nil, headers: HTTPFields = [:]) async throws -> JSONResponse {
+    func send(_ method: HTTPRequest.Method, _ uri: String, _ body: Any? = nil, headers: HTTPFields = [:]) async throws -> TestResponse {
         var buffer: ByteBuffer?
         if let text = body as? String {
             buffer = ByteBuffer(string: text)
@@ -67,11 +67,11 @@ extension TestClientProtocol {
         let response = try await execute(uri: uri, method: method, headers: headers, body: buffer)
         let text = String(buffer: response.body)
         let json = text.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        return JSONResponse(status: response.status, headers: response.headers, text: text, json: json)
+        return TestResponse(status: response.status, headers: response.headers, text: text, json: json)
     }
 
     @discardableResult
-    func createTopic(_ id: String, name: String? = nil) async throws -> JSONResponse {
+    func createTopic(_ id: String, name: String? = nil) async throws -> TestResponse {
         try await send(.post, "/v1/topics", ["topic": ["id": id, "name": name ?? "Topic \(id)"]])
     }
 
@@ -81,7 +81,7 @@ extension TestClientProtocol {
         topic: String,
         url: String = "http://127.0.0.1:1/hook",
         extra: [String: Any] = [:]
-    ) async throws -> JSONResponse {
+    ) async throws -> TestResponse {
         var body: [String: Any] = [
             "id": id, "topic_id": topic, "name": "Subscription \(id)", "url": url,
             "max_delivery_attempts": 5, "delivery_attempt_delay": 60, "delivery_attempt_timeout": 5,
@@ -91,7 +91,7 @@ extension TestClientProtocol {
     }
 
     @discardableResult
-    func publish(topic: String, data: String = #"{"hello":"world"}"#, contentType: String = "application/json") async throws -> JSONResponse {
+    func publish(topic: String, data: String = #"{"hello":"world"}"#, contentType: String = "application/json") async throws -> TestResponse {
         try await send(.post, "/v1/messages", ["message": ["topic_id": topic, "content_type": contentType, "data": data]])
     }
 }

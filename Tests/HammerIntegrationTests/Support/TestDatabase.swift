@@ -101,24 +101,3 @@ enum TestDatabase {
         }
     }
 }
-
-extension PostgresClient {
-    /// The number a `SELECT count(*) …` answers.
-    func count(_ sql: String) async throws -> Int {
-        try await query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
-    }
-
-    /// After a test wrote deliveries' status itself: the queue (migration 10) made to agree, as the record statement
-    /// keeps it (a completed delivery leaves it, a failed one stays as failed).
-    func matchQueueToStatuses() async throws {
-        try await query(
-            """
-            WITH completed AS (
-                DELETE FROM delivery_queue q USING deliveries d WHERE d.id = q.delivery_id AND d.status = 'completed'
-            )
-            UPDATE delivery_queue q SET status = d.status, leased_until = NULL
-            FROM deliveries d WHERE d.id = q.delivery_id AND d.status <> 'completed' AND q.status <> d.status
-            """
-        )
-    }
-}

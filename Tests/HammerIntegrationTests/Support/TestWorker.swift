@@ -106,11 +106,6 @@ struct Fixture {
     }
 
     func statuses() async throws -> [String: Int] {
-        var result: [String: Int] = [:]
-        for row in try await client.query("SELECT status, count(*) FROM deliveries GROUP BY status").collect() {
-            let (status, count) = try row.decode((String, Int).self)
-            result[status] = count
-        }
-        return result
+        try await client.deliveryStatuses()
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import PostgresNIO
+
+/// A table tests count rows of.
+enum TestTable: String {
+    case topics, subscriptions, messages, deliveries, callbacks
+    case deliveryAttempts = "delivery_attempts"
+    case deliveryQueue = "delivery_queue"
+    case idempotencyKeys = "idempotency_keys"
+    case callbackAttempts = "callback_attempts"
+}
+
+/// The questions tests ask the database and the states they put it in, named, so that a test body says what it
+/// checks; a test whose point is the SQL itself (migrations, the outbox function) keeps its SQL.
+extension PostgresClient {
+    /// The rows `table` holds now.
+    func rowCount(_ table: TestTable) async throws -> Int {
+        try await count("SELECT count(*) FROM \(table.rawValue)")
+    }
+
+    /// The number a `SELECT count(*) …` answers.
+    func count(_ sql: String) async throws -> Int {
+        try await query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+    }
+
+    /// Deliveries by status.
+    func deliveryStatuses() async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        for row in try await query("SELECT status, count(*) FROM deliveries GROUP BY status").collect() {
+            let (status, count) = try row.decode((String, Int).self)
+            result[status] = count
+        }
+        return result
+    }
+
+    /// Attempts recorded, of one delivery when `deliveryID` is given.
+    func attemptCount(deliveryID: String? = nil, success: Bool? = nil, statusCode: Int? = nil) async throws -> Int {
+        try await query(
+            """
+            SELECT count(*) FROM delivery_attempts
+            WHERE (\(deliveryID)::text IS NULL OR delivery_id = \(deliveryID)) AND (\(success)::bool IS NULL OR success = \(success))
+                AND (\(statusCode)::int IS NULL OR response_status_code = \(statusCode))
+            """
+        ).collect().first!.decode(Int.self)
+    }
+
+    /// The attempts counted on the database's one delivery (its `delivery_attempts`).
+    func attemptsOfTheOnlyDelivery() async throws -> Int {
+        let rows = try await query("SELECT delivery_attempts FROM deliveries").collect()
+        guard rows.count == 1 else { throw TestDatabase.SetupError("expected one delivery, found \(rows.count)") }
+        return try rows[0].decode(Int.self)
+    }
+
+    /// Every attempt's request dump, oldest first.
+    func attemptRequests() async throws -> [String] {
+        try await query("SELECT request FROM delivery_attempts ORDER BY created_at, id").collect().map { try $0.decode(String.self) }
+    }
+
+    /// Every attempt's response dump, oldest first.
+    func attemptResponses() async throws -> [String] {
+        try await query("SELECT response FROM delivery_attempts ORDER BY created_at, id").collect().map { try $0.decode(String.self) }
+    }
+
+    /// Every attempt's `error_kind` and `error`, oldest first.
+    func attemptErrors() async throws -> [(kind: String, error: String)] {
+        try await query("SELECT error_kind, error FROM delivery_attempts ORDER BY created_at, id").collect().map {
+            try $0.decode((String, String).self)
+        }
+    }
+
+    /// When each attempt was recorded, oldest first.
+    func attemptTimes() async throws -> [Date] {
+        try await query("SELECT created_at FROM delivery_attempts ORDER BY created_at").collect().map { try $0.decode(Date.self) }
+    }
+
+    /// Pending deliveries of `subscription` with no attempt made: a fresh round.
+    func freshPendingDeliveries(subscription: String) async throws -> Int {
+        try await query(
+            "SELECT count(*) FROM deliveries WHERE status = 'pending' AND subscription_id = \(subscription) AND delivery_attempts = 0"
+        ).collect().first!.decode(Int.self)
+    }
+
+    /// Sets deliveries' status as a worker would have left it (of one subscription, or one delivery, or all), with
+    /// `attempts` made and last changed `changedSecondsAgo` seconds ago when given, and the queue made to agree.
+    func markDeliveries(
+        _ status: String = "failed",
+        attempts: Int? = nil,
+        changedSecondsAgo: Int? = nil,
+        subscription: String? = nil,
+        id: String? = nil
+    ) async throws {
+        try await query(
+            """
+            UPDATE deliveries SET status = \(status), delivery_attempts = coalesce(\(attempts)::int, delivery_attempts),
+                updated_at = coalesce(now() - \(changedSecondsAgo)::int * interval '1 second', updated_at)
+            WHERE (\(subscription)::text IS NULL OR subscription_id = \(subscription)) AND (\(id)::text IS NULL OR id = \(id))
+            """
+        )
+        try await matchQueueToStatuses()
+    }
+
+    /// Every idempotency key expired, as if its time to live had passed.
+    func expireIdempotencyKeys() async throws {
+        try await query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'")
+    }
+
+    /// Every previous secret's grace period over.
+    func endSecretGracePeriods() async throws {
+        try await query("UPDATE subscriptions SET previous_secret_expires_at = now() - interval '1 second'")
+    }
+
+    /// Every lease ran out, as if its worker had died.
+    func expireLeases() async throws {
+        try await query("UPDATE delivery_queue SET leased_until = now() - interval '1 second'")
+    }
+
+    /// After a test wrote deliveries' status itself: the queue made to agree, as the record statement keeps it (a
+    /// completed delivery leaves it, a failed one stays as failed).
+    func matchQueueToStatuses() async throws {
+        try await query(
+            """
+            WITH completed AS (
+                DELETE FROM delivery_queue q USING deliveries d WHERE d.id = q.delivery_id AND d.status = 'completed'
+            )
+            UPDATE delivery_queue q SET status = d.status, leased_until = NULL
+            FROM deliveries d WHERE d.id = q.delivery_id AND d.status <> 'completed' AND q.status <> d.status
+            """
+        )
+    }
+}
