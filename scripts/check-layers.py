@@ -3,6 +3,7 @@
 
 The library is one Swift module, so a folder's "imports" are the types and functions it names that another
 folder declares. Each folder may name only the folders listed under it in LAYERS; anything else is reported.
+The frameworks of one front end or of the database are imported only where FRAMEWORKS allows them.
 
     scripts/check-layers.py            # the graph, then the arrows that break the layers (exit 1 if any)
     scripts/check-layers.py --graph    # the graph only, never fails
@@ -28,6 +29,19 @@ LAYERS = {
     "Console": FOUNDATION + ["Operations"],
     "Delivery": FOUNDATION + ["Storage", "Sending"],
     "App": FOUNDATION + ["Storage", "Sending", "Operations", "API", "GRPC", "Console", "Delivery"],
+}
+
+# Module imports that belong to one front end or to the database, and the folders that may import them.
+FRAMEWORKS = {
+    "Hummingbird": ["API", "Console", "App"],
+    "HummingbirdCore": ["API", "App"],
+    "Mustache": ["Console"],
+    "GRPCCore": ["GRPC"],
+    "GRPCNIOTransportHTTP2": ["GRPC"],
+    "GRPCProtobuf": ["GRPC"],
+    "SwiftProtobuf": ["GRPC"],
+    "PostgresNIO": ["Storage", "App"],
+    "Prometheus": ["Observability"],
 }
 
 DECLARATION = re.compile(
@@ -81,6 +95,11 @@ def main():
     if graph_only:
         return 0
     broken = []
+    for path in sources:
+        for module in re.findall(r"^import (\w+)", open(path, encoding="utf-8").read(), flags=re.M):
+            allowed = FRAMEWORKS.get(module)
+            if allowed is not None and folder_of(path) not in allowed:
+                broken.append(f"  {os.path.relpath(path, ROOT)} imports {module}, which only {', '.join(allowed)} may")
     for source in folders:
         allowed = LAYERS.get(source)
         for target, names in sorted(edges.get(source, {}).items()):

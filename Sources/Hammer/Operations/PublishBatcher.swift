@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import PostgresNIO
 import ServiceLifecycle
 
 /// Group commit for publishes: concurrent requests are written together in one statement (one transaction),
@@ -174,7 +173,7 @@ public final class PublishBatcher: Service, Sendable {
             for waiting in batch { waiting.continuation.resume(returning: waiting.group.outcome(created: created)) }
         } catch {
             // A topic deleted while the batch was written fails the whole statement: write each on its own.
-            if batch.count > 1, let psql = error as? PSQLError, psql.code == .server, !PostgresErrorMapping.isUnavailable(error) {
+            if batch.count > 1, PostgresErrorMapping.isRefusedStatement(error) {
                 for waiting in batch { await write([waiting]) }
                 return
             }

@@ -43,6 +43,12 @@ enum PostgresErrorMapping {
         ["40P01", "40001"].contains(sqlState(error) ?? "")
     }
 
+    /// True when the server refused the statement for what it holds (a server error that is not about reaching it).
+    static func isRefusedStatement(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError, psql.code == .server else { return false }
+        return !isUnavailable(error)
+    }
+
     /// The SQLSTATE of a server error, if `error` is one.
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
