@@ -34,13 +34,17 @@ LAYERS = {
 # Module imports that belong to one front end or to the database, and the folders that may import them.
 FRAMEWORKS = {
     "Hummingbird": ["API", "Console", "App"],
+    "HummingbirdRouter": ["API", "Console", "App"],
     "HummingbirdCore": ["API", "App"],
     "Mustache": ["Console"],
     "GRPCCore": ["GRPC"],
     "GRPCNIOTransportHTTP2": ["GRPC"],
+    "GRPCNIOTransportCore": ["GRPC"],
+    "GRPCHealthService": ["GRPC"],
     "GRPCProtobuf": ["GRPC"],
     "SwiftProtobuf": ["GRPC"],
     "PostgresNIO": ["Storage", "App"],
+    "PostgresKit": ["Storage", "App"],
     "Prometheus": ["Observability"],
 }
 
@@ -96,7 +100,8 @@ def main():
         return 0
     broken = []
     for path in sources:
-        for module in re.findall(r"^import (\w+)", open(path, encoding="utf-8").read(), flags=re.M):
+        imports = r"^(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?import\s+(?:(?:struct|class|enum|protocol|typealias|func|var|let)\s+)?(\w+)"
+        for module in re.findall(imports, open(path, encoding="utf-8").read(), flags=re.M):
             allowed = FRAMEWORKS.get(module)
             if allowed is not None and folder_of(path) not in allowed:
                 broken.append(f"  {os.path.relpath(path, ROOT)} imports {module}, which only {', '.join(allowed)} may")

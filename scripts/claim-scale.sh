@@ -12,7 +12,7 @@ trap '"$root/scripts/postgres.sh" stop scale' EXIT
 psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS scale" -c "CREATE DATABASE scale"
 HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/scale?sslmode=disable" .build/debug/hammer migrate >/dev/null
 psql -h 127.0.0.1 -p "$port" -U hammer -d scale -q -f scripts/claim-scale/seed.sql
-claim=$(python3 -c "import re; print(re.findall(r'static let sql = \"\"\"\n(.*?)\n        \"\"\"', open('Sources/Hammer/Storage/DeliveryQueue.swift').read(), re.S)[0])")
+claim=$(python3 -c "import re; print(re.findall(r'static let sql = \"\"\"\n(.*?)\n        \"\"\"', open('Sources/Hammer/Storage/Queue/ClaimStatement.swift').read(), re.S)[0])")
 psql -h 127.0.0.1 -p "$port" -U hammer -d scale -q <<SQL
 PREPARE claim(int, int, text[], int[], int, text[], int) AS $claim;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432);

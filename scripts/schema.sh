@@ -3,14 +3,20 @@
 # routine can be read in its current form instead of by replaying the migrations.
 #   scripts/schema.sh           rewrite docs/schema.sql (after `swift build`)
 #   scripts/schema.sh --check   fail when docs/schema.sql is not what the migrations build (CI)
+# The dump is PostgreSQL 15's (Debian 12's); a server of another major version prints some lines differently.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${HAMMER_SCHEMA_PG_PORT:-25441}
 "$root/scripts/postgres.sh" start schema "$port" fast >/dev/null
 trap '"$root/scripts/postgres.sh" stop schema >/dev/null' EXIT
 psql -h 127.0.0.1 -p "$port" -U hammer -d postgres -qc "DROP DATABASE IF EXISTS hammer WITH (FORCE)" -c "CREATE DATABASE hammer" >/dev/null
-HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/hammer?sslmode=disable" LOG_LEVEL=error "$root/.build/debug/hammer" migrate >/dev/null
-pg_dump=$(ls /usr/lib/postgresql/*/bin/pg_dump 2>/dev/null | tail -1 || command -v pg_dump)
+# The files of migrations/, not the binary's built-in copy, so an edited migration shows before a rebuild.
+HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/hammer?sslmode=disable" LOG_LEVEL=error \
+  "$root/.build/debug/hammer" migrate --path "$root/migrations" >/dev/null
+# The server's own major version of pg_dump: another version prints the same schema differently (or refuses).
+major=$(psql -h 127.0.0.1 -p "$port" -U hammer -d hammer -tAc "SELECT current_setting('server_version_num')::int / 10000")
+pg_dump=/usr/lib/postgresql/$major/bin/pg_dump
+if [ ! -x "$pg_dump" ]; then pg_dump=$(command -v pg_dump); fi
 dump=$(mktemp)
 {
   echo "-- The schema hammer's migrations build, as pg_dump prints it (no data, owners or grants)."

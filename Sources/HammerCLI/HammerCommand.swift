@@ -66,4 +66,17 @@ struct Runtime {
             return try await body(client)
         }
     }
+
+    /// Runs `body` with the subscription operations on a started client, as the API runs them; `sender` sends test
+    /// events (the caller shuts it down).
+    func withSubscriptions<T: Sendable>(
+        sender: WebhookSender? = nil,
+        _ body: @escaping @Sendable (SubscriptionOperations) async throws -> T
+    ) async throws -> T {
+        let sender = sender ?? WebhookSender(config: config)
+        return try await withClient { [config, logger] client in
+            let store = Store(client: client, logger: logger)
+            return try await body(SubscriptionOperations(store: store, allowPrivateTargets: config.allowPrivateTargets, sender: sender))
+        }
+    }
 }

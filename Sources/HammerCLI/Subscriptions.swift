@@ -26,12 +26,15 @@ struct SubscriptionsTest: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime()
         let id = self.id
-        let subscription = try await runtime.withClient { client in
-            try await Store(client: client, logger: runtime.logger).subscription(id: id)
-        }
         let sender = WebhookSender(config: runtime.config)
-        let test = await SubscriptionTest.run(subscription, sender: sender)
-        await sender.shutdown()
+        let test: SubscriptionTest
+        do {
+            test = try await runtime.withSubscriptions(sender: sender) { try await $0.test(id: id) }
+            await sender.shutdown()
+        } catch {
+            await sender.shutdown()
+            throw error
+        }
         let status = test.responseStatusCode == 0 ? "no response" : "status \(test.responseStatusCode)"
         print("test event \(test.webhookID) to \(test.url): \(status) in \(test.executionDuration) ms")
         if verbose {
@@ -57,9 +60,7 @@ struct SubscriptionsDisable: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime()
         let id = self.id
-        let subscription = try await runtime.withClient { client in
-            try await Store(client: client, logger: runtime.logger).disableSubscription(id: id, reason: Subscription.disabledByHand)
-        }
+        let subscription = try await runtime.withSubscriptions { try await $0.disable(id: id) }
         print("subscription \(subscription.id) is \(subscription.status.rawValue) (\(subscription.disabledReason ?? ""))")
     }
 }
@@ -76,9 +77,7 @@ struct SubscriptionsEnable: AsyncParsableCommand {
     func run() async throws {
         let runtime = try Runtime()
         let id = self.id
-        let subscription = try await runtime.withClient { client in
-            try await Store(client: client, logger: runtime.logger).enableSubscription(id: id)
-        }
+        let subscription = try await runtime.withSubscriptions { try await $0.enable(id: id) }
         print("subscription \(subscription.id) is \(subscription.status.rawValue)")
     }
 }

@@ -109,6 +109,25 @@ import Testing
         }
     }
 
+    @Test func subscriptionsDisableAndEnableChangeTheStatusAsTheAPIDoes() async throws {
+        try await scenario { database, fixture in
+            let disabled = try await HammerProcess.run(["subscriptions", "disable", "a"], database: database)
+            #expect(disabled.status == 0, "\(disabled.output)")
+            #expect(disabled.output.contains("subscription a is disabled (\(Subscription.disabledByHand))"), "\(disabled.output)")
+            #expect(try await fixture.store.subscription(id: "a").status == .disabled)
+            #expect(try await fixture.store.subscription(id: "b").status == .active)
+
+            let enabled = try await HammerProcess.run(["subscriptions", "enable", "a"], database: database)
+            #expect(enabled.status == 0, "\(enabled.output)")
+            #expect(enabled.output.contains("subscription a is active"), "\(enabled.output)")
+            #expect(try await fixture.store.subscription(id: "a").status == .active)
+
+            let missing = try await HammerProcess.run(["subscriptions", "disable", "nope"], database: database)
+            #expect(missing.status == 1)
+            #expect(missing.output.contains(#"subscription "nope" does not exist"#), "\(missing.output)")
+        }
+    }
+
     @Test func monitorExitsOneAndSaysWhyAboveTheMaximum() async throws {
         try await scenario { database, fixture in
             for _ in 0..<2 { try await fixture.publish(topic: "orders") }

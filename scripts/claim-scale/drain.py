@@ -4,7 +4,7 @@ import re, statistics, sys, time
 import psycopg
 
 port = sys.argv[1]
-s = open('Sources/Hammer/Storage/DeliveryQueue.swift').read()
+s = open('Sources/Hammer/Storage/Queue/ClaimStatement.swift').read()
 claim = re.findall(r'static let sql = """\n(.*?)\n        """', s, re.S)[0]
 conn = psycopg.connect(f"host=127.0.0.1 port={port} user=hammer dbname=scale", autocommit=True)
 conn.execute("PREPARE claim(int,int,text[],int[],int,text[],int) AS " + claim)

@@ -1,10 +1,16 @@
 /// Subscriptions: webhook endpoints of a topic with their retry settings and delivery options.
-struct SubscriptionOperations: Sendable {
+public struct SubscriptionOperations: Sendable {
     let store: Store
     /// `HAMMER_ALLOW_PRIVATE_TARGETS`: URLs may resolve to private destinations.
     let allowPrivateTargets: Bool
     /// Sends test events.
     let sender: WebhookSender
+
+    public init(store: Store, allowPrivateTargets: Bool, sender: WebhookSender) {
+        self.store = store
+        self.allowPrivateTargets = allowPrivateTargets
+        self.sender = sender
+    }
 
     /// The equality filters of a subscription list.
     static let listFilters = ["topic_id"]
@@ -67,17 +73,17 @@ struct SubscriptionOperations: Sendable {
     }
 
     /// Sends a signed test event to the subscription now, outside the queue, and answers with the attempt.
-    func test(id: String) async throws -> SubscriptionTest {
+    public func test(id: String) async throws -> SubscriptionTest {
         await SubscriptionTest.run(try await store.subscription(id: id), sender: sender)
     }
 
     /// Stops sending to the subscription; its deliveries wait pending (also when it already was disabled).
-    func disable(id: String) async throws -> Subscription {
+    public func disable(id: String) async throws -> Subscription {
         try await store.disableSubscription(id: id, reason: Subscription.disabledByHand)
     }
 
     /// Sends to the subscription again; its pending deliveries are due at once.
-    func enable(id: String) async throws -> Subscription { try await store.enableSubscription(id: id) }
+    public func enable(id: String) async throws -> Subscription { try await store.enableSubscription(id: id) }
 
     func subscription(id: String) async throws -> Subscription { try await store.subscription(id: id) }
 
