@@ -20,7 +20,7 @@ import Testing
             let requests = await receiver.log.requests
             #expect(requests.count == 1)
             let request = try #require(requests.first)
-            let deliveryID = try await fixture.client.query("SELECT id FROM deliveries").collect().first!.decode(String.self)
+            let deliveryID = try await fixture.client.onlyDeliveryID()
             #expect(request.path == "/hook")
             #expect(request.header("Content-Type") == "application/json")
             #expect(request.header("User-Agent") == "hammer/\(HammerVersion.current)")
@@ -89,14 +89,11 @@ import Testing
             for (gap, base) in zip(gaps, [1.0, 2.0, 4.0]) {
                 #expect(gap >= base * 0.8 - 0.05 && gap <= base * 1.2 + 2.0, "gap \(gap) for base \(base)")
             }
-            let attempts = try await fixture.client.query(
-                "SELECT success, response_status_code, error, error_kind FROM delivery_attempts ORDER BY created_at"
-            ).collect()
-                .map { try $0.decode((Bool, Int, String, String).self) }
-            #expect(attempts.map(\.0) == [false, false, false, true])
-            #expect(attempts.map(\.1) == [500, 500, 500, 200])
-            #expect(attempts.first?.2 == "unexpected status 500 Internal Server Error")
-            #expect(attempts.first?.3 == "http_status")
+            let attempts = try await fixture.client.attempts()
+            #expect(attempts.map(\.success) == [false, false, false, true])
+            #expect(attempts.map(\.responseStatusCode) == [500, 500, 500, 200])
+            #expect(attempts.first?.error == "unexpected status 500 Internal Server Error")
+            #expect(attempts.first?.errorKind == "http_status")
             #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 4)
         }
     }
@@ -171,7 +168,7 @@ import Testing
             let worker = try TestWorker.start(url)
             try await fixture.publish(topic: "orders")
             try await eventually("every delivery to finish") {
-                try await fixture.count("SELECT count(*) FROM deliveries WHERE status <> 'pending'") == 5
+                try await fixture.client.finishedDeliveries() == 5
             }
             try await worker.stop()
 

@@ -21,17 +21,14 @@ import Testing
                 try await worker.stop()
 
                 #expect(receiver.requestCount == 2)
-                let attempts = try await client.query(
-                    "SELECT error_kind, error, execution_duration, success FROM delivery_attempts ORDER BY created_at"
-                )
-                .collect().map { try $0.decode((String, String, Int, Bool).self) }
+                let attempts = try await client.attempts()
                 #expect(attempts.count == 2)
-                for (kind, error, duration, success) in attempts {
-                    #expect(kind == "timeout")
-                    #expect(error == "timeout after 1s")
-                    #expect(!success)
+                for attempt in attempts {
+                    #expect(attempt.errorKind == "timeout")
+                    #expect(attempt.error == "timeout after 1s")
+                    #expect(!attempt.success)
                     // The whole attempt, body included, ends at its 1 s deadline.
-                    #expect(duration >= 950 && duration < 1500, "\(duration) ms")
+                    #expect(attempt.executionDuration >= 950 && attempt.executionDuration < 1500, "\(attempt.executionDuration) ms")
                 }
                 #expect(try await fixture.client.attemptsOfTheOnlyDelivery() == 2)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Hammer
 import PostgresNIO
 
 /// A table tests count rows of.
@@ -42,6 +43,23 @@ extension PostgresClient {
                 AND (\(statusCode)::int IS NULL OR response_status_code = \(statusCode))
             """
         ).collect().first!.decode(Int.self)
+    }
+
+    /// Every attempt as the API reads it, oldest first.
+    func attempts() async throws -> [DeliveryAttempt] {
+        try await Store(client: self, logger: TestDatabase.logger).deliveryAttempts(ListFilter(limit: 100_000))
+    }
+
+    /// The id of the database's one delivery.
+    func onlyDeliveryID() async throws -> String {
+        let rows = try await query("SELECT id FROM deliveries").collect()
+        guard rows.count == 1 else { throw TestDatabase.SetupError("expected one delivery, found \(rows.count)") }
+        return try rows[0].decode(String.self)
+    }
+
+    /// Deliveries that are no longer pending: completed or failed.
+    func finishedDeliveries() async throws -> Int {
+        try await deliveryStatuses().filter { $0.key != "pending" }.values.reduce(0, +)
     }
 
     /// The attempts counted on the database's one delivery (its `delivery_attempts`).
