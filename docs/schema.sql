@@ -285,7 +285,8 @@ CREATE TABLE public.delivery_attempts (
     success boolean NOT NULL,
     error text DEFAULT ''::text NOT NULL,
     error_kind character varying(32) DEFAULT ''::character varying NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_body smallint DEFAULT 0 NOT NULL
 );
 
 --

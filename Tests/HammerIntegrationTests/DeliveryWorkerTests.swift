@@ -52,11 +52,14 @@ import Testing
                     "SELECT request, response, response_status_code, success, error, execution_duration, delivery_attempts, status FROM delivery_attempts JOIN deliveries ON deliveries.id = delivery_id"
                 ).collect().first
             )
-            let (requestDump, responseDump, code, success, error, duration, attempts, status) =
+            let (storedRequest, responseDump, code, success, error, duration, attempts, status) =
                 try attempt.decode((String, String, Int, Bool, String, Int, Int, String).self)
+            // The attempt shows the exact request sent; its record holds the line and headers, not the body again.
+            let requestDump = try #require(try await fixture.client.attempts().first?.request)
             #expect(requestDump.hasPrefix("POST /hook HTTP/1.1\r\nHost: 127.0.0.1:\(receiver.port)\r\n"))
             #expect(requestDump.contains("webhook-signature: \(expected)\r\n"))
-            #expect(requestDump.hasSuffix(String(decoding: request.body, as: UTF8.self)))
+            #expect(requestDump.hasSuffix("\r\n\r\n" + String(decoding: request.body, as: UTF8.self)))
+            #expect(storedRequest.hasSuffix("\r\n\r\n") && requestDump == storedRequest + String(decoding: request.body, as: UTF8.self))
             #expect(responseDump.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(responseDump.hasSuffix(#"{"ok":true}"#))
             #expect(code == 200)

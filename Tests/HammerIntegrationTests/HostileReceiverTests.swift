@@ -110,11 +110,16 @@ import Testing
             let client = fixture.client
             try await fixture.topic("orders")
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
-            // Refuses any attempt whose request carries the message "poison" (base64 cG9pc29u).
+            // Refuses any attempt at the message "poison" (base64 cG9pc29u) unless it is the note set aside in its place.
             try await client.query(
                 """
                 CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.request LIKE '%cG9pc29u%' THEN RAISE EXCEPTION 'poison row'; END IF; RETURN NEW; END $$
+                BEGIN
+                    IF NEW.request NOT LIKE '[not recorded:%' AND EXISTS (
+                        SELECT 1 FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.id = NEW.delivery_id AND m.data = 'cG9pc29u'
+                    ) THEN RAISE EXCEPTION 'poison row'; END IF;
+                    RETURN NEW;
+                END $$
                 """
             )
             try await client.query(

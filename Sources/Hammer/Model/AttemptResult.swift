@@ -20,7 +20,11 @@ public struct AttemptResult: Sendable {
 
     public var delivery: ClaimedDelivery
     public var attemptID: String
+    /// The whole request as sent, for the attempt record (credentials redacted).
     public var request: String
+    /// `request`'s line and headers: what the record holds when the body is `recordedBody`'s to rebuild.
+    public var requestHead = ""
+    public var recordedBody = RecordedBody.stored
     public var response: String
     /// 0 when no response arrived.
     public var statusCode: Int

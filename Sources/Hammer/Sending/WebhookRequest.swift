@@ -12,6 +12,10 @@ struct WebhookRequest {
     /// Request line, headers and body as recorded: `Authorization`, the subscription's own header values and the
     /// URL's query values are written `[redacted]`.
     var dump: String
+    /// The dump's request line and headers, up to and including the blank line.
+    var dumpHead: String
+    /// Whether the message and delivery determine the body, so the record need not hold it.
+    var recordedBody: RecordedBody
 
     static let redacted = "[redacted]"
 
@@ -100,14 +104,19 @@ struct WebhookRequest {
         let method = HTTPMethod(rawValue: options.httpMethod.rawValue)
         // The URL's query may carry credentials: the record shows its values redacted.
         let shownTarget = URLRedaction.redacted(target?.target ?? "/")
-        var dump = "\(options.httpMethod.rawValue) \(shownTarget) HTTP/1.1\r\nHost: \(target?.authority ?? URLRedaction.redacted(url))\r\n"
+        var head = "\(options.httpMethod.rawValue) \(shownTarget) HTTP/1.1\r\nHost: \(target?.authority ?? URLRedaction.redacted(url))\r\n"
         for (index, header) in headers.enumerated() {
-            dump += header.name + ": " + (redactedValues.contains(index) ? redacted : header.value) + "\r\n"
+            head += header.name + ": " + (redactedValues.contains(index) ? redacted : header.value) + "\r\n"
         }
-        dump += "\r\n" + (bodyText ?? String(decoding: body, as: UTF8.self))
-        // PostgreSQL text cannot hold NUL, which a raw body may.
-        if bodyText == nil, body.contains(0) { dump = dump.replacingOccurrences(of: "\0", with: "\u{FFFD}") }
-        return .success(WebhookRequest(method: method, headers: headers, body: body, dump: dump))
+        head += "\r\n"
+        let recordedBody: RecordedBody
+        switch (delivery.kind, options.payloadFormat) {
+        case (.message, .cloudevents): recordedBody = .cloudEvent
+        case (.message, .raw): recordedBody = .raw
+        default: recordedBody = .stored
+        }
+        let dump = head + (bodyText ?? RecordedBody.rawText(body))
+        return .success(WebhookRequest(method: method, headers: headers, body: body, dump: dump, dumpHead: head, recordedBody: recordedBody))
     }
 }
 

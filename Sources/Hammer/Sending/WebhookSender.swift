@@ -70,6 +70,8 @@ public final class WebhookSender: Sendable {
             return result
         }
         result.request = request.dump
+        result.requestHead = request.dumpHead
+        result.recordedBody = request.recordedBody
 
         let started = ContinuousClock.now
         let timeout = Int64(delivery.deliveryAttemptTimeout)

@@ -26,5 +26,7 @@ enum EmbeddedMigrations {
         ("000010_delivery_queue.up.sql", PackageResources._00010_delivery_queue_up_sql),
         ("000011_schema_compatibility.down.sql", PackageResources._00011_schema_compatibility_down_sql),
         ("000011_schema_compatibility.up.sql", PackageResources._00011_schema_compatibility_up_sql),
+        ("000012_attempt_request_bodies.down.sql", PackageResources._00012_attempt_request_bodies_down_sql),
+        ("000012_attempt_request_bodies.up.sql", PackageResources._00012_attempt_request_bodies_up_sql),
     ]
 }

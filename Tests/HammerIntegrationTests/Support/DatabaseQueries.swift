@@ -69,6 +69,16 @@ extension PostgresClient {
         return try rows[0].decode(Int.self)
     }
 
+    /// What each attempt's record holds as its request, by attempt id (a body rebuilt on reading is not in it).
+    func storedRequests() async throws -> [String: String] {
+        var requests: [String: String] = [:]
+        for row in try await query("SELECT id, request FROM delivery_attempts").collect() {
+            let (id, request) = try row.decode((String, String).self)
+            requests[id] = request
+        }
+        return requests
+    }
+
     /// Every attempt's request dump, oldest first.
     func attemptRequests() async throws -> [String] {
         try await query("SELECT request FROM delivery_attempts ORDER BY created_at, id").collect().map { try $0.decode(String.self) }

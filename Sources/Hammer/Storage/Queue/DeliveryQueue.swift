@@ -90,7 +90,8 @@ public struct DeliveryQueue: Sendable {
             var end = start
             var bytes = 0
             while end < outcomes.count, end - start < Self.recordBatchRows {
-                let size = outcomes[end].result.request.utf8.count + outcomes[end].result.response.utf8.count
+                let result = outcomes[end].result
+                let size = (result.recordedBody == .stored ? result.request : result.requestHead).utf8.count + result.response.utf8.count
                 if end > start, bytes + size > Self.recordBatchBytes { break }
                 bytes += size
                 end += 1
@@ -161,6 +162,7 @@ extension DeliveryOutcome {
         var copy = self
         let note = "[not recorded: PostgreSQL refused this attempt's record (SQLSTATE \(sqlState ?? "unknown"))]"
         copy.result.request = note
+        copy.result.recordedBody = .stored
         copy.result.response = copy.result.statusCode > 0 ? note : ""
         copy.result.error = String(copy.result.error.unicodeScalars.filter { $0 != "\0" }.prefix(1000).map(Character.init))
         return copy

@@ -23,14 +23,17 @@ struct RecordStatement: PostgresPreparedStatement {
     static let sql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[], $17::text[], $18::int[], $19::int[], $20::int[]
+                $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[], $17::text[], $18::int[], $19::int[], $20::int[], $21::smallint[]
             ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms,
-                lease, subscription_id, is_callback, url, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout)
+                lease, subscription_id, is_callback, url, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, request_body)
             WHERE CASE WHEN o.is_callback THEN EXISTS (SELECT 1 FROM callbacks c WHERE c.id = o.delivery_id)
                 ELSE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id) END
         ), attempt AS (
-            INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind)
-            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind FROM outcome WHERE NOT is_callback
+            -- A body the message and delivery determine is not stored again: `request` is then the line and headers only.
+            INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind,
+                request_body)
+            SELECT attempt_id, delivery_id, request, response, status_code, duration, success, error, error_kind, request_body
+            FROM outcome WHERE NOT is_callback
             -- A retry of a write that committed but whose answer was lost (timeout) changes nothing.
             ON CONFLICT (id) DO NOTHING
         ), dequeued AS (
@@ -151,10 +154,10 @@ struct RecordStatement: PostgresPreparedStatement {
 
     func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
-        var bindings = PostgresBindings(capacity: 20)
+        var bindings = PostgresBindings(capacity: 21)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
-        bindings.append(results.map(\.request))
+        bindings.append(results.map { $0.recordedBody == .stored ? $0.request : $0.requestHead })
         bindings.append(results.map(\.response))
         bindings.append(results.map { Int32($0.statusCode) })
         bindings.append(results.map { Int32(clamping: $0.durationMilliseconds) })
@@ -172,6 +175,7 @@ struct RecordStatement: PostgresPreparedStatement {
         bindings.append(results.map { Int32(clamping: $0.delivery.maxDeliveryAttempts) })
         bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptDelay) })
         bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptTimeout) })
+        bindings.append(results.map(\.recordedBody.rawValue))
         return bindings
     }
 
