@@ -14,7 +14,7 @@ HAMMER_DATABASE_URL="postgres://hammer@127.0.0.1:$port/scale?sslmode=disable" .b
 psql -h 127.0.0.1 -p "$port" -U hammer -d scale -q -f scripts/claim-scale/seed.sql
 claim=$(python3 -c "import re; print(re.findall(r'static let sql = \"\"\"\n(.*?)\n        \"\"\"', open('Sources/Hammer/Storage/Queue/ClaimStatement.swift').read(), re.S)[0])")
 psql -h 127.0.0.1 -p "$port" -U hammer -d scale -q <<SQL
-PREPARE claim(int, int, text[], int[], int, text[], int) AS $claim;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432);
+PREPARE claim(int, int, text[], int[], int, text[], int, int, text[], int[]) AS $claim;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432, 25, '{}', '{}');
 SQL
 python3 scripts/claim-scale/drain.py "$port"

@@ -7,12 +7,12 @@ port = sys.argv[1]
 s = open('Sources/Hammer/Storage/Queue/ClaimStatement.swift').read()
 claim = re.findall(r'static let sql = """\n(.*?)\n        """', s, re.S)[0]
 conn = psycopg.connect(f"host=127.0.0.1 port={port} user=hammer dbname=scale", autocommit=True)
-conn.execute("PREPARE claim(int,int,text[],int[],int,text[],int) AS " + claim)
+conn.execute("PREPARE claim(int,int,text[],int[],int,text[],int,int,text[],int[]) AS " + claim)
 total = conn.execute("SELECT count(*) FROM delivery_queue WHERE status='pending' AND scheduled_at <= now() AND subscription_id IN (SELECT id FROM subscriptions WHERE status='active' AND NOT ordered AND rate_limit IS NULL)").fetchone()[0]
 done, times, start = 0, [], time.time()
 while done < total:
     t0 = time.perf_counter()
-    rows = conn.execute("EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432)").fetchall()
+    rows = conn.execute("EXECUTE claim(100, 30, '{}', '{}', 16, '{}', 33554432, 25, '{}', '{}')").fetchall()
     times.append((time.perf_counter() - t0) * 1000)
     ids = [r[1] for r in rows if r[0] == 'delivery']
     if not ids:

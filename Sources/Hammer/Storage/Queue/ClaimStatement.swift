@@ -17,7 +17,7 @@ struct ClaimStatement: PostgresPreparedStatement {
     }
 
     static let sql = """
-        WITH in_flight AS (
+        WITH RECURSIVE in_flight AS (
             SELECT * FROM unnest($3::text[], $4::int[]) AS f(subscription_id, sends)
         ), callback_due AS (
             -- Due callbacks have send slots apart from deliveries': per subscription its cap less its callbacks in flight
@@ -56,10 +56,24 @@ struct ClaimStatement: PostgresPreparedStatement {
                 'POST'::varchar, '{}'::text, NULL::text, 'cloudevents'::varchar, NULL::text, 'application/json'::text,
                 s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, c.attempts,
                 (extract(epoch FROM c.leased_until) * 1000000)::bigint, NULL::int, false, c.body
+        ), pending_subscription AS (
+            -- The subscriptions with deliveries pending, found by skipping through the pending queue's index one
+            -- subscription at a time: a claim probes those, however many subscriptions have nothing to send.
+            (SELECT q.subscription_id FROM delivery_queue q WHERE q.status = 'pending' ORDER BY q.subscription_id LIMIT 1)
+            UNION ALL
+            SELECT (
+                SELECT q.subscription_id FROM delivery_queue q
+                WHERE q.status = 'pending' AND q.subscription_id > p.subscription_id
+                ORDER BY q.subscription_id
+                LIMIT 1
+            )
+            FROM pending_subscription p
+            WHERE p.subscription_id IS NOT NULL
         ), candidate AS (
             SELECT s.id, s.rate_limit, head.id AS head_id, head.scheduled_at AS head,
                 CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END AS cap,
                 CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
+            -- The subscriptions found, by key: not a scan of every subscription to join them.
             FROM subscriptions s
             LEFT JOIN in_flight f ON f.subscription_id = s.id
             CROSS JOIN LATERAL (
@@ -78,7 +92,8 @@ struct ClaimStatement: PostgresPreparedStatement {
                     ) h
                     WHERE h.scheduled_at <= now() AND (h.leased_until IS NULL OR h.leased_until <= now()) AND h.id <> ALL($6::text[]))
             ) head
-            WHERE s.status = 'active' AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
+            WHERE s.id = ANY(ARRAY(SELECT subscription_id FROM pending_subscription WHERE subscription_id IS NOT NULL))
+                AND s.status = 'active' AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
             -- Oldest due first; among equals, the subscription with the fewest sends in flight, so ties rotate.
             ORDER BY head.scheduled_at, room DESC, s.id
             LIMIT $1
@@ -86,7 +101,7 @@ struct ClaimStatement: PostgresPreparedStatement {
             SELECT s.id, s.rate_limit,
                 least(s.rate_limit::float8, s.rate_tokens + (date_part('epoch', now()) - date_part('epoch', s.rate_refilled_at)) * s.rate_limit) AS tokens
             FROM subscriptions s
-            WHERE s.id IN (SELECT id FROM candidate WHERE rate_limit IS NOT NULL)
+            WHERE s.id = ANY(ARRAY(SELECT id FROM candidate WHERE rate_limit IS NOT NULL))
             FOR NO KEY UPDATE SKIP LOCKED
         ), allowed AS (
             SELECT c.id, c.head_id, c.head, c.cap, c.rate_limit,
@@ -130,7 +145,8 @@ struct ClaimStatement: PostgresPreparedStatement {
             UPDATE delivery_queue q
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
-            WHERE q.delivery_id = m.id AND m.bytes_before < $7
+            -- The subscriptions sharing this claim by key, not a scan of every subscription to join them.
+            WHERE q.delivery_id = m.id AND m.bytes_before < $7 AND s.id = ANY(ARRAY(SELECT id FROM share))
             RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
                 s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
                 s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,

@@ -1,0 +1,60 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@testable import Hammer
+
+/// A claim's cost follows the subscriptions with work, not every subscription: thousands of subscriptions with nothing
+/// pending add nothing to what one claim reads, and a worker drains a busy topic beside them.
+@Suite struct ClaimCostTests {
+    @Test func subscriptionsWithNothingPendingAddNothingToAClaim() async throws {
+        try await Fixture.withReceiver { url, fixture, receiver in
+            try await fixture.topic("busy")
+            try await fixture.topic("quiet")
+            for index in 0..<10 { try await fixture.subscription("busy-\(index)", topic: "busy", url: receiver.url) }
+            for _ in 0..<20 { try await fixture.publish(topic: "busy") }
+            try await fixture.client.query("ANALYZE")
+            let alone = try await Self.blocksReadByOneClaim(fixture.client)
+
+            try await fixture.client.query(
+                """
+                INSERT INTO subscriptions (id, topic_id, name, url, secret_token, max_delivery_attempts, delivery_attempt_delay,
+                    delivery_attempt_timeout)
+                SELECT 'quiet-' || i, 'quiet', 'quiet', 'http://127.0.0.1:1/', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 5, 1, 5
+                FROM generate_series(1, 3000) i
+                """
+            )
+            try await fixture.client.query("ANALYZE")
+            let beside = try await Self.blocksReadByOneClaim(fixture.client)
+            // Probing each of 3,000 subscriptions would read thousands of index pages more.
+            #expect(beside <= alone + alone / 5 + 20, "one claim read \(alone) blocks alone and \(beside) beside 3,000 idle subscriptions")
+
+            let worker = try TestWorker.start(url)
+            try await eventually("the busy topic drained") { try await fixture.statuses() == ["completed": 200] }
+            try await worker.stop()
+            #expect(await receiver.log.count == 200)
+        }
+    }
+
+    /// The shared blocks (hit or read) one claim of 100 reads, from its plan; its leases are undone afterwards.
+    static func blocksReadByOneClaim(_ client: PostgresClient) async throws -> Int {
+        let claim = ClaimStatement(
+            limit: 100,
+            leaseMarginSeconds: 30,
+            maxInFlight: 100,
+            inFlight: [:],
+            held: [],
+            maxBytes: 32 << 20,
+            callbacksInFlight: [:],
+            maxCallbacks: 25
+        )
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + ClaimStatement.sql, binds: try claim.makeBindings())
+        ).collect()
+        try await client.query("UPDATE delivery_queue SET leased_until = NULL")
+        let text = try rows.map { try $0.decode(String.self) }.joined()
+        let plans = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        let plan = try #require(plans.first?["Plan"] as? [String: Any])
+        return (plan["Shared Hit Blocks"] as? Int ?? 0) + (plan["Shared Read Blocks"] as? Int ?? 0)
+    }
+}
