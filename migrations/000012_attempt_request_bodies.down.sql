@@ -1,5 +1,8 @@
--- Writes the rebuilt bodies back into `request`, then drops the column. A raw body that is not UTF-8 text (the
--- store shows it with replacement characters) is written as a note instead.
+-- Writes the rebuilt bodies back into `request`, then drops the column; stop the workers first. The lock keeps any
+-- attempt from being recorded meanwhile without its body. A NUL in a raw body is written as U+FFFD, as the store
+-- shows it; a raw body that is not UTF-8 text at all is written as a note instead.
+LOCK TABLE delivery_attempts IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE FUNCTION hammer_json_quoted(p text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -17,8 +20,12 @@ $$;
 
 CREATE FUNCTION hammer_raw_text(p_data text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    -- The bytes in hex, a space after each, so that a NUL byte is " 00 " (twice, for NULs side by side).
+    spaced text := ' ' || regexp_replace(encode(decode(p_data, 'base64'), 'hex'), '(..)', '\1 ', 'g');
 BEGIN
-    RETURN convert_from(decode(p_data, 'base64'), 'UTF8');
+    spaced := replace(replace(spaced, ' 00 ', ' efbfbd '), ' 00 ', ' efbfbd ');
+    RETURN convert_from(decode(replace(spaced, ' ', ''), 'hex'), 'UTF8');
 EXCEPTION WHEN others THEN
     RETURN '[body not restored: the message''s bytes are not UTF-8 text]';
 END
@@ -38,5 +45,7 @@ WHERE a.request_body <> 0 AND d.id = a.delivery_id;
 DROP FUNCTION hammer_raw_text(text);
 
 DROP FUNCTION hammer_json_quoted(text);
+
+UPDATE schema_compatibility SET oldest_binary_schema = 10;
 
 ALTER TABLE delivery_attempts DROP COLUMN request_body;

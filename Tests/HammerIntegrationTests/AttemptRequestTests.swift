@@ -21,16 +21,18 @@ import Testing
             }
             let worker = try TestWorker.start(url)
             try await client.publish(topic: "orders", data: #"{"name": "Allisson", "quote": "\" \\ \n\t\u0001"}"#)
+            // UTF-8 text with a NUL in it, which the record shows as U+FFFD.
+            try await client.publish(topic: "orders", data: "caf\u{E9} \u{0} end", contentType: "text/plain")
             // Bytes that are not UTF-8 text, a NUL among them, through the SQL outbox.
             try await store.client.query("SELECT hammer_publish_message('orders', 'application/octet-stream', '\\x00ff41c328'::bytea)")
-            try await eventually("six requests at the receiver") { await receiver.log.count == 6 }
-            try await eventually("six attempts recorded") { try await store.client.rowCount(.deliveryAttempts) == 6 }
+            try await eventually("nine requests at the receiver") { await receiver.log.count == 9 }
+            try await eventually("nine attempts recorded") { try await store.client.rowCount(.deliveryAttempts) == 9 }
             try await worker.stop()
 
             let received = Dictionary(uniqueKeysWithValues: await receiver.log.requests.map { ($0.header("webhook-id") ?? "", $0) })
             let deliveries = try await client.send(.get, "/v1/deliveries").decodeList(of: Wire.Delivery.self)
             let attempts = try await client.send(.get, "/v1/delivery-attempts").decodeList(of: Wire.DeliveryAttempt.self)
-            #expect(attempts.count == 6)
+            #expect(attempts.count == 9)
             let stored = try await store.client.storedRequests()
             for attempt in attempts {
                 let delivery = try #require(deliveries.first { $0.id == attempt.deliveryId })
@@ -54,6 +56,8 @@ import Testing
             }
             let binary = try #require(attempts.first { $0.request.contains("application/octet-stream") && !$0.request.contains("specversion") })
             #expect(binary.request.hasSuffix("\r\n\r\n\u{FFFD}\u{FFFD}A\u{FFFD}("))
+            let text = try #require(attempts.first { $0.request.contains("text/plain") && !$0.request.contains("specversion") })
+            #expect(text.request.hasSuffix("\r\n\r\ncaf\u{E9} \u{FFFD} end"))
 
             // Down writes the bodies back into the records (a raw body that is not UTF-8 text as a note); up again.
             let migrator = Migrator(client: store.client, logger: TestDatabase.logger)
@@ -64,7 +68,9 @@ import Testing
                 #expect(restored[attempt.id] == attempt.request, "\(attempt.id)")
             }
             #expect(restored[binary.id]?.hasSuffix("[body not restored: the message's bytes are not UTF-8 text]") == true)
+            #expect(try await store.client.count("SELECT oldest_binary_schema::int FROM schema_compatibility") == 10)
             try await migrator.up(migrations)
+            #expect(try await store.client.count("SELECT oldest_binary_schema::int FROM schema_compatibility") == 12)
             for attempt in try await client.send(.get, "/v1/delivery-attempts").decodeList(of: Wire.DeliveryAttempt.self)
             where attempt.id != binary.id {
                 #expect(attempts.first { $0.id == attempt.id }?.request == attempt.request)

@@ -26,37 +26,44 @@ extension Store {
         )
     }
 
-    /// An attempt with its whole request: a body the record left out is rebuilt as it was sent.
+    /// An attempt with its whole request: a body the record left out is rebuilt as it was sent. The row's columns
+    /// are `attemptColumns`; without the message's data (NULL) the record is left as stored.
     private static func attempt(_ row: PostgresRow) throws -> DeliveryAttempt {
         var columns = ColumnReader(row)
         let id: String = try columns.next()
         let deliveryID: String = try columns.next()
         var record = try attemptRecord(&columns)
         let recordedBody = RecordedBody(rawValue: try columns.next(Int16.self)) ?? .stored
-        let (topicID, subscriptionID, messageID): (String, String, String) = (try columns.next(), try columns.next(), try columns.next())
-        let (contentType, eventType, publishedAt): (String, String?, Date) = (try columns.next(), try columns.next(), try columns.next())
-        if let data = try columns.next(String?.self) {
-            // The body depends on these fields only; the rest of a claimed delivery plays no part in it.
-            let sent = ClaimedDelivery(
-                id: deliveryID,
-                topicID: topicID,
-                subscriptionID: subscriptionID,
-                messageID: messageID,
-                contentType: contentType,
-                dataBase64: data,
-                eventType: eventType,
-                publishedAt: publishedAt,
-                url: "",
-                secretToken: "",
-                maxDeliveryAttempts: 0,
-                deliveryAttemptDelay: 0,
-                deliveryAttemptTimeout: 0,
-                deliveryAttempts: 0,
-                lease: 0
-            )
+        if let sent = try sentDelivery(deliveryID, &columns) {
             record.request += recordedBody.body(of: sent) ?? ""
         }
         return DeliveryAttempt(id: id, deliveryID: deliveryID, record: record)
+    }
+
+    /// The delivery as its body was built from, from the columns `d.topic_id, d.subscription_id, d.message_id,
+    /// m.content_type, m.event_type, m.created_at, m.data`; `nil` when the data was not read.
+    private static func sentDelivery(_ deliveryID: String, _ columns: inout ColumnReader) throws -> ClaimedDelivery? {
+        let (topicID, subscriptionID, messageID): (String, String, String) = (try columns.next(), try columns.next(), try columns.next())
+        let (contentType, eventType, publishedAt): (String, String?, Date) = (try columns.next(), try columns.next(), try columns.next())
+        guard let data = try columns.next(String?.self) else { return nil }
+        // The body depends on these fields only; the rest of a claimed delivery plays no part in it.
+        return ClaimedDelivery(
+            id: deliveryID,
+            topicID: topicID,
+            subscriptionID: subscriptionID,
+            messageID: messageID,
+            contentType: contentType,
+            dataBase64: data,
+            eventType: eventType,
+            publishedAt: publishedAt,
+            url: "",
+            secretToken: "",
+            maxDeliveryAttempts: 0,
+            deliveryAttemptDelay: 0,
+            deliveryAttemptTimeout: 0,
+            deliveryAttempts: 0,
+            lease: 0
+        )
     }
 
     public func deliveryAttempt(id: String) async throws -> DeliveryAttempt {
@@ -70,23 +77,46 @@ extension Store {
 
     /// A page of `filter`'s attempts, each dump cut to its first `maxDumpCharacters` characters (Unicode scalars, as
     /// PostgreSQL counts them), with the whole dumps' sizes in bytes: what the console shows at once. A stored dump is
-    /// cut by PostgreSQL (`octet_length` reads its size without fetching it); a rebuilt body is cut here.
+    /// cut by PostgreSQL (`octet_length` reads its size without fetching it); a body left out of the record is
+    /// rebuilt from its message, read once per delivery, and cut here.
     public func deliveryAttemptsCut(_ filter: ListFilter, maxDumpCharacters: Int) async throws -> [CutAttempt] {
         let columns = """
-            a.id, a.delivery_id, CASE WHEN a.request_body = 0 THEN left(a.request, \(maxDumpCharacters)) ELSE a.request END, \
-            left(a.response, \(maxDumpCharacters)), a.response_status_code, a.execution_duration, a.success, a.error, a.error_kind, a.created_at, \
-            a.request_body, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.event_type, m.created_at, \
-            CASE WHEN a.request_body <> 0 THEN m.data END, octet_length(a.request), octet_length(a.response)
+            a.id, a.delivery_id, left(a.request, \(maxDumpCharacters)), left(a.response, \(maxDumpCharacters)), a.response_status_code, \
+            a.execution_duration, a.success, a.error, a.error_kind, a.created_at, a.request_body, '', '', '', '', NULL::text, now(), NULL::text, \
+            octet_length(a.request), octet_length(a.response)
             """
-        return try await all(filter.query(select: columns, from: Self.attemptTables, alias: "a")) { row in
+        var cut = try await all(filter.query(select: columns, from: "delivery_attempts a", alias: "a")) { row in
             let cells = row.makeRandomAccess()
-            var attempt = try Self.attempt(row)
-            var requestBytes = try cells[18].decode(Int.self)
-            if try cells[10].decode(Int16.self) != RecordedBody.stored.rawValue {
-                requestBytes = attempt.record.request.utf8.count
-                attempt.record.request = String(String.UnicodeScalarView(attempt.record.request.unicodeScalars.prefix(maxDumpCharacters)))
-            }
-            return CutAttempt(attempt: attempt, requestBytes: requestBytes, responseBytes: try cells[19].decode(Int.self))
+            return (
+                attempt: CutAttempt(
+                    attempt: try Self.attempt(row),
+                    requestBytes: try cells[18].decode(Int.self),
+                    responseBytes: try cells[19].decode(Int.self)
+                ),
+                body: RecordedBody(rawValue: try cells[10].decode(Int16.self)) ?? .stored
+            )
         }
+        let rebuilt = Set(cut.filter { $0.body != .stored }.map(\.attempt.attempt.deliveryID))
+        guard !rebuilt.isEmpty else { return cut.map(\.attempt) }
+        let sent = try await all(
+            """
+            SELECT d.id, d.topic_id, d.subscription_id, d.message_id, m.content_type, m.event_type, m.created_at, m.data
+            FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.id = ANY(\(Array(rebuilt)))
+            """
+        ) { row in
+            var columns = ColumnReader(row)
+            let id: String = try columns.next()
+            return try Self.sentDelivery(id, &columns)
+        }
+        let deliveries = Dictionary(sent.compactMap { $0.map { ($0.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        for index in cut.indices where cut[index].body != .stored {
+            guard let delivery = deliveries[cut[index].attempt.attempt.deliveryID] else { continue }
+            // The head is already cut when it alone is longer than what is shown; then the body adds nothing shown.
+            let body = cut[index].body.body(of: delivery) ?? ""
+            let shown = cut[index].attempt.attempt.record.request + body
+            cut[index].attempt.requestBytes += body.utf8.count
+            cut[index].attempt.attempt.record.request = String(String.UnicodeScalarView(shown.unicodeScalars.prefix(maxDumpCharacters)))
+        }
+        return cut.map(\.attempt)
     }
 }
