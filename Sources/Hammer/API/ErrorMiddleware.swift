@@ -11,8 +11,6 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as HammerError {
-            return error.response()
         } catch let error as HTTPError {
             let allowed = error.status == .notFound ? routes.methods(for: request.uri.path) : []
             guard !allowed.isEmpty else { return HammerError.from(error).response() }

@@ -6,62 +6,43 @@ import SwiftProtobuf
 enum ProtoInputs {
     /// `id` and `name`.
     static func topic(_ topic: Hammer_V1_Topic, mask: Google_Protobuf_FieldMask? = nil) throws -> TopicInput {
-        let given = try givenFields(
-            mask,
-            writable: ["id", "name"],
-            setFields: [topic.id.isEmpty ? nil : "id", topic.name.isEmpty ? nil : "name"],
-            readOnly: ["created_at", "updated_at"],
-            resource: "topic"
+        let given = try Given(mask, writable: ["id", "name"], readOnly: ["created_at", "updated_at"], resource: "topic")
+        return TopicInput(
+            id: given.field("id", isSet: !topic.id.isEmpty, topic.id),
+            name: given.field("name", isSet: !topic.name.isEmpty, topic.name)
         )
-        return TopicInput(id: given.contains("id") ? topic.id : nil, name: given.contains("name") ? topic.name : nil)
     }
 
     /// Every writable field of a subscription.
     static func subscription(_ subscription: Hammer_V1_Subscription, mask: Google_Protobuf_FieldMask? = nil) throws -> SubscriptionInput {
         let s = subscription
-        let setFields: [String?] = [
-            s.id.isEmpty ? nil : "id", s.topicID.isEmpty ? nil : "topic_id", s.name.isEmpty ? nil : "name", s.url.isEmpty ? nil : "url",
-            s.secretToken.isEmpty ? nil : "secret_token", s.maxDeliveryAttempts == 0 ? nil : "max_delivery_attempts",
-            s.deliveryAttemptDelay == 0 ? nil : "delivery_attempt_delay", s.deliveryAttemptTimeout == 0 ? nil : "delivery_attempt_timeout",
-            s.httpMethod.isEmpty ? nil : "http_method", s.headers.isEmpty ? nil : "headers", s.hasAuth ? "auth" : nil,
-            s.payloadFormat.isEmpty ? nil : "payload_format", s.hasPayloadTemplate ? "payload_template" : nil,
-            s.payloadContentType.isEmpty ? nil : "payload_content_type", s.eventTypes.isEmpty ? nil : "event_types",
-            s.hasMaxInFlight ? "max_in_flight" : nil, s.hasRateLimit ? "rate_limit" : nil, s.ordered ? "ordered" : nil,
-            s.hasCallbackURL ? "callback_url" : nil, s.callbackEvents.isEmpty ? nil : "callback_events",
-        ]
-        let given = try givenFields(
+        let given = try Given(
             mask,
             writable: SubscriptionOperations.fieldOrder,
-            setFields: setFields,
             readOnly: ["created_at", "updated_at", "previous_secret_expires_at", "status", "disabled_reason", "disabled_at"],
             resource: "subscription"
         )
-        func field<Value>(_ name: String, _ value: Value) -> Value? { given.contains(name) ? value : nil }
-        /// A resettable field: its value when set, null (the default, or none) when masked but zero.
-        func resettable<Value>(_ name: String, isSet: Bool, _ value: Value) -> Value?? {
-            given.contains(name) ? .some(isSet ? value : nil) : nil
-        }
         var input = SubscriptionInput()
-        input.id = field("id", s.id)
-        input.topicID = field("topic_id", s.topicID)
-        input.name = field("name", s.name)
-        input.url = field("url", s.url)
-        input.secretToken = field("secret_token", s.secretToken)
-        input.maxDeliveryAttempts = field("max_delivery_attempts", Int(s.maxDeliveryAttempts))
-        input.deliveryAttemptDelay = field("delivery_attempt_delay", Int(s.deliveryAttemptDelay))
-        input.deliveryAttemptTimeout = field("delivery_attempt_timeout", Int(s.deliveryAttemptTimeout))
-        input.httpMethod = resettable("http_method", isSet: !s.httpMethod.isEmpty, s.httpMethod)
-        input.headers = field("headers", .some(s.headers))
-        input.auth = resettable("auth", isSet: s.hasAuth, auth(s.auth))
-        input.payloadFormat = resettable("payload_format", isSet: !s.payloadFormat.isEmpty, s.payloadFormat)
-        input.payloadTemplate = resettable("payload_template", isSet: s.hasPayloadTemplate, s.payloadTemplate)
-        input.payloadContentType = resettable("payload_content_type", isSet: !s.payloadContentType.isEmpty, s.payloadContentType)
-        input.maxInFlight = resettable("max_in_flight", isSet: s.hasMaxInFlight, Int(s.maxInFlight))
-        input.rateLimit = resettable("rate_limit", isSet: s.hasRateLimit, Int(s.rateLimit))
-        input.ordered = field("ordered", .some(s.ordered))
-        input.callbackURL = resettable("callback_url", isSet: s.hasCallbackURL, s.callbackURL)
-        input.callbackEvents = field("callback_events", .some(s.callbackEvents))
-        input.eventTypes = field("event_types", .some(s.eventTypes))
+        input.id = given.field("id", isSet: !s.id.isEmpty, s.id)
+        input.topicID = given.field("topic_id", isSet: !s.topicID.isEmpty, s.topicID)
+        input.name = given.field("name", isSet: !s.name.isEmpty, s.name)
+        input.url = given.field("url", isSet: !s.url.isEmpty, s.url)
+        input.secretToken = given.field("secret_token", isSet: !s.secretToken.isEmpty, s.secretToken)
+        input.maxDeliveryAttempts = given.field("max_delivery_attempts", isSet: s.maxDeliveryAttempts != 0, Int(s.maxDeliveryAttempts))
+        input.deliveryAttemptDelay = given.field("delivery_attempt_delay", isSet: s.deliveryAttemptDelay != 0, Int(s.deliveryAttemptDelay))
+        input.deliveryAttemptTimeout = given.field("delivery_attempt_timeout", isSet: s.deliveryAttemptTimeout != 0, Int(s.deliveryAttemptTimeout))
+        input.httpMethod = given.resettable("http_method", isSet: !s.httpMethod.isEmpty, s.httpMethod)
+        input.headers = given.field("headers", isSet: !s.headers.isEmpty, .some(s.headers))
+        input.auth = given.resettable("auth", isSet: s.hasAuth, auth(s.auth))
+        input.payloadFormat = given.resettable("payload_format", isSet: !s.payloadFormat.isEmpty, s.payloadFormat)
+        input.payloadTemplate = given.resettable("payload_template", isSet: s.hasPayloadTemplate, s.payloadTemplate)
+        input.payloadContentType = given.resettable("payload_content_type", isSet: !s.payloadContentType.isEmpty, s.payloadContentType)
+        input.maxInFlight = given.resettable("max_in_flight", isSet: s.hasMaxInFlight, Int(s.maxInFlight))
+        input.rateLimit = given.resettable("rate_limit", isSet: s.hasRateLimit, Int(s.rateLimit))
+        input.ordered = given.field("ordered", isSet: s.ordered, .some(s.ordered))
+        input.callbackURL = given.resettable("callback_url", isSet: s.hasCallbackURL, s.callbackURL)
+        input.callbackEvents = given.field("callback_events", isSet: !s.callbackEvents.isEmpty, .some(s.callbackEvents))
+        input.eventTypes = given.field("event_types", isSet: !s.eventTypes.isEmpty, .some(s.eventTypes))
         return input
     }
 
@@ -76,29 +57,35 @@ enum ProtoInputs {
         )
     }
 
-    /// The fields a request gives: those set (non-zero) without a mask, else exactly the mask's paths, which must be
+    /// Which fields a request gives: without a mask those set (non-zero), with one exactly its paths, which must be
     /// writable fields.
-    private static func givenFields(
-        _ mask: Google_Protobuf_FieldMask?,
-        writable: [String],
-        setFields: [String?],
-        readOnly: Set<String>,
-        resource: String
-    ) throws -> Set<String> {
-        guard let mask, !mask.paths.isEmpty else { return Set(setFields.compactMap { $0 }) }
-        var given: Set<String> = []
-        var errors: [HammerError.FieldError] = []
-        for (index, path) in mask.paths.enumerated() {
-            if writable.contains(path), path != "id" {
-                given.insert(path)
-            } else if path == "id" || readOnly.contains(path) {
-                errors.append(.init("update_mask.paths[\(index)]", "\"\(path)\" cannot be changed"))
-            } else {
-                errors.append(.init("update_mask.paths[\(index)]", "\"\(path)\" is not a field of \(resource)"))
+    private struct Given {
+        /// `nil` without a mask.
+        let paths: Set<String>?
+
+        init(_ mask: Google_Protobuf_FieldMask?, writable: [String], readOnly: Set<String>, resource: String) throws {
+            guard let mask, !mask.paths.isEmpty else {
+                paths = nil
+                return
             }
+            var errors: [HammerError.FieldError] = []
+            for (index, path) in mask.paths.enumerated() where path == "id" || !writable.contains(path) {
+                let problem = path == "id" || readOnly.contains(path) ? "cannot be changed" : "is not a field of \(resource)"
+                errors.append(.init("update_mask.paths[\(index)]", "\"\(path)\" \(problem)"))
+            }
+            if !errors.isEmpty { throw HammerError.invalid(resource, errors) }
+            paths = Set(mask.paths)
         }
-        if !errors.isEmpty { throw HammerError.invalid(resource, errors) }
-        return given
+
+        func contains(_ name: String, isSet: Bool) -> Bool { paths?.contains(name) ?? isSet }
+
+        /// `value` when the field is given.
+        func field<Value>(_ name: String, isSet: Bool, _ value: Value) -> Value? { contains(name, isSet: isSet) ? value : nil }
+
+        /// A resettable field: its value when set, null (its default, or none) when masked but zero.
+        func resettable<Value>(_ name: String, isSet: Bool, _ value: Value) -> Value?? {
+            contains(name, isSet: isSet) ? .some(isSet ? value : nil) : nil
+        }
     }
 
     /// The fields REST's `auth` object has for the type: a bearer `token`, or basic `username` and `password`.

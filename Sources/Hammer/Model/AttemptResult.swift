@@ -20,10 +20,9 @@ public struct AttemptResult: Sendable {
 
     public var delivery: ClaimedDelivery
     public var attemptID: String
-    /// The whole request as sent, for the attempt record (credentials redacted).
+    /// The request as the attempt record keeps it (credentials redacted): whole, or without the body when
+    /// `recordedBody` says the message and delivery determine it.
     public var request: String
-    /// `request`'s line and headers: what the record holds when the body is `recordedBody`'s to rebuild.
-    public var requestHead = ""
     public var recordedBody = RecordedBody.stored
     public var response: String
     /// 0 when no response arrived.

@@ -13,8 +13,12 @@ struct FieldCheck {
         self.reading = reading
     }
 
+    /// Whether no error was found: what a valid request (every publish) asks, without ordering anything.
+    var isEmpty: Bool { reading.isEmpty && rules.isEmpty }
+
     /// Every error so far, reading errors of each field before its rule errors.
     var errors: [HammerError.FieldError] {
+        if isEmpty { return [] }
         let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         func rank(_ error: HammerError.FieldError) -> Int {
             let name = error.field.prefix { $0 != "." && $0 != "[" }
@@ -60,7 +64,6 @@ struct FieldCheck {
 
     /// Throws `invalid_<resource>` with every error, if any.
     func check(_ resource: String) throws {
-        let errors = errors
-        if !errors.isEmpty { throw HammerError.invalid(resource, errors) }
+        if !isEmpty { throw HammerError.invalid(resource, errors) }
     }
 }

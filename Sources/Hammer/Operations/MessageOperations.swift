@@ -85,7 +85,7 @@ struct MessageOperations: Sendable {
         }
         if let eventType, !EventType.isValidName(eventType) { check.fail("event_type", EventType.nameRule) }
         if input.data == nil, !check.hasError("data") { check.fail("data", "is required") }
-        guard let topicID, let data = input.data, check.errors.isEmpty else { return nil }
+        guard let topicID, let data = input.data, check.isEmpty else { return nil }
         return PublishRequest(
             topicID: topicID,
             contentType: contentType.flatMap { $0.isEmpty ? nil : $0 } ?? Message.defaultContentType,

@@ -32,7 +32,7 @@ extension SubscriptionTest {
             webhookID: id,
             url: subscription.url,
             record: AttemptRecord(
-                request: result.request,
+                request: result.request + (result.recordedBody.body(of: delivery) ?? ""),
                 response: result.response,
                 responseStatusCode: result.statusCode,
                 executionDuration: result.durationMilliseconds,

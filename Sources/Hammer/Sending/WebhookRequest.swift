@@ -9,13 +9,14 @@ struct WebhookRequest {
     /// In sending order, without `Host` and `Content-Length` (the client adds those).
     var headers: [(name: String, value: String)]
     var body: [UInt8]
-    /// Request line, headers and body as recorded: `Authorization`, the subscription's own header values and the
-    /// URL's query values are written `[redacted]`.
-    var dump: String
-    /// The dump's request line and headers, up to and including the blank line.
-    var dumpHead: String
-    /// Whether the message and delivery determine the body, so the record need not hold it.
+    /// The request as its attempt record keeps it: whole, or its line and headers (up to the blank line) when
+    /// `recordedBody` says the message and delivery determine the body. `Authorization`, the subscription's own
+    /// header values and the URL's query values are written `[redacted]`.
+    var recorded: String
     var recordedBody: RecordedBody
+
+    /// The whole request as sent, as `recorded` shows it.
+    var dump: String { recordedBody == .stored ? recorded : recorded + RecordedBody.rawText(body) }
 
     static let redacted = "[redacted]"
 
@@ -115,8 +116,9 @@ struct WebhookRequest {
         case (.message, .raw): recordedBody = .raw
         default: recordedBody = .stored
         }
-        let dump = head + (bodyText ?? RecordedBody.rawText(body))
-        return .success(WebhookRequest(method: method, headers: headers, body: body, dump: dump, dumpHead: head, recordedBody: recordedBody))
+        // A body the record leaves out is not copied into it.
+        let recorded = recordedBody == .stored ? head + (bodyText ?? RecordedBody.rawText(body)) : head
+        return .success(WebhookRequest(method: method, headers: headers, body: body, recorded: recorded, recordedBody: recordedBody))
     }
 }
 

@@ -69,8 +69,7 @@ public final class WebhookSender: Sendable {
             result.error = "not sent: \(error.description)"
             return result
         }
-        result.request = request.dump
-        result.requestHead = request.dumpHead
+        result.request = request.recorded
         result.recordedBody = request.recordedBody
 
         let started = ContinuousClock.now

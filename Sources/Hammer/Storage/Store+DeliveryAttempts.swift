@@ -80,6 +80,8 @@ extension Store {
     /// cut by PostgreSQL (`octet_length` reads its size without fetching it); a body left out of the record is
     /// rebuilt from its message, read once per delivery, and cut here.
     public func deliveryAttemptsCut(_ filter: ListFilter, maxDumpCharacters: Int) async throws -> [CutAttempt] {
+        // `attemptColumns` with the dumps cut and, in place of the message's columns, placeholders: `attempt` then leaves
+        // the record as stored, and the bodies left out are rebuilt below from one read per delivery.
         let columns = """
             a.id, a.delivery_id, left(a.request, \(maxDumpCharacters)), left(a.response, \(maxDumpCharacters)), a.response_status_code, \
             a.execution_duration, a.success, a.error, a.error_kind, a.created_at, a.request_body, '', '', '', '', NULL::text, now(), NULL::text, \

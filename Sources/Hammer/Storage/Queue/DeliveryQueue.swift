@@ -90,8 +90,7 @@ public struct DeliveryQueue: Sendable {
             var end = start
             var bytes = 0
             while end < outcomes.count, end - start < Self.recordBatchRows {
-                let result = outcomes[end].result
-                let size = (result.recordedBody == .stored ? result.request : result.requestHead).utf8.count + result.response.utf8.count
+                let size = outcomes[end].result.request.utf8.count + outcomes[end].result.response.utf8.count
                 if end > start, bytes + size > Self.recordBatchBytes { break }
                 bytes += size
                 end += 1

@@ -157,7 +157,7 @@ struct RecordStatement: PostgresPreparedStatement {
         var bindings = PostgresBindings(capacity: 21)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
-        bindings.append(results.map { $0.recordedBody == .stored ? $0.request : $0.requestHead })
+        bindings.append(results.map(\.request))
         bindings.append(results.map(\.response))
         bindings.append(results.map { Int32($0.statusCode) })
         bindings.append(results.map { Int32(clamping: $0.durationMilliseconds) })
