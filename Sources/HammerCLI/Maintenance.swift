@@ -16,40 +16,66 @@ struct Age: ExpressibleByArgument {
 
 struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete messages older than a cutoff, with their deliveries and attempts, in bounded batches.",
-        discussion:
-            "Also deletes expired idempotency keys (HAMMER_IDEMPOTENCY_TTL) and the web console's per-minute attempt counts older than a day, not on a dry run."
+        abstract: "Drop the history older than the retention, a whole time partition at a time.",
+        discussion: """
+            Drops the partitions of messages, deliveries, callbacks and their attempts whose whole period ends before the \
+            cutoff (HAMMER_RETENTION, or --older-than). Their disk space comes back at once; their live rows (pending \
+            deliveries, the messages they need, pending callbacks) are kept with their ids and data. Also deletes expired \
+            idempotency keys (HAMMER_IDEMPOTENCY_TTL) and the web console's per-minute attempt counts older than a day, \
+            not on a dry run.
+            """
     )
 
-    @Option(help: "Age of the oldest message kept, e.g. 30d, 12h.") var olderThan: Age
-    @Option(help: "Messages deleted per transaction.") var batchSize: Int = 1000
-    @Flag(help: "Print how many messages would be deleted, and delete nothing.") var dryRun = false
-
-    func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-    }
+    @Option(help: "Age of the oldest history kept, e.g. 30d, 12h (default: HAMMER_RETENTION).") var olderThan: Age?
+    @Flag(help: "Print which partitions would be dropped and what they hold, and drop nothing.") var dryRun = false
 
     func run() async throws {
         let runtime = try Runtime()
-        let cutoff = Date().addingTimeInterval(-olderThan.seconds)
-        try await runtime.withClient { [batchSize, dryRun] client in
+        let retention = olderThan.map { Duration.seconds($0.seconds) } ?? runtime.config.partitioning.retention
+        try await runtime.withClient { [dryRun] client in
             let store = Store(client: client, logger: runtime.logger)
-            let total = try await store.countMessages(olderThan: cutoff)
-            print("\(total) message(s) created before \(Timestamp.format(cutoff))\(dryRun ? " would be deleted (dry run)" : "")")
-            guard !dryRun else { return }
-            var deleted = 0
-            while true {
-                let batch = try await store.deleteMessages(olderThan: cutoff, limit: batchSize)
-                if batch == 0 { break }
-                deleted += batch
-                print("deleted \(deleted)/\(max(total, deleted))")
+            guard let retention else {
+                print("HAMMER_RETENTION is 0 (history is kept): no partition to drop; --older-than 30d drops what is older than 30 days")
+                if !dryRun { try await Self.deleteExpiredRows(store) }
+                return
             }
-            print("done: \(deleted) message(s) deleted with their deliveries and attempts")
-            let keys = try await store.deleteExpiredIdempotencyKeys()
-            print("\(keys) expired idempotency key(s) deleted")
-            let minutes = try await store.deleteOldAttemptMinutes()
-            print("\(minutes) console chart row(s) older than a day deleted")
+            let cutoff = Date().addingTimeInterval(-retention.inSeconds)
+            let periods = try await store.periods(endingBy: cutoff)
+            let bytes = periods.reduce(0) { $0 + $1.bytes }
+            print(
+                "\(periods.count) period(s) of history end before \(Timestamp.format(cutoff)): \(Self.megabytes(bytes))"
+                    + (dryRun ? " would be dropped (dry run)" : "")
+            )
+            for period in periods {
+                print(
+                    "  \(Timestamp.format(period.startsAt)) to \(Timestamp.format(period.endsAt)): \(Self.megabytes(period.bytes)), "
+                        + "\(period.pendingDeliveries) pending deliveries and \(period.pendingCallbacks) pending callbacks to keep"
+                )
+            }
+            guard !dryRun else { return }
+            let dropped = try await store.dropPartitions(endingBy: cutoff)
+            let gone = periods.prefix(dropped.periods)
+            let kept = (gone.reduce(0) { $0 + $1.pendingDeliveries }, gone.reduce(0) { $0 + $1.pendingCallbacks })
+            print(
+                "dropped \(dropped.periods) period(s), \(Self.megabytes(dropped.bytes)) returned; kept \(kept.0) pending deliveries and \(kept.1) pending callbacks"
+            )
+            try await Self.deleteExpiredRows(store)
+            if let reason = dropped.stoppedBecause {
+                print("stopped before the end: \(reason)")
+                throw ExitCode(1)
+            }
         }
+    }
+
+    private static func megabytes(_ bytes: Int) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_000_000)
+    }
+
+    private static func deleteExpiredRows(_ store: Store) async throws {
+        let keys = try await store.deleteExpiredIdempotencyKeys()
+        print("\(keys) expired idempotency key(s) deleted")
+        let minutes = try await store.deleteOldAttemptMinutes()
+        print("\(minutes) console chart row(s) older than a day deleted")
     }
 }
 

@@ -17,14 +17,16 @@ struct Migrate: AsyncParsableCommand {
     }
 
     struct Up: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Apply every pending migration (the default).")
+        static let configuration = CommandConfiguration(
+            abstract: "Apply every pending migration (the default), then make the time partitions ahead (HAMMER_PARTITION_INTERVAL)."
+        )
         @OptionGroup var options: Options
 
         func run() async throws {
             let runtime = try Runtime()
             let migrations = try Migrator.load(directory: options.path ?? runtime.config.migrationsPath)
             let applied = try await runtime.withClient { client in
-                try await Migrator(client: client, logger: runtime.logger).up(migrations)
+                try await Migrator(client: client, logger: runtime.logger).up(migrations, partitioning: runtime.config.partitioning)
             }
             print(
                 applied.isEmpty

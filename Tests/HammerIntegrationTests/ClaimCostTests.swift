@@ -13,7 +13,9 @@ import Testing
             try await fixture.topic("quiet")
             for index in 0..<10 { try await fixture.subscription("busy-\(index)", topic: "busy", url: receiver.url) }
             for _ in 0..<20 { try await fixture.publish(topic: "busy") }
-            try await fixture.client.query("ANALYZE")
+            // Both measurements start from the same state: no dead row versions (a measured claim's leases are
+            // undone by an update), fresh statistics.
+            try await fixture.client.query("VACUUM ANALYZE")
             let alone = try await Self.blocksReadByOneClaim(fixture.client)
 
             try await fixture.client.query(
@@ -24,10 +26,11 @@ import Testing
                 FROM generate_series(1, 3000) i
                 """
             )
-            try await fixture.client.query("ANALYZE")
+            try await fixture.client.query("VACUUM ANALYZE")
             let beside = try await Self.blocksReadByOneClaim(fixture.client)
-            // Probing each of 3,000 subscriptions would read thousands of index pages more.
-            #expect(beside <= alone + alone / 5 + 20, "one claim read \(alone) blocks alone and \(beside) beside 3,000 idle subscriptions")
+            // Probing each of 3,000 subscriptions reads thousands of index pages more (3,474 blocks in all, measured); looking
+            // the 10 busy ones up by key in a larger table, and the planner's other choices for it, a few dozen.
+            #expect(beside <= alone + 200, "one claim read \(alone) blocks alone and \(beside) beside 3,000 idle subscriptions")
 
             let worker = try TestWorker.start(url)
             try await eventually("the busy topic drained") { try await fixture.statuses() == ["completed": 200] }

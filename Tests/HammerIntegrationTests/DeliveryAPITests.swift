@@ -47,23 +47,25 @@ import Testing
             #expect(typed.status == "pending")
             #expect(typed.deliveryAttempts == 0)
 
+            // Attempt ids are ULIDs, made after their delivery's: partitions are ranges of them.
+            let attemptIDs = ["0", "1"].map { String(id.prefix(10)) + "ATTEMPT00000000" + $0 }
             for (index, success) in [false, true].enumerated() {
                 try await store.client.query(
                     """
                     INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, created_at)
-                    VALUES (\("att\(index)"), \(id), 'POST /hook HTTP/1.1', 'HTTP/1.1 200 OK', \(success ? 200 : 500), \(10 + index), \(success), \(success ? "" : "status 500"), now() + make_interval(secs => \(index)))
+                    VALUES (\(attemptIDs[index]), \(id), 'POST /hook HTTP/1.1', 'HTTP/1.1 200 OK', \(success ? 200 : 500), \(10 + index), \(success), \(success ? "" : "status 500"), now() + make_interval(secs => \(index)))
                     """
                 )
             }
             let attempts = try await client.send(.get, "/v1/delivery-attempts?delivery_id=\(id)").decodeList(of: Wire.DeliveryAttempt.self)
-            #expect(attempts.map(\.id) == ["att0", "att1"])
+            #expect(attempts.map(\.id) == attemptIDs)
             #expect(attempts.allSatisfy { $0.deliveryId == id })
             #expect(attempts.first?.success == false)
             #expect(attempts.first?.error == "status 500")
             #expect(attempts.first?.responseStatusCode == 500)
             #expect(attempts.last?.executionDuration == 11)
 
-            let one = try await client.send(.get, "/v1/delivery-attempts/att1")
+            let one = try await client.send(.get, "/v1/delivery-attempts/\(attemptIDs[1])")
             #expect(one["delivery_id"] as? String == id)
             #expect(one["request"] as? String == "POST /hook HTTP/1.1")
             #expect(one["response"] as? String == "HTTP/1.1 200 OK")
@@ -100,16 +102,19 @@ import Testing
             try await client.send(.delete, "/v1/messages/\(message)")
             #expect(try await store.client.rowCount(.deliveries) == 3)
             #expect(try await store.client.rowCount(.deliveryAttempts) == 3)
+            #expect(try await store.client.rowCount(.deliveryQueue) == 3)
 
             try await client.send(.delete, "/v1/subscriptions/a")
             #expect(try await store.client.rowCount(.deliveries) == 2)
             #expect(try await store.client.rowCount(.deliveryAttempts) == 2)
+            #expect(try await store.client.rowCount(.deliveryQueue) == 2)
 
             try await client.send(.delete, "/v1/topics/orders")
             #expect(try await store.client.rowCount(.subscriptions) == 1)
             #expect(try await store.client.rowCount(.messages) == 1)
             #expect(try await store.client.rowCount(.deliveries) == 1)
             #expect(try await store.client.rowCount(.deliveryAttempts) == 1)
+            #expect(try await store.client.rowCount(.deliveryQueue) == 1)
         }
     }
 }

@@ -90,19 +90,7 @@ import Testing
                 !$0.isCallback
             }
             let first = try #require(claimed.first)
-            let result = AttemptResult(
-                delivery: first,
-                attemptID: ULID.make(),
-                request: "POST /",
-                response: "HTTP/1.1 200 OK",
-                statusCode: 200,
-                durationMilliseconds: 1,
-                success: true,
-                error: "",
-                errorKind: nil,
-                retryAfter: nil
-            )
-            try await queue.record([DeliveryOutcome(result: result, status: .completed)])
+            try await queue.record([Self.completion(of: first)])
             #expect(try await store.delivery(id: first.id).status == .completed)
             #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
 
@@ -116,6 +104,90 @@ import Testing
             #expect(try await indexes(client) == indexesBefore)
             #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'delivery_queue'") == 0)
         }
+    }
+
+    @Test func timePartitionsUpgradeAPopulatedDatabaseAndDownRestoresIt() async throws {
+        try await withPopulatedVersion8 { client, migrator, migrations in
+            try await migrator.up(migrations.filter { $0.version <= 12 })
+            try await client.query(
+                """
+                INSERT INTO idempotency_keys (scope, key, request_hash, message_ids, expires_at)
+                SELECT '', 'k', 'h', ARRAY[min(id)], now() + interval '1 day' FROM messages
+                """
+            )
+            try await client.query("UPDATE subscriptions SET ordered = true WHERE id = 'accounts'")
+            let before = try await snapshot(client)
+            let queueBefore = try await queueOf(
+                client,
+                "SELECT delivery_id, subscription_id, status, scheduled_at, created_at, leased_until FROM delivery_queue"
+            )
+            let indexesBefore = try await indexes(client)
+
+            try await migrator.up(migrations.filter { $0.version <= 13 })
+            #expect(try await migrator.state().version == 13)
+            #expect(try await snapshot(client) == before)
+            #expect(
+                try await queueOf(client, "SELECT delivery_id, subscription_id, status, scheduled_at, created_at, leased_until FROM delivery_queue")
+                    == queueBefore
+            )
+            #expect(try await client.rowCount(.idempotencyKeys) == 1)
+            // Every row is in a period's partition (none fell into a kept one), and periods are there ahead.
+            for table in ["messages", "deliveries", "delivery_attempts", "callbacks", "callback_attempts"] {
+                #expect(try await client.count("SELECT count(*) FROM \(table)_kept") == 0)
+                #expect(
+                    try await client.count(
+                        "SELECT count(*) FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid WHERE c.relname = '\(table)'"
+                    ) == 1
+                )
+            }
+            #expect(try await client.count("SELECT count(*) FROM partition_periods WHERE ends_at >= now() + interval '2 days'") >= 1)
+            // The indexes the API's lists read are on every partition, under the names they had.
+            let names = try await indexes(client).map { String($0.prefix { $0 != ":" }) }
+            for index in indexesBefore.map({ String($0.prefix { $0 != ":" }) }) where !index.contains("delivery_queue") {
+                #expect(names.contains(index), "\(index)")
+            }
+            // The app's own statements work on it: a claim and a completion.
+            let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
+            let claimed = try #require(
+                try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.first { !$0.isCallback }
+            )
+            try await queue.record([Self.completion(of: claimed)])
+            let store = Store(client: client, logger: TestDatabase.logger)
+            #expect(try await store.delivery(id: claimed.id).status == .completed)
+
+            try await migrator.down(migrations.filter { $0.version <= 13 }, steps: 1)
+            #expect(try await migrator.state().version == 12)
+            #expect(try await indexes(client) == indexesBefore)
+            #expect(try await client.count("SELECT count(*) FROM pg_partitioned_table") == 0)
+            #expect(
+                try await client.count("SELECT count(*) FROM deliveries WHERE status = 'completed'") == before["deliveries"].map { rows in
+                    rows.filter { $0.contains(",completed,") }.count + 1
+                } ?? -1
+            )
+            #expect(try await client.rowCount(.deliveryAttempts) == before["delivery_attempts"]!.count + 1)
+            #expect(
+                try await client.count(
+                    "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conname IN ('deliveries_message_id_fkey', 'delivery_attempts_delivery_id_fkey', 'delivery_queue_delivery_id_fkey', 'callback_attempts_callback_id_fkey')"
+                ) == 4
+            )
+        }
+    }
+
+    /// A successful attempt of `delivery`, as a worker records it.
+    static func completion(of delivery: ClaimedDelivery) -> DeliveryOutcome {
+        let result = AttemptResult(
+            delivery: delivery,
+            attemptID: ULID.make(),
+            request: "POST /",
+            response: "HTTP/1.1 200 OK",
+            statusCode: 200,
+            durationMilliseconds: 1,
+            success: true,
+            error: "",
+            errorKind: nil,
+            retryAfter: nil
+        )
+        return DeliveryOutcome(result: result, status: .completed)
     }
 
     /// Rows of `query` (id, subscription, status, scheduled_at, created_at, leased_until) of pending and failed

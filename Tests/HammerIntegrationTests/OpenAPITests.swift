@@ -43,21 +43,23 @@ import Testing
             let subscription = try await client.createSubscription("billing", topic: "orders")
             let message = try await client.publish(topic: "orders")
             let delivery = try #require(try await client.send(.get, "/v1/deliveries").list("deliveries").first)
+            let attemptID = ULID.make()
             try await store.client.query(
                 """
                 INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success)
-                SELECT 'a1', id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true FROM deliveries
+                SELECT \(attemptID), id, 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true FROM deliveries
                 """
             )
+            let callbackID = ULID.make()
             try await store.client.query(
                 """
-                INSERT INTO callbacks (id, subscription_id, type, url, body) VALUES ('c1', 'billing', 'subscription.disabled', 'https://example.com/cb', '{}')
+                INSERT INTO callbacks (id, subscription_id, type, url, body) VALUES (\(callbackID), 'billing', 'subscription.disabled', 'https://example.com/cb', '{}')
                 """
             )
             try await store.client.query(
                 """
                 INSERT INTO callback_attempts (id, callback_id, request, response, response_status_code, execution_duration, success)
-                VALUES ('ca1', 'c1', 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true)
+                VALUES (hammer_ulid(), \(callbackID), 'POST / HTTP/1.1', 'HTTP/1.1 200 OK', 200, 3, true)
                 """
             )
             @Sendable func redeliverFailed(_ id: String) async throws -> Any? {
@@ -66,7 +68,7 @@ import Testing
             }
             let cases: [(String, Any?)] = [
                 ("Topic", topic.json), ("Subscription", subscription.json), ("Message", message.json), ("Delivery", delivery),
-                ("DeliveryAttempt", try await client.send(.get, "/v1/delivery-attempts/a1").json),
+                ("DeliveryAttempt", try await client.send(.get, "/v1/delivery-attempts/\(attemptID)").json),
                 ("TopicList", try await client.send(.get, "/v1/topics").json),
                 ("SubscriptionList", try await client.send(.get, "/v1/subscriptions").json),
                 ("MessageList", try await client.send(.get, "/v1/messages").json),
@@ -79,7 +81,7 @@ import Testing
                 ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/disable").json),
                 ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/enable").json),
                 ("Subscription", try await client.send(.post, "/v1/subscriptions/billing/rotate-secret").json),
-                ("Callback", try await client.send(.get, "/v1/callbacks/c1").json),
+                ("Callback", try await client.send(.get, "/v1/callbacks/\(callbackID)").json),
                 ("CallbackList", try await client.send(.get, "/v1/callbacks").json),
                 ("Delivery", try await redeliverFailed(delivery["id"] as! String)),
                 ("Empty", try await client.send(.delete, "/v1/messages/\(message["id"] as! String)").json),

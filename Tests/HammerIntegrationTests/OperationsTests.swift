@@ -3,25 +3,8 @@ import Hammer
 import PostgresNIO
 import Testing
 
-/// What `hammer cleanup` and `hammer monitor` run, on a real database.
+/// What `hammer monitor` runs, on a real database (`hammer cleanup`'s partitions: PartitionTests).
 @Suite struct OperationsTests {
-    @Test func cleanupDeletesOnlyOldMessagesInBatchesWithTheirDeliveries() async throws {
-        try await Fixture.withOrders(subscriptions: ["a"]) { fixture in
-            let store = fixture.store
-            for _ in 0..<5 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query(
-                "UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 3)"
-            )
-            let cutoff = Date().addingTimeInterval(-30 * 86400)
-            #expect(try await store.countMessages(olderThan: cutoff) == 3)
-            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 2)
-            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 1)
-            #expect(try await store.deleteMessages(olderThan: cutoff, limit: 2) == 0)
-            #expect(try await fixture.client.rowCount(.messages) == 2)
-            #expect(try await fixture.client.rowCount(.deliveries) == 2)
-        }
-    }
-
     @Test func monitorCountsDeliveriesByStatusInTheWindow() async throws {
         try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
             let store = fixture.store

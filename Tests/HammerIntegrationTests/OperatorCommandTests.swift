@@ -141,21 +141,32 @@ import Testing
         }
     }
 
-    @Test func cleanupDeletesOldMessagesAndDryRunDeletesNothing() async throws {
+    @Test func cleanupDropsOldPartitionsKeepingPendingWorkAndDryRunDropsNothing() async throws {
         try await scenario { database, fixture in
-            for _ in 0..<3 { try await fixture.publish(topic: "orders") }
-            try await fixture.client.query(
-                "UPDATE messages SET created_at = now() - interval '40 days' WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 2)"
-            )
+            try await fixture.client.addPastPeriod(daysAgo: 40)
+            let old = try await fixture.client.publishInThePast(daysAgo: 40, topic: "orders", count: 2)
+            try await fixture.publish(topic: "orders")
+            try await fixture.client.query("UPDATE deliveries SET status = 'completed' WHERE message_id = \(old[1])")
+            try await fixture.client.matchQueueToStatuses()
             let dryRun = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--dry-run"], database: database)
             #expect(dryRun.status == 0)
-            #expect(dryRun.output.contains("2 message(s) created before"), "\(dryRun.output)")
+            #expect(dryRun.output.contains("1 period(s) of history end before"), "\(dryRun.output)")
+            #expect(dryRun.output.contains("2 pending deliveries and 0 pending callbacks to keep"), "\(dryRun.output)")
+            #expect(try await fixture.client.partitionsOfPastPeriod(daysAgo: 40) == 5)
             #expect(try await fixture.client.rowCount(.messages) == 3)
-            let run = try await HammerProcess.run(["cleanup", "--older-than", "30d", "--batch-size", "1"], database: database)
-            #expect(run.status == 0)
-            #expect(run.output.contains("deleted 2/2"), "\(run.output)")
-            #expect(try await fixture.client.rowCount(.messages) == 1)
-            #expect(try await fixture.client.rowCount(.deliveries) == 2)
+
+            let run = try await HammerProcess.run(["cleanup", "--older-than", "30d"], database: database)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("dropped 1 period(s)"), "\(run.output)")
+            #expect(try await fixture.client.partitionsOfPastPeriod(daysAgo: 40) == 0)
+            // The pending deliveries of the first old message and the message are kept; the finished ones went.
+            #expect(try await fixture.client.rowCount(.messages) == 2)
+            #expect(try await fixture.client.rowCount(.deliveries) == 4)
+
+            // Without --older-than, HAMMER_RETENTION decides; 0 keeps everything.
+            let kept = try await HammerProcess.run(["cleanup"], database: database)
+            #expect(kept.status == 0)
+            #expect(kept.output.contains("HAMMER_RETENTION is 0"), "\(kept.output)")
         }
     }
 }

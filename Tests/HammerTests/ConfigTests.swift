@@ -81,6 +81,13 @@ import Testing
         ("HAMMER_MAX_RESPONSE_BODY_BYTES", "-1"),
         ("LOG_LEVEL", "loud"),
         ("HAMMER_LOG_FORMAT", "xml"),
+        ("HAMMER_PARTITION_INTERVAL", "30s"),
+        ("HAMMER_PARTITION_INTERVAL", "31d"),
+        ("HAMMER_PARTITION_INTERVAL", "90.5s"),
+        ("HAMMER_PARTITION_INTERVAL", "0"),
+        ("HAMMER_RETENTION", "10s"),
+        ("HAMMER_RETENTION", "forever"),
+        ("HAMMER_RETENTION", "-30d"),
     ])
     func invalidValuesNameTheVariable(variable: String, value: String) throws {
         var env = ["HAMMER_DATABASE_URL": url]
@@ -107,6 +114,20 @@ import Testing
             let config = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_WORKER_POLL_INTERVAL": raw])
             #expect(config.workerPollInterval == expected, "\(raw)")
         }
+    }
+
+    @Test func partitioningSettings() throws {
+        let defaults = try Config(environment: ["HAMMER_DATABASE_URL": url])
+        #expect(defaults.partitioning == Partitioning(interval: .seconds(86400), retention: nil))
+        let set = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_PARTITION_INTERVAL": "6h", "HAMMER_RETENTION": "30d"])
+        #expect(set.partitioning == Partitioning(interval: .seconds(6 * 3600), retention: .seconds(30 * 86400)))
+        let kept = try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_PARTITION_INTERVAL": "1m", "HAMMER_RETENTION": "0"])
+        #expect(kept.partitioning == Partitioning(interval: .seconds(60), retention: nil))
+        let error = #expect(throws: ConfigError.self) { try Config(environment: ["HAMMER_DATABASE_URL": url, "HAMMER_RETENTION": "10s"]) }
+        #expect(
+            error?.description
+                == "invalid configuration: HAMMER_RETENTION must be 0 or a duration between 1m and 3650d, such as 1d or 12h; got \"10s\""
+        )
     }
 
     @Test func autoDisableSettings() throws {

@@ -22,6 +22,8 @@ public struct Config: Sendable {
     public var maxBatchBytes: Int
     /// How long an `Idempotency-Key` stays live.
     public var idempotencyTTL: Duration
+    /// The width of the time partitions (`HAMMER_PARTITION_INTERVAL`) and how long history is kept (`HAMMER_RETENTION`).
+    public var partitioning: Partitioning
     public var allowPrivateTargets: Bool
     public var workerConcurrency: Int
     /// Send slots of a worker one subscription may hold (its fair share); a quarter of the concurrency by default.
@@ -92,6 +94,12 @@ public struct Config: Sendable {
             throw ConfigError(variable: "HAMMER_IDEMPOTENCY_TTL", reason: "must be a duration from 1s to 365d such as 24h; got 0")
         }
         self.idempotencyTTL = ttl
+        let interval = try reader.duration("HAMMER_PARTITION_INTERVAL", default: .seconds(86400), in: Partitioning.intervals)
+        guard interval.components.attoseconds == 0 else {
+            throw ConfigError(variable: "HAMMER_PARTITION_INTERVAL", reason: "must be a whole number of seconds, such as 1d, 6h or 90s")
+        }
+        let retention = try reader.duration("HAMMER_RETENTION", default: .zero, in: Partitioning.retentions, orZero: true)
+        self.partitioning = Partitioning(interval: interval, retention: retention == .zero ? nil : retention)
         self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
         self.subscriptionMaxInFlight = try reader.int(
@@ -169,6 +177,16 @@ private struct ConfigReader {
             throw ConfigError(variable: name, reason: "must be a duration up to 365d such as 30s, 12h or 5d, or 0 for never; got \"\(raw)\"")
         }
         return value == .zero ? nil : value
+    }
+
+    /// A duration as `DurationText` reads it within `range` (or `0` when `orZero`).
+    func duration(_ name: String, default fallback: Duration, in range: ClosedRange<Duration>, orZero: Bool = false) throws(ConfigError) -> Duration {
+        guard let raw = string(name) else { return fallback }
+        guard let value = DurationText.parse(raw), range.contains(value) || (orZero && value == .zero) else {
+            let bounds = "between \(DurationText.format(range.lowerBound)) and \(DurationText.format(range.upperBound))"
+            throw ConfigError(variable: name, reason: "must be \(orZero ? "0 or " : "")a duration \(bounds), such as 1d or 12h; got \"\(raw)\"")
+        }
+        return value
     }
 
     /// A duration as `DurationText` reads it (`500ms`, `1s`, `2m`, or a bare number of seconds), from 1 ms to 1 h.

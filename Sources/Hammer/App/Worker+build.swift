@@ -3,8 +3,8 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// The services of a worker process after its `PostgresClient`: the health and metrics server on
-/// `HAMMER_HEALTH_CHECK_PORT` (unless `healthServer` is false, as in `hammer all`, whose API serves both) and the
-/// `DeliveryWorker`, whose end ends the group. Used by `hammer worker`, `hammer all` and the tests.
+/// `HAMMER_HEALTH_CHECK_PORT` (unless `healthServer` is false, as in `hammer all`, whose API serves both), the
+/// database's upkeep (`StorageMaintenance`) and the `DeliveryWorker`, whose end ends the group. Used by `hammer worker`, `hammer all` and the tests.
 public func buildWorker(
     config: Config,
     client: PostgresClient,
@@ -28,6 +28,9 @@ public func buildWorker(
     if healthServer {
         services.append(.init(service: buildWorkerHealthApplication(config: config, client: client, logger: logger, metrics: metrics)))
     }
+    services.append(
+        .init(service: StorageMaintenance(store: Store(client: client, logger: logger), partitioning: config.partitioning, logger: logger))
+    )
     services.append(
         .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
     )

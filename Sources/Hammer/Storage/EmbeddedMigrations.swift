@@ -28,5 +28,7 @@ enum EmbeddedMigrations {
         ("000011_schema_compatibility.up.sql", PackageResources._00011_schema_compatibility_up_sql),
         ("000012_attempt_request_bodies.down.sql", PackageResources._00012_attempt_request_bodies_down_sql),
         ("000012_attempt_request_bodies.up.sql", PackageResources._00012_attempt_request_bodies_up_sql),
+        ("000013_time_partitions.down.sql", PackageResources._00013_time_partitions_down_sql),
+        ("000013_time_partitions.up.sql", PackageResources._00013_time_partitions_up_sql),
     ]
 }

@@ -15,7 +15,7 @@ public struct Migration: Sendable, Equatable {
 public struct Migrator: Sendable {
     /// The schema version this build of hammer was built for; `server` and `worker` refuse older schemas, and newer
     /// ones whose `schema_compatibility` (migration 11) says binaries built for this version cannot run with them.
-    public static let requiredVersion: Int64 = 12
+    public static let requiredVersion: Int64 = 13
     private static let lockID: Int64 = 0x6861_6D6D_6572  // "hammer"
 
     public struct SchemaState: Sendable, Equatable {
@@ -129,11 +129,17 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Applies every migration newer than the recorded version; returns the versions applied.
+    /// Applies every migration newer than the recorded version; returns the versions applied. Then, on a schema with
+    /// time partitions, makes those of `partitioning`'s interval ahead (the partitioning migration also takes its
+    /// interval for the partitions it makes).
     @discardableResult
-    public func up(_ migrations: [Migration]) async throws -> [Int64] {
-        try await withLock { connection in
+    public func up(_ migrations: [Migration], partitioning: Partitioning = Partitioning()) async throws -> [Int64] {
+        let applied = try await withLock { connection in
             let current = try await self.lockedState(connection)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "SET hammer.partition_interval_seconds = '\(partitioning.interval.components.seconds)'"),
+                logger: self.logger
+            )
             var applied: [Int64] = []
             for migration in migrations where migration.version > (current ?? 0) {
                 try await self.apply(migration.up, recording: migration.version, on: connection)
@@ -143,8 +149,16 @@ public struct Migrator: Sendable {
                 )
                 applied.append(migration.version)
             }
+            try await connection.query("RESET hammer.partition_interval_seconds", logger: self.logger)
             return applied
         }
+        let partitioned =
+            try await client.query("SELECT to_regclass('partition_periods') IS NOT NULL", logger: logger)
+            .collect().first?.decode(Bool.self) ?? false
+        if partitioned {
+            try await Store(client: client, logger: logger).addPartitions(partitioning)
+        }
+        return applied
     }
 
     /// Reverts the newest `steps` applied migrations; returns the versions reverted.

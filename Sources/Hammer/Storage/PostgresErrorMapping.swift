@@ -4,6 +4,8 @@ import PostgresNIO
 enum PostgresErrorMapping {
     static let uniqueViolation = "23505"
     static let foreignKeyViolation = "23503"
+    static let checkViolation = "23514"
+    static let lockNotAvailable = "55P03"
 
     /// The domain error for `error`, or `error` itself when it is not one we know.
     static func map(_ error: any Error, resource: String, id: String, topicID: String? = nil) -> any Error {
@@ -35,6 +37,13 @@ enum PostgresErrorMapping {
             ("constraint", info[.constraintName]), ("hint", info[.hint]),
         ]
         return "PSQLError(" + fields.compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: ", ") + ")"
+    }
+
+    /// True when an insert found no partition for its id (a check violation that names no constraint): the
+    /// partitions ahead ran out, as they do when no worker made new ones for two intervals.
+    static func isMissingPartition(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError, psql.code == .server, let info = psql.serverInfo else { return false }
+        return info[.sqlState] == checkViolation && info[.constraintName] == nil
     }
 
     /// True for a deadlock or serialization failure (SQLSTATE 40P01, 40001): the statement was rolled back because of

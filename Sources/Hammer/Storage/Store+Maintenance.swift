@@ -2,24 +2,6 @@ import Foundation
 import PostgresNIO
 
 extension Store {
-    /// Messages created before `cutoff` (their deliveries and attempts go with them by cascade).
-    public func countMessages(olderThan cutoff: Date) async throws -> Int {
-        try await first("SELECT count(*) FROM messages WHERE created_at < \(cutoff)") { try $0.decode(Int.self) } ?? 0
-    }
-
-    /// Deletes at most `limit` messages created before `cutoff`, oldest first; returns how many went.
-    public func deleteMessages(olderThan cutoff: Date, limit: Int) async throws -> Int {
-        let query: PostgresQuery = """
-            WITH doomed AS (
-                SELECT id FROM messages WHERE created_at < \(cutoff) ORDER BY created_at, id LIMIT \(limit)
-            ), deleted AS (
-                DELETE FROM messages m USING doomed WHERE m.id = doomed.id RETURNING 1
-            )
-            SELECT count(*) FROM deleted
-            """
-        return try await first(query, committed: true) { try $0.decode(Int.self) } ?? 0
-    }
-
     /// Deletes the idempotency keys that have expired (`HAMMER_IDEMPOTENCY_TTL`); returns how many went.
     public func deleteExpiredIdempotencyKeys() async throws -> Int {
         let query: PostgresQuery = """

@@ -74,22 +74,33 @@ public struct Store: Sendable {
     ) async throws -> T {
         let client = self.client
         let logger = self.logger
+        @Sendable func run(_ connection: PostgresConnection) async throws -> T {
+            guard committed else { return try await body(connection) }
+            try await connection.query("BEGIN", logger: logger)
+            let value: T
+            do {
+                value = try await body(connection)
+            } catch {
+                // Not cancellable: a connection must never go back to the pool inside a transaction.
+                let rolledBack = await Task { (try? await connection.query("ROLLBACK", logger: logger)) != nil }.value
+                if !rolledBack { try? await connection.close() }
+                throw error
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        }
         return try await bounded(settled: settled) { deadline in
             try await client.withConnection { connection in
                 deadline.move(to: .now + Self.statementDeadline)
-                guard committed else { return try await body(connection) }
-                try await connection.query("BEGIN", logger: logger)
-                let value: T
                 do {
-                    value = try await body(connection)
-                } catch {
-                    // Not cancellable: a connection must never go back to the pool inside a transaction.
-                    let rolledBack = await Task { (try? await connection.query("ROLLBACK", logger: logger)) != nil }.value
-                    if !rolledBack { try? await connection.close() }
-                    throw error
+                    return try await run(connection)
+                } catch  where PostgresErrorMapping.isMissingPartition(error) {
+                    // Workers make partitions ahead; with none running for two intervals, the first write past the
+                    // last partition makes them (the width of the newest) and goes again: an insert never fails for it.
+                    logger.warning("no partition for a new row: making partitions (is a worker running?)")
+                    try await connection.query("SELECT hammer_add_partitions(NULL, NULL, true)", logger: logger)
+                    return try await run(connection)
                 }
-                try await connection.query("COMMIT", logger: logger)
-                return value
             }
         }
     }

@@ -21,4 +21,13 @@ public enum DurationText {
         guard let seconds, seconds.isFinite, seconds >= 0, seconds < 9e9 else { return nil }
         return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
+
+    /// `duration` in its largest whole unit (`30d`, `90s`, `1500ms`): text `parse` reads back to the same duration.
+    public static func format(_ duration: Duration) -> String {
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        for (suffix, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60000), ("s", 1000)] where milliseconds % Int64(size) == 0 {
+            return "\(milliseconds / Int64(size))\(suffix)"
+        }
+        return "\(milliseconds)ms"
+    }
 }

@@ -9,6 +9,7 @@ enum TestTable: String {
     case deliveryQueue = "delivery_queue"
     case idempotencyKeys = "idempotency_keys"
     case callbackAttempts = "callback_attempts"
+    case partitionPeriods = "partition_periods"
 }
 
 /// The questions tests ask the database and the states they put it in, named, so that a test body says what it
@@ -22,6 +23,16 @@ extension PostgresClient {
     /// The number a `SELECT count(*) …` answers.
     func count(_ sql: String) async throws -> Int {
         try await query(PostgresQuery(unsafeSQL: sql)).collect().first!.decode(Int.self)
+    }
+
+    /// The number a `SELECT count(*) …` with bound values answers.
+    func count(_ query: PostgresQuery) async throws -> Int {
+        try await self.query(query).collect().first!.decode(Int.self)
+    }
+
+    /// The one text value a query answers.
+    func only(_ query: PostgresQuery) async throws -> String {
+        try await self.query(query).collect().first!.decode(String.self)
     }
 
     /// Deliveries by status.
@@ -153,6 +164,63 @@ extension PostgresClient {
             UPDATE delivery_queue q SET status = d.status, leased_until = NULL
             FROM deliveries d WHERE d.id = q.delivery_id AND d.status <> 'completed' AND q.status <> d.status
             """
+        )
+    }
+
+    /// A one-day period of time partitions that started `daysAgo` days ago, as if hammer had run then: the kept
+    /// partitions (empty in a fresh database) end where it starts.
+    func addPastPeriod(daysAgo: Int) async throws {
+        try await query(
+            """
+            DO $$
+            DECLARE
+                v_start timestamptz := date_trunc('day', (now() - \(unescaped: String(daysAgo)) * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+                v_table text;
+            BEGIN
+                FOREACH v_table IN ARRAY hammer_partitioned_tables() LOOP
+                    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', v_table, v_table || '_kept');
+                    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', v_table, v_table || '_kept',
+                        hammer_id_bound(v_start));
+                END LOOP;
+                PERFORM hammer_add_partition_period(v_start, v_start + interval '1 day');
+            END
+            $$
+            """
+        )
+    }
+
+    /// Messages published to `topic` `daysAgo` days ago (ids of that time, fanned out as a publish does); their ids.
+    func publishInThePast(daysAgo: Int, topic: String, count: Int) async throws -> [String] {
+        try await query(
+            """
+            WITH m AS (
+                INSERT INTO messages (id, topic_id, content_type, data, created_at)
+                SELECT hammer_id_bound(t) || upper(substr(md5(random()::text), 1, 16)), \(topic), 'application/json', encode(convert_to('{"n":' || i || '}', 'UTF8'), 'base64'), t
+                FROM generate_series(1, \(count)) i, LATERAL (SELECT now() - \(daysAgo) * interval '1 day' + i * interval '1 millisecond' AS t) ts
+                RETURNING id, topic_id, created_at, event_type
+            )
+            SELECT hammer_fan_out(array_agg(id), array_agg(topic_id::text), array_agg(created_at), array_agg(event_type::text)) FROM m
+            """
+        )
+        return try await query("SELECT id FROM messages WHERE created_at < now() - interval '1 day' ORDER BY id").collect().map {
+            try $0.decode(String.self)
+        }
+    }
+
+    /// The tables (partitions included) whose name starts with `prefix`.
+    func tables(named prefix: String) async throws -> [String] {
+        try await query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE \(prefix + "%") ORDER BY 1")
+            .collect().map { try $0.decode(String.self) }
+    }
+
+    /// The partitions left of the period `addPastPeriod(daysAgo:)` made.
+    func partitionsOfPastPeriod(daysAgo: Int) async throws -> Int {
+        try await count(
+            """
+            SELECT count(*) FROM unnest(hammer_partitioned_tables()) t
+            WHERE to_regclass(hammer_partition_name(t, date_trunc('day', (now() - \(daysAgo) * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'))
+                IS NOT NULL
+            """ as PostgresQuery
         )
     }
 }
