@@ -28,10 +28,10 @@ END
 $$;
 
 --
--- Name: hammer_add_partitions(bigint, timestamp with time zone, boolean); Type: FUNCTION; Schema: public; Owner: -
+-- Name: hammer_add_partitions(bigint, timestamp with time zone, boolean, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.hammer_add_partitions(p_interval_seconds bigint, p_until timestamp with time zone, p_wait boolean DEFAULT false) RETURNS integer
+CREATE FUNCTION public.hammer_add_partitions(p_interval_seconds bigint, p_until timestamp with time zone, p_wait boolean DEFAULT false, p_lock_timeout text DEFAULT '1s'::text) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -40,6 +40,7 @@ DECLARE
     v_current timestamptz;
     v_added int := 0;
 BEGIN
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
     IF p_wait THEN
         PERFORM pg_advisory_xact_lock(hashtext('hammer_partitions'));
     ELSIF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
@@ -51,7 +52,7 @@ BEGIN
         RAISE EXCEPTION 'partition_periods is empty: run `hammer migrate`' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     v_current := to_timestamp(floor(extract(epoch FROM now()) / v_seconds) * v_seconds);
-    p_until := coalesce(p_until, v_current + 3 * v_seconds * interval '1 second');
+    p_until := coalesce(p_until, greatest(v_current + 3 * v_seconds * interval '1 second', now() + interval '10 minutes'));
     IF v_last < v_current THEN
         PERFORM hammer_add_partition_period(v_last, v_current);
         v_last := v_current;
@@ -121,6 +122,33 @@ END
 $$;
 
 --
+-- Name: hammer_delete_subscription_deliveries(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_delete_subscription_deliveries() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM deliveries d USING gone g WHERE d.subscription_id = g.id;
+    DELETE FROM callbacks c USING gone g WHERE c.subscription_id = g.id;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: hammer_delete_topic_messages(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_delete_topic_messages() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM messages m USING gone g WHERE m.topic_id = g.id;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: hammer_drop_partition(text, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -137,43 +165,34 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
         RETURN NULL;
     END IF;
-    IF p_table <> ALL(hammer_partitioned_tables()) THEN
-        RAISE EXCEPTION 'table "%" is not partitioned by time', p_table USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT hammer_id_bound(starts_at), hammer_id_bound(ends_at) INTO v_lower, v_upper FROM partition_periods WHERE starts_at = p_starts_at;
-    IF v_upper IS NULL OR to_regclass(v_name) IS NULL THEN
+    IF to_regclass(v_name) IS NULL THEN
         RETURN 0;
     END IF;
-    IF EXISTS (SELECT 1 FROM partition_periods WHERE starts_at < p_starts_at) THEN
-        RAISE EXCEPTION 'the period starting at % is not the oldest', p_starts_at USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
     IF p_table = 'messages' AND to_regclass(hammer_partition_name('deliveries', p_starts_at)) IS NOT NULL THEN
         RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    PERFORM hammer_hold_partition(v_name);
+    PERFORM hammer_hold_partition(v_kept);
     PERFORM set_config('lock_timeout', p_lock_timeout, true);
     v_bytes := pg_total_relation_size(v_name);
     EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_name);
     EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_kept);
     CASE p_table
     WHEN 'deliveries' THEN
-        DELETE FROM deliveries_kept k WHERE NOT EXISTS (
-            SELECT 1 FROM delivery_queue q WHERE q.delivery_id = k.id AND q.status = 'pending');
-        -- Driven by the queue's key: the partition's finished deliveries are never read.
         EXECUTE format('INSERT INTO deliveries_kept SELECT d.* FROM %I d WHERE d.id IN (
                 SELECT q.delivery_id FROM delivery_queue q WHERE q.delivery_id >= %L AND q.delivery_id < %L AND q.status = ''pending'')',
             v_name, v_lower, v_upper);
         -- Failed deliveries wait in the queue for a redelivery: those dropped wait no more.
-        DELETE FROM delivery_queue q WHERE q.delivery_id < v_upper AND q.status <> 'pending';
+        DELETE FROM delivery_queue q WHERE q.delivery_id >= v_lower AND q.delivery_id < v_upper AND q.status <> 'pending';
     WHEN 'messages' THEN
-        DELETE FROM messages_kept k WHERE NOT EXISTS (SELECT 1 FROM deliveries_kept d WHERE d.message_id = k.id);
         EXECUTE format('INSERT INTO messages_kept SELECT m.* FROM %I m WHERE m.id IN (
                 SELECT d.message_id FROM deliveries_kept d WHERE d.id >= %L AND d.id < %L)',
             v_name, v_lower, v_upper);
     WHEN 'callbacks' THEN
-        DELETE FROM callbacks_kept WHERE status <> 'pending';
         EXECUTE format('INSERT INTO callbacks_kept SELECT * FROM %I WHERE status = ''pending''', v_name);
     ELSE
-        EXECUTE format('TRUNCATE %I', v_kept);
+        NULL;
     END CASE;
     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', p_table, v_kept, v_upper);
     EXECUTE format('DROP TABLE %I', v_name);
@@ -183,6 +202,30 @@ BEGIN
         DELETE FROM partition_periods WHERE starts_at = p_starts_at;
     END IF;
     RETURN v_bytes;
+END
+$$;
+
+--
+-- Name: hammer_droppable_period(text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_droppable_period(p_table text, p_starts_at timestamp with time zone, OUT lower_id text, OUT upper_id text) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF p_table <> ALL(hammer_partitioned_tables()) THEN
+        RAISE EXCEPTION 'table "%" is not partitioned by time', p_table USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT hammer_id_bound(p.starts_at), hammer_id_bound(p.ends_at) INTO lower_id, upper_id
+    FROM partition_periods p
+    WHERE p.starts_at = p_starts_at AND p.ends_at <= now() AND EXISTS (SELECT 1 FROM partition_periods n WHERE n.starts_at > p.starts_at);
+    IF upper_id IS NULL THEN
+        RAISE EXCEPTION 'the period starting at % does not exist, has not ended or is the newest: it is not dropped', p_starts_at
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF EXISTS (SELECT 1 FROM partition_periods WHERE starts_at < p_starts_at) THEN
+        RAISE EXCEPTION 'the period starting at % is not the oldest', p_starts_at USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
 END
 $$;
 
@@ -214,6 +257,14 @@ BEGIN
     WITH message AS (
         SELECT m.*, hammer_event_type_patterns(m.event_type) AS patterns
         FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types) AS m(id, topic_id, created_at, event_type)
+    ), subscription AS (
+        -- Locked against deletion until this transaction ends, as the foreign key's check did: deleting one of them
+        -- waits, then deletes these deliveries too.
+        SELECT s.id, s.topic_id, s.url, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, s.event_types
+        FROM subscriptions s
+        WHERE s.topic_id = ANY(p_topic_ids)
+            AND (cardinality(s.event_types) = 0 OR s.event_types && (SELECT array_agg(p) FROM message, unnest(message.patterns) AS p))
+        FOR KEY SHARE
     ), delivery AS (
         -- A delivery id is its message's ULID time prefix and 64 random bits (hex, a subset of Crockford base32).
         INSERT INTO deliveries (
@@ -221,7 +272,7 @@ BEGIN
             max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at, updated_at)
         SELECT substr(m.id, 1, 10) || upper(substr(md5(gen_random_uuid()::text), 1, 16)), s.topic_id, s.id, m.id, s.url,
             s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
-        FROM message m JOIN subscriptions s ON s.topic_id = m.topic_id
+        FROM message m JOIN subscription s ON s.topic_id = m.topic_id
         WHERE cardinality(s.event_types) = 0 OR s.event_types && m.patterns
         RETURNING id, subscription_id, created_at
     ), queued AS (
@@ -232,6 +283,19 @@ BEGIN
     )
     SELECT count(*) INTO v_count FROM delivery WHERE (SELECT count(*) FROM notified) >= 0;
     RETURN v_count;
+END
+$$;
+
+--
+-- Name: hammer_hold_partition(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_hold_partition(p_name text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('lock_timeout', '5s', true);
+    EXECUTE format('LOCK TABLE %I IN SHARE UPDATE EXCLUSIVE MODE', p_name);
 END
 $$;
 
@@ -267,6 +331,46 @@ CREATE FUNCTION public.hammer_partitioned_tables() RETURNS text[]
 $$;
 
 --
+-- Name: hammer_prepare_kept_partition(text, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_prepare_kept_partition(p_table text, p_starts_at timestamp with time zone, p_lock_timeout text DEFAULT '100ms'::text) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_kept text := p_table || '_kept';
+    v_upper text;
+    v_check text;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
+        RETURN NULL;
+    END IF;
+    SELECT upper_id INTO v_upper FROM hammer_droppable_period(p_table, p_starts_at);
+    CASE p_table
+    WHEN 'deliveries' THEN
+        DELETE FROM delivery_queue q USING deliveries_kept k WHERE q.delivery_id = k.id AND q.status <> 'pending';
+        DELETE FROM deliveries_kept k WHERE NOT EXISTS (
+            SELECT 1 FROM delivery_queue q WHERE q.delivery_id = k.id AND q.status = 'pending')
+            OR NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = k.subscription_id);
+    WHEN 'messages' THEN
+        DELETE FROM messages_kept k WHERE NOT EXISTS (SELECT 1 FROM deliveries_kept d WHERE d.message_id = k.id);
+    WHEN 'callbacks' THEN
+        DELETE FROM callbacks_kept k WHERE k.status <> 'pending' OR NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = k.subscription_id);
+    ELSE
+        EXECUTE format('DELETE FROM %I', v_kept);
+    END CASE;
+    PERFORM hammer_hold_partition(v_kept);
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    FOR v_check IN SELECT conname FROM pg_constraint WHERE conrelid = v_kept::regclass AND conname LIKE 'kept_below_%' LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', v_kept, v_check);
+    END LOOP;
+    v_check := 'kept_below_' || lower(v_upper);
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (id < %L) NOT VALID', v_kept, v_check, v_upper);
+    RETURN v_check;
+END
+$$;
+
+--
 -- Name: hammer_publish(text[], text[], text[], text[], text[], integer[], text[], text[], text[], double precision, text[], timestamp with time zone[]); Type: PROCEDURE; Schema: public; Owner: -
 --
 
@@ -280,8 +384,11 @@ BEGIN
     WITH input AS (
         SELECT * FROM unnest(p_ids, p_topic_ids, p_content_types, p_data, p_event_types, p_groups, p_key_scopes, p_keys, p_key_hashes)
             WITH ORDINALITY AS i(id, topic_id, content_type, data, event_type, grp, key_scope, key, key_hash, position)
+    ), topic AS (
+        -- Locked against deletion until this transaction ends, as the foreign key's check did.
+        SELECT t.id FROM topics t WHERE t.id = ANY(p_topic_ids) FOR KEY SHARE
     ), unknown_topic AS (
-        SELECT DISTINCT i.grp FROM input i WHERE NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = i.topic_id)
+        SELECT DISTINCT i.grp FROM input i WHERE NOT EXISTS (SELECT 1 FROM topic t WHERE t.id = i.topic_id)
     ), keyed AS (
         -- One group per key (two requests with one key in one CALL: the first goes ahead).
         SELECT DISTINCT ON (g.key_scope, g.key) g.* FROM (
@@ -330,7 +437,9 @@ DECLARE
     v_id text := hammer_ulid();
     v_created_at timestamptz;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM topics t WHERE t.id = hammer_publish_message.topic_id) THEN
+    -- Locked against deletion until this transaction ends, as the foreign key's check did.
+    PERFORM 1 FROM topics t WHERE t.id = hammer_publish_message.topic_id FOR KEY SHARE;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'topic "%" does not exist', hammer_publish_message.topic_id USING ERRCODE = 'foreign_key_violation';
     END IF;
     IF event_type IS NOT NULL AND event_type !~ '^[A-Za-z0-9_.:-]{1,255}$' THEN
@@ -409,6 +518,23 @@ BEGIN
     END LOOP;
     RETURN result;
 END;
+$$;
+
+--
+-- Name: hammer_validate_kept_partition(text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_validate_kept_partition(p_table text, p_check text, p_lock_timeout text DEFAULT '100ms'::text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF p_table <> ALL(hammer_partitioned_tables()) THEN
+        RAISE EXCEPTION 'table "%" is not partitioned by time', p_table USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM hammer_hold_partition(p_table || '_kept');
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    EXECUTE format('ALTER TABLE %I VALIDATE CONSTRAINT %I', p_table || '_kept', p_check);
+END
 $$;
 
 --
@@ -862,25 +988,16 @@ CREATE TRIGGER deliveries_delete_history AFTER DELETE ON public.deliveries REFER
 CREATE TRIGGER messages_delete_deliveries AFTER DELETE ON public.messages REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION public.hammer_delete_message_deliveries();
 
 --
--- Name: callbacks callbacks_subscription_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: subscriptions subscriptions_delete_deliveries; Type: TRIGGER; Schema: public; Owner: -
 --
 
-ALTER TABLE public.callbacks
-    ADD CONSTRAINT callbacks_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.subscriptions(id) ON DELETE CASCADE;
+CREATE TRIGGER subscriptions_delete_deliveries AFTER DELETE ON public.subscriptions REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION public.hammer_delete_subscription_deliveries();
 
 --
--- Name: deliveries deliveries_subscription_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: topics topics_delete_messages; Type: TRIGGER; Schema: public; Owner: -
 --
 
-ALTER TABLE public.deliveries
-    ADD CONSTRAINT deliveries_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.subscriptions(id) ON DELETE CASCADE;
-
---
--- Name: messages messages_topic_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE public.messages
-    ADD CONSTRAINT messages_topic_id_fkey FOREIGN KEY (topic_id) REFERENCES public.topics(id) ON DELETE CASCADE;
+CREATE TRIGGER topics_delete_messages AFTER DELETE ON public.topics REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION public.hammer_delete_topic_messages();
 
 --
 -- Name: subscriptions subscriptions_topic_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

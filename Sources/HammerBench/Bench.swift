@@ -76,13 +76,13 @@ struct Bench {
             progress(
                 "publishing alone: \(settings.messages) messages to \(settings.subscriptions) subscriptions, \(settings.clients) clients, no worker…"
             )
-            let (publishing, cores) = try await measured([sink, server]) { try await publishAlone(http) }
-            (results.publishAlone, results.cores["publish alone"]) = (publishing, cores)
+            let (publishing, cores, wal) = try await measured([sink, server]) { try await publishAlone(http) }
+            (results.publishAlone, results.cores["publish alone"], results.walBytes["publish alone"]) = (publishing, cores, wal)
         }
         if settings.runs("batch") {
             progress("batch publishing alone: \(settings.messages * 5) messages in batches of 100, \(settings.clients) clients, no worker…")
-            let (batches, cores) = try await measured([sink, server]) { try await batchAlone(http) }
-            (results.batchAlone, results.cores["batch alone"]) = (batches, cores)
+            let (batches, cores, wal) = try await measured([sink, server]) { try await batchAlone(http) }
+            (results.batchAlone, results.cores["batch alone"], results.walBytes["batch alone"]) = (batches, cores, wal)
         }
 
         if settings.runs("throughput") || settings.runs("latency") {
@@ -92,13 +92,13 @@ struct Bench {
             let children = [sink, server] + workers
             if settings.runs("throughput") {
                 progress("throughput: \(settings.subscriptions) subscriptions × \(settings.messages) messages, \(settings.clients) clients…")
-                let (throughput, cores) = try await measured(children) { try await self.throughput(http) }
-                (results.throughput, results.cores["throughput"]) = (throughput, cores)
+                let (throughput, cores, wal) = try await measured(children) { try await self.throughput(http) }
+                (results.throughput, results.cores["throughput"], results.walBytes["throughput"]) = (throughput, cores, wal)
             }
             if settings.runs("latency") {
                 progress("latency: \(settings.rate) messages/s × \(settings.subscriptions) subscriptions for \(settings.duration)s…")
-                let (latency, cores) = try await measured(children) { try await self.latency(http) }
-                (results.latency, results.cores["latency"]) = (latency, cores)
+                let (latency, cores, wal) = try await measured(children) { try await self.latency(http) }
+                (results.latency, results.cores["latency"], results.walBytes["latency"]) = (latency, cores, wal)
             }
             results.serverRSS = server.peakRSSMegabytes
             results.workerRSS = workers.map(\.peakRSSMegabytes).max() ?? 0
@@ -111,22 +111,37 @@ struct Bench {
             defer { for worker in workers { worker.stop() } }
             try await resetSink(http)
             let children = [sink, server] + workers
-            let (backlog, cores) = try await measured(children) { try await drainBacklog(http) }
-            (results.backlog, results.cores["backlog"]) = (backlog, cores)
+            let (backlog, cores, wal) = try await measured(children) { try await drainBacklog(http) }
+            (results.backlog, results.cores["backlog"], results.walBytes["backlog"]) = (backlog, cores, wal)
             results.workerRSS = max(results.workerRSS, workers.map(\.peakRSSMegabytes).max() ?? 0)
         }
         if settings.runs("fairness") {
             progress("fairness: fast subscriptions' backlog alone, then beside a slow endpoint's backlog…")
             results.fairness = try await fairness(http)
         }
+        if settings.runs("idle") {
+            progress("idle: a backlog drained alone, beside idle subscriptions, alone again…")
+            results.idle = try await idleSubscriptions(http)
+        }
+        if settings.runs("held") {
+            progress("held: a backlog drained without, with and again without a transaction held open…")
+            results.held = try await heldTransaction(http)
+        }
+        if settings.runs("retention") {
+            progress("retention: a day of history dropped while publishing and delivering…")
+            results.retention = try await retention(http)
+        }
         return results
     }
 
-    /// `body`'s result, and the cores each of `children` (and PostgreSQL, nginx, the bench) used while it ran.
-    private func measured<T>(_ children: [ChildProcess], _ body: () async throws -> T) async throws -> (T, [String: Double]) {
+    /// `body`'s result, the cores each of `children` (and PostgreSQL, nginx, the bench) used while it ran, and the WAL
+    /// bytes PostgreSQL wrote meanwhile.
+    private func measured<T>(_ children: [ChildProcess], _ body: () async throws -> T) async throws -> (T, [String: Double], Int) {
+        let walBefore = try await count("SELECT (pg_current_wal_lsn() - '0/0')::bigint")
         let before = CPUSnapshot(children: children)
         let value = try await body()
-        return (value, CPUSnapshot(children: children).coresSince(before))
+        let cores = CPUSnapshot(children: children).coresSince(before)
+        return (value, cores, try await count("SELECT (pg_current_wal_lsn() - '0/0')::bigint") - walBefore)
     }
 
     // MARK: processes
@@ -151,7 +166,7 @@ struct Bench {
 
     // MARK: setup
 
-    private func createTopic(_ http: HTTPClient, _ topic: String, url: String) async throws {
+    func createTopic(_ http: HTTPClient, _ topic: String, url: String) async throws {
         let subscriptions = (0..<settings.subscriptions).map {
             HammerAPI.SubscriptionSpec(id: "\(topic)-\($0)", url: url, maxAttempts: 5, delay: 1, timeout: 10)
         }

@@ -16,6 +16,7 @@ struct Chaos: AsyncParsableCommand {
         case hostileReceivers = "hostile-receivers"
         case slowCallbacks = "slow-callbacks"
         case dnsOutage = "dns-outage"
+        case retentionUnderLoad = "retention-under-load"
         case overload
     }
 
@@ -60,6 +61,7 @@ struct Chaos: AsyncParsableCommand {
                 case .hostileReceivers: verdict = try await harness.hostileReceivers(settings)
                 case .slowCallbacks: verdict = try await harness.slowCallbacks(settings)
                 case .dnsOutage: verdict = try await harness.dnsOutage(settings)
+                case .retentionUnderLoad: verdict = try await harness.retentionUnderLoad(settings)
                 case .overload: verdict = try await harness.overload(settings)
                 }
                 await harness.stopProcesses()

@@ -30,6 +30,28 @@ struct Results {
         var ratio: Double { aloneRate > 0 ? besideSlowRate / aloneRate : 0 }
     }
 
+    /// A backlog's drain rate alone (before and after) and beside something that must not slow it.
+    struct Comparison {
+        var deliveries: Int
+        var aloneRates: [Double]
+        var besideRate: Double
+        var besideWhat: String
+        var aloneRate: Double { aloneRates.isEmpty ? 0 : aloneRates.reduce(0, +) / Double(aloneRates.count) }
+        var ratio: Double { aloneRate > 0 ? besideRate / aloneRate : 0 }
+        var json: [String: Any] {
+            ["deliveries": deliveries, "alone_runs_per_s": aloneRates, "alone_per_s": aloneRate, "beside_per_s": besideRate, "ratio": ratio]
+        }
+    }
+
+    /// A day of history dropped while publishing and delivering go on.
+    struct Retention {
+        var deliveries, keptPending: Int
+        var seconds: Double
+        var bytesReturned: Int
+        var publishP99Before, publishP99During: Double
+        var publishesDuring: Int
+    }
+
     let settings: BenchSettings
     var databaseCeiling = 0.0
     var receiverCeiling = Ceiling(rate: 0, method: "")
@@ -41,7 +63,20 @@ struct Results {
     var latency = Latency(deliveriesPerSecond: 0, samples: 0, p50: 0, p99: 0, max: 0)
     var backlog = Backlog(deliveries: 0, overallRate: 0, windowRates: [])
     var fairness = Fairness(fastDeliveries: 0, slowBacklog: 0, aloneRates: [], besideSlowRate: 0)
+    var idle = Comparison(deliveries: 0, aloneRates: [], besideRate: 0, besideWhat: "")
+    var held = Comparison(deliveries: 0, aloneRates: [], besideRate: 0, besideWhat: "")
+    var retention = Retention(
+        deliveries: 0,
+        keptPending: 0,
+        seconds: 0,
+        bytesReturned: 0,
+        publishP99Before: 0,
+        publishP99During: 0,
+        publishesDuring: 0
+    )
     var bulkReceiver = ""
+    /// WAL bytes PostgreSQL wrote during each scenario.
+    var walBytes: [String: Int] = [:]
     var serverRSS = 0.0
     var workerRSS = 0.0
     /// Cores used by each process during each scenario.
@@ -52,11 +87,6 @@ struct Results {
     /// CPU microseconds per unit of work by process, per scenario: the figure to steer by, stable across runs where
     /// rates are not (cores used × 10⁶ ÷ units per second). Units: deliveries, publish requests, batch messages.
     var cpuMicroseconds: [String: (unit: String, byProcess: [String: Double])] {
-        let units: [String: (String, Double)] = [
-            "throughput": ("delivery", throughput.deliveryRate), "latency": ("delivery", Double(latency.deliveriesPerSecond)),
-            "backlog": ("delivery", backlog.overallRate), "publish alone": ("publish", publishAlone.rate),
-            "batch alone": ("message", batchAlone.messagesPerSecond),
-        ]
         var result: [String: (unit: String, byProcess: [String: Double])] = [:]
         for (scenario, (unit, rate)) in units where rate > 0 {
             guard let usage = cores[scenario] else { continue }
@@ -64,8 +94,35 @@ struct Results {
         }
         return result
     }
+    /// Each measured scenario's unit of work and how many of them it did per second.
+    private var units: [String: (String, Double)] {
+        [
+            "throughput": ("delivery", throughput.deliveryRate), "latency": ("delivery", Double(latency.deliveriesPerSecond)),
+            "backlog": ("delivery", backlog.overallRate), "publish alone": ("publish", publishAlone.rate),
+            "batch alone": ("message", batchAlone.messagesPerSecond),
+        ]
+    }
+
+    /// WAL bytes per unit of work, per scenario.
+    var walPerUnit: [String: (unit: String, bytes: Double)] {
+        var result: [String: (unit: String, bytes: Double)] = [:]
+        for (scenario, (unit, _)) in units {
+            guard let bytes = walBytes[scenario], let count = unitsDone[scenario], count > 0 else { continue }
+            result[scenario] = (unit, Double(bytes) / Double(count))
+        }
+        return result
+    }
+
+    /// How many units of work each measured scenario did.
+    var unitsDone: [String: Int] {
+        [
+            "throughput": settings.messages * settings.subscriptions, "latency": latency.samples, "backlog": backlog.deliveries,
+            "publish alone": settings.messages, "batch alone": settings.messages * 5,
+        ]
+    }
+
     /// CPU µs per delivery while the backlog drained, summed over the processes whose name starts with `prefix`.
-    private func backlogCPU(_ prefix: String) -> Double {
+    func backlogCPU(_ prefix: String) -> Double {
         cpuMicroseconds["backlog"]?.byProcess.filter { $0.key.hasPrefix(prefix) }.values.reduce(0, +) ?? 0
     }
 
@@ -116,6 +173,36 @@ struct Results {
                     + fairness.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
                 "≥ 0.90×", fairness.ratio >= 0.9
             ),
+            (
+                "backlog", "  WAL bytes per delivery", String(format: "%.0f", walPerUnit["backlog"]?.bytes ?? 0), "≤ 600",
+                (walPerUnit["backlog"]?.bytes ?? .infinity) <= 600
+            ),
+            (
+                "publish", "  PostgreSQL CPU µs per publish (S subscriptions)",
+                String(format: "%.0f", cpuMicroseconds["publish alone"]?.byProcess["postgres"] ?? 0), "≤ 400",
+                (cpuMicroseconds["publish alone"]?.byProcess["postgres"] ?? .infinity) <= 400
+            ),
+            (
+                "idle", "drain beside \(idle.besideWhat)",
+                String(format: "%.2f× (%.0f vs %.0f/s alone: ", idle.ratio, idle.besideRate, idle.aloneRate)
+                    + idle.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
+                "≥ 0.90×", idle.ratio >= 0.9
+            ),
+            (
+                "held", "drain of \(held.deliveries) with \(held.besideWhat)",
+                String(format: "%.2f× (%.0f vs %.0f/s alone: ", held.ratio, held.besideRate, held.aloneRate)
+                    + held.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
+                "≥ 0.80×", held.ratio >= 0.8
+            ),
+            (
+                "retention", "retention: a day of \(retention.deliveries) deliveries + attempts dropped: s",
+                String(format: "%.2f (%.0f MB back)", retention.seconds, Double(retention.bytesReturned) / 1e6), "< 5", retention.seconds < 5
+            ),
+            (
+                "retention", "  publish p99 ms before / during (\(retention.publishesDuring) during)",
+                String(format: "%.1f / %.1f", retention.publishP99Before, retention.publishP99During), "< 50", retention.publishP99During < 50
+            ),
+            ("retention", "  pending deliveries of that day kept and delivered", "\(retention.keptPending)", "", nil),
             ("ceiling", "ceiling: database claim+record/s", f(databaseCeiling), "≥ 15000", databaseCeiling >= 15000),
             ("ceiling", "ceiling: receiver requests/s", "\(f(receiverCeiling.rate)) (\(receiverCeiling.method))", "", nil),
             ("ceiling", "receiver", bulkReceiver, "", nil),
@@ -139,6 +226,9 @@ struct Results {
         for (scenario, cpu) in cpuMicroseconds.sorted(by: { $0.key < $1.key }) {
             let processes = cpu.byProcess.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key, $0.value) }
             lines.append("CPU µs per \(cpu.unit) during \(scenario): \(processes.joined(separator: ", "))")
+        }
+        for (scenario, wal) in walPerUnit.sorted(by: { $0.key < $1.key }) {
+            lines.append(String(format: "WAL bytes per %@ during %@: %.0f", wal.unit, scenario, wal.bytes))
         }
         return lines.joined(separator: "\n")
     }
@@ -175,6 +265,15 @@ struct Results {
                 "fast_deliveries": fairness.fastDeliveries, "slow_backlog": fairness.slowBacklog, "alone_per_s": fairness.aloneRate,
                 "alone_runs_per_s": fairness.aloneRates, "beside_slow_per_s": fairness.besideSlowRate, "ratio": fairness.ratio,
             ],
+            "idle_subscriptions": idle.json,
+            "held_transaction": held.json,
+            "retention": [
+                "deliveries": retention.deliveries, "kept_pending": retention.keptPending, "seconds": retention.seconds,
+                "bytes_returned": retention.bytesReturned, "publish_p99_before_ms": retention.publishP99Before,
+                "publish_p99_during_ms": retention.publishP99During, "publishes_during": retention.publishesDuring,
+            ],
+            "wal_bytes": walBytes,
+            "wal_bytes_per_unit": walPerUnit.mapValues { ["unit": $0.unit, "bytes": $0.bytes] as [String: Any] },
             "scenarios": settings.scenarios.sorted(),
             "ceiling": ["database_per_s": databaseCeiling, "receiver_per_s": receiverCeiling.rate, "receiver_method": receiverCeiling.method],
             "receiver": bulkReceiver,

@@ -118,7 +118,7 @@ struct BenchSettings: Sendable {
     var quick: Bool
     var scenarios: Set<String>
 
-    static let allScenarios = ["ceiling", "publish", "batch", "throughput", "latency", "backlog", "fairness"]
+    static let allScenarios = ["ceiling", "publish", "batch", "throughput", "latency", "backlog", "fairness", "idle", "held", "retention"]
 
     func runs(_ scenario: String) -> Bool { scenarios.contains(scenario) }
 }

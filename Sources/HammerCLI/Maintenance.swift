@@ -40,7 +40,9 @@ struct Cleanup: AsyncParsableCommand {
                 return
             }
             let cutoff = Date().addingTimeInterval(-retention.inSeconds)
-            let periods = try await store.periods(endingBy: cutoff)
+            // The partitions ahead first: the newest period is never dropped, and new rows need the next ones.
+            if !dryRun { try await store.addPartitions(runtime.config.partitioning, wait: true) }
+            let periods = try await store.droppablePeriods(endingBy: cutoff)
             let bytes = periods.reduce(0) { $0 + $1.bytes }
             print(
                 "\(periods.count) period(s) of history end before \(Timestamp.format(cutoff)): \(Self.megabytes(bytes))"

@@ -90,7 +90,7 @@ import Testing
                 !$0.isCallback
             }
             let first = try #require(claimed.first)
-            try await queue.record([Self.completion(of: first)])
+            try await queue.record([DeliveryOutcome.completion(of: first)])
             #expect(try await store.delivery(id: first.id).status == .completed)
             #expect(try await client.count("SELECT count(*) FROM delivery_queue WHERE delivery_id = '\(first.id)'") == 0)
 
@@ -116,6 +116,15 @@ import Testing
                 """
             )
             try await client.query("UPDATE subscriptions SET ordered = true WHERE id = 'accounts'")
+            // A message 45 days old, with an id of its time (the first 10 characters of a ULID are its milliseconds).
+            try await client.query(
+                """
+                INSERT INTO messages (id, topic_id, content_type, data, created_at)
+                SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', ((ms >> (i * 5)) & 31)::int + 1, 1), '' ORDER BY i DESC)
+                    || 'OLDMESSAGE000000', 'billing', 'application/json', 'e30=', now() - interval '45 days'
+                FROM (SELECT floor(extract(epoch FROM now() - interval '45 days') * 1000)::bigint AS ms) m, generate_series(0, 9) AS i
+                """
+            )
             let before = try await snapshot(client)
             let queueBefore = try await queueOf(
                 client,
@@ -141,6 +150,17 @@ import Testing
                 )
             }
             #expect(try await client.count("SELECT count(*) FROM partition_periods WHERE ends_at >= now() + interval '2 days'") >= 1)
+            // The rows already there before the current day get periods of 30 days: the old message is in one.
+            #expect(
+                try await client.count(
+                    """
+                    SELECT count(*) FROM messages m JOIN partition_periods p
+                        ON m.id >= hammer_id_bound(p.starts_at) AND m.id < hammer_id_bound(p.ends_at)
+                    WHERE m.created_at < now() - interval '40 days' AND p.ends_at - p.starts_at = interval '30 days'
+                        AND m.tableoid::regclass::text = hammer_partition_name('messages', p.starts_at)
+                    """
+                ) == 1
+            )
             // The indexes the API's lists read are on every partition, under the names they had.
             let names = try await indexes(client).map { String($0.prefix { $0 != ":" }) }
             for index in indexesBefore.map({ String($0.prefix { $0 != ":" }) }) where !index.contains("delivery_queue") {
@@ -151,7 +171,7 @@ import Testing
             let claimed = try #require(
                 try await queue.claim(limit: 40, leaseMargin: .seconds(30), maxInFlight: 10).deliveries.first { !$0.isCallback }
             )
-            try await queue.record([Self.completion(of: claimed)])
+            try await queue.record([DeliveryOutcome.completion(of: claimed)])
             let store = Store(client: client, logger: TestDatabase.logger)
             #expect(try await store.delivery(id: claimed.id).status == .completed)
 
@@ -171,23 +191,6 @@ import Testing
                 ) == 4
             )
         }
-    }
-
-    /// A successful attempt of `delivery`, as a worker records it.
-    static func completion(of delivery: ClaimedDelivery) -> DeliveryOutcome {
-        let result = AttemptResult(
-            delivery: delivery,
-            attemptID: ULID.make(),
-            request: "POST /",
-            response: "HTTP/1.1 200 OK",
-            statusCode: 200,
-            durationMilliseconds: 1,
-            success: true,
-            error: "",
-            errorKind: nil,
-            retryAfter: nil
-        )
-        return DeliveryOutcome(result: result, status: .completed)
     }
 
     /// Rows of `query` (id, subscription, status, scheduled_at, created_at, leased_until) of pending and failed

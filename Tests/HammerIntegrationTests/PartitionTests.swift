@@ -47,7 +47,7 @@ import Testing
     @Test func retentionDropsWholePartitionsAndKeepsLiveWorkWithItsIdsAndData() async throws {
         try await TestApp.run { api, store in
             let database = store.client
-            try await database.addPastPeriod(daysAgo: 40)
+            try await database.addPastPeriods(daysAgo: [40, 35])
             #expect(try await database.partitionsOfPastPeriod(daysAgo: 40) == 5)
             try await api.createTopic("orders")
             try await api.createSubscription("a", topic: "orders")
@@ -86,7 +86,7 @@ import Testing
             let deliveryBefore = try await api.send(.get, "/v1/deliveries/\(pendingID)")
             #expect(deliveryBefore.status == .ok)
 
-            let dropped = try await store.dropPartitions(endingBy: Date().addingTimeInterval(-30 * 86400))
+            let dropped = try await store.dropPartitions(endingBy: Date().addingTimeInterval(-37 * 86400))
             #expect(dropped.periods == 1)
             #expect(dropped.bytes > 0)
             #expect(dropped.stoppedBecause == nil)
@@ -107,11 +107,23 @@ import Testing
             #expect(try await database.count("SELECT count(*) FROM deliveries WHERE message_id = \(fresh)" as PostgresQuery) == 2)
             #expect(try await api.publish(topic: "orders").status == .ok)
 
-            // The kept delivery can still be sent and finished; the next run that drops a period lets it go then.
-            try await database.query("UPDATE deliveries SET status = 'completed' WHERE id = \(pendingID)")
-            try await database.matchQueueToStatuses()
-            #expect(try await store.dropPartitions(endingBy: Date().addingTimeInterval(-30 * 86400)).periods == 0)
-            #expect(try await api.send(.get, "/v1/deliveries/\(pendingID)").status == .ok)
+            // The kept delivery is claimed, sent and recorded as any other; the next period dropped lets it go then, with
+            // its message, while the callback still pending stays.
+            let queue = DeliveryQueue(client: database, logger: TestDatabase.logger)
+            let claimed = try await queue.claim(limit: 100, leaseMargin: .seconds(30), maxInFlight: 100).deliveries
+            let kept = try #require(claimed.first { $0.id == pendingID })
+            #expect(kept.messageID == old[0])
+            try await queue.record([DeliveryOutcome.completion(of: kept)])
+            #expect(try await api.send(.get, "/v1/deliveries/\(pendingID)").decode(Wire.Delivery.self).status == "completed")
+            let second = try await store.dropPartitions(endingBy: Date().addingTimeInterval(-30 * 86400))
+            #expect(second.periods == 1)
+            #expect(try await database.partitionsOfPastPeriod(daysAgo: 35) == 0)
+            #expect(try await api.send(.get, "/v1/deliveries/\(pendingID)").status == .notFound)
+            #expect(try await api.send(.get, "/v1/messages/\(old[0])").status == .notFound)
+            #expect(try await database.count("SELECT count(*) FROM callbacks WHERE status = 'pending'") == 1)
+            // Today's period and those ahead are never dropped, whatever the cutoff.
+            #expect(try await store.dropPartitions(endingBy: Date().addingTimeInterval(30 * 86400)).periods == 0)
+            #expect(try await api.publish(topic: "orders").status == .ok)
         }
     }
 

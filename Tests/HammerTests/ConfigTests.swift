@@ -88,6 +88,7 @@ import Testing
         ("HAMMER_RETENTION", "10s"),
         ("HAMMER_RETENTION", "forever"),
         ("HAMMER_RETENTION", "-30d"),
+        ("HAMMER_RETENTION", "12h"),
     ])
     func invalidValuesNameTheVariable(variable: String, value: String) throws {
         var env = ["HAMMER_DATABASE_URL": url]

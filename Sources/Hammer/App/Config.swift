@@ -100,6 +100,13 @@ public struct Config: Sendable {
         }
         let retention = try reader.duration("HAMMER_RETENTION", default: .zero, in: Partitioning.retentions, orZero: true)
         self.partitioning = Partitioning(interval: interval, retention: retention == .zero ? nil : retention)
+        if let kept = partitioning.retention, kept < idempotencyTTL {
+            // A key must not outlive its messages: a replay would publish again what is still kept, and send it twice.
+            throw ConfigError(
+                variable: "HAMMER_RETENTION",
+                reason: "must be 0 or at least HAMMER_IDEMPOTENCY_TTL (\(DurationText.format(idempotencyTTL))), got \(DurationText.format(kept))"
+            )
+        }
         self.allowPrivateTargets = try reader.bool("HAMMER_ALLOW_PRIVATE_TARGETS", default: false)
         self.workerConcurrency = try reader.int("HAMMER_WORKER_CONCURRENCY", default: 64, in: 1...10000)
         self.subscriptionMaxInFlight = try reader.int(

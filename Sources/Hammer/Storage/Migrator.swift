@@ -156,7 +156,7 @@ public struct Migrator: Sendable {
             try await client.query("SELECT to_regclass('partition_periods') IS NOT NULL", logger: logger)
             .collect().first?.decode(Bool.self) ?? false
         if partitioned {
-            try await Store(client: client, logger: logger).addPartitions(partitioning)
+            try await Store(client: client, logger: logger).addPartitions(partitioning, wait: true)
         }
         return applied
     }

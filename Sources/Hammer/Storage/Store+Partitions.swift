@@ -29,12 +29,16 @@ extension Store {
     public static let partitionLockTimeout: Duration = .milliseconds(100)
 
     /// Makes the partitions of every interval up to `Partitioning.periodsAhead` past the current one. Returns how many
-    /// periods it added, or nil when another process was making them (it is then that process's work).
+    /// periods it added, or nil when another process was making them and `wait` is false (it is then that process's
+    /// work); with `wait`, it waits for that process and then makes what is still missing.
     @discardableResult
-    public func addPartitions(_ partitioning: Partitioning, now: Date = Date()) async throws -> Int? {
+    public func addPartitions(_ partitioning: Partitioning, now: Date = Date(), wait: Bool = false) async throws -> Int? {
         let seconds = partitioning.interval.components.seconds
         let until = now.addingTimeInterval(Double(seconds * Int64(Partitioning.periodsAhead + 1)))
-        return try await first("SELECT hammer_add_partitions(\(seconds), \(until))", committed: true) { try $0.decode(Int?.self) } ?? nil
+        let lockTimeout = wait ? "10s" : "1s"
+        return try await first("SELECT hammer_add_partitions(\(seconds), \(until), \(wait), \(lockTimeout))", committed: true) {
+            try $0.decode(Int?.self)
+        } ?? nil
     }
 
     /// The periods that end at or before `cutoff`, oldest first, with what they hold.
@@ -57,36 +61,85 @@ extension Store {
         }
     }
 
-    /// Drops the partitions of every period that ends at or before `cutoff`, oldest first, each table in turn; the live
-    /// rows of each (pending deliveries, the messages they need, pending callbacks) are kept with their ids and data.
-    /// A step that cannot have its lock now is tried again a few times, then the run stops and says why.
+    /// Drops the partitions of every period that ends at or before `cutoff` (never the newest, nor one that has not
+    /// ended), oldest first, each table in turn; the live rows of each (pending deliveries, the messages they need,
+    /// pending callbacks) are kept with their ids and data. Each table takes three short transactions: the kept
+    /// partition loses what is no longer live and gets a constraint, the constraint is validated without blocking
+    /// anyone, and the period's partition goes under the parent's lock. A step waits at most `lockTimeout` for a lock
+    /// that would hold up publishing and delivering; one that does not get it, or finds another process maintaining
+    /// the partitions, is tried again four times, each time waiting twice as long, up to 500 ms (a statement running
+    /// longer than the wait holds the lock until it ends); then the run stops and says why.
     public func dropPartitions(endingBy cutoff: Date, lockTimeout: Duration = Store.partitionLockTimeout) async throws -> DroppedHistory {
         var dropped = DroppedHistory()
-        let timeout = "\(max(1, lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000))ms"
-        for period in try await periods(endingBy: cutoff) {
+        let milliseconds = max(1, Int(lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000))
+        for period in try await droppablePeriods(endingBy: cutoff) {
             for table in ["delivery_attempts", "callback_attempts", "deliveries", "messages", "callbacks"] {
-                var tries = 0
-                while true {
-                    tries += 1
-                    do {
-                        let query: PostgresQuery = "SELECT hammer_drop_partition(\(table), \(period.startsAt), \(timeout))"
-                        guard let bytes = try await first(query, committed: true, decode: { try $0.decode(Int?.self) }) ?? nil else {
-                            dropped.stoppedBecause = "another process is maintaining the partitions"
-                            return dropped
+                guard
+                    let check = try await retrying(
+                        table,
+                        milliseconds,
+                        &dropped,
+                        { timeout in
+                            try await self.first("SELECT hammer_prepare_kept_partition(\(table), \(period.startsAt), \(timeout))", committed: true) {
+                                try $0.decode(String?.self)
+                            } ?? nil
                         }
-                        dropped.bytes += bytes
-                        break
-                    } catch  where PostgresErrorMapping.sqlState(error) == PostgresErrorMapping.lockNotAvailable {
-                        guard tries < 5 else {
-                            dropped.stoppedBecause = "\(table) stayed locked by other transactions; the next run carries on"
-                            return dropped
+                    ),
+                    try await retrying(
+                        table,
+                        milliseconds,
+                        &dropped,
+                        { timeout in
+                            try await self.first("SELECT true FROM hammer_validate_kept_partition(\(table), \(check), \(timeout))", committed: true) {
+                                try $0.decode(Bool.self)
+                            }
                         }
-                        try await Task.sleep(for: .milliseconds(100 * tries))
-                    }
-                }
+                    ) != nil,
+                    let bytes = try await retrying(
+                        table,
+                        milliseconds,
+                        &dropped,
+                        { timeout in
+                            try await self.first("SELECT hammer_drop_partition(\(table), \(period.startsAt), \(timeout))", committed: true) {
+                                try $0.decode(Int?.self)
+                            } ?? nil
+                        }
+                    )
+                else { return dropped }
+                dropped.bytes += bytes
             }
             dropped.periods += 1
         }
         return dropped
+    }
+
+    /// The periods `dropPartitions(endingBy:)` drops: those that end by `cutoff` and by now, but the newest (new rows
+    /// must always have a place).
+    public func droppablePeriods(endingBy cutoff: Date) async throws -> [PartitionPeriod] {
+        let periods = try await periods(endingBy: min(cutoff, Date()))
+        let newest = try await first("SELECT max(ends_at) FROM partition_periods") { try $0.decode(Date?.self) } ?? nil
+        return periods.filter { $0.endsAt != newest }
+    }
+
+    /// `step`'s value, given the lock timeout to use (`milliseconds`, doubled at each try); nil (with the reason in
+    /// `dropped`) when it found another process maintaining the partitions, or a table locked, five times in a row.
+    private func retrying<Value: Sendable>(
+        _ table: String,
+        _ milliseconds: Int,
+        _ dropped: inout DroppedHistory,
+        _ step: (String) async throws -> Value?
+    ) async throws -> Value? {
+        for tries in 0..<5 {
+            do {
+                // Never as long as PostgreSQL's deadlock_timeout (1 s by default): waiting in a cycle with a publish or a
+                // claim, this step gives up first, and they go on.
+                if let value = try await step("\(min(milliseconds << tries, 500))ms") { return value }
+                dropped.stoppedBecause = "another process is maintaining the partitions"
+            } catch  where PostgresErrorMapping.sqlState(error) == PostgresErrorMapping.lockNotAvailable || PostgresErrorMapping.isConflict(error) {
+                dropped.stoppedBecause = "\(table) stayed locked by other transactions; the next run carries on"
+            }
+            if tries < 4 { try await Task.sleep(for: .milliseconds(100 * (tries + 1))) }
+        }
+        return nil
     }
 }

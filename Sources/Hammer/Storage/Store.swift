@@ -98,7 +98,7 @@ public struct Store: Sendable {
                     // Workers make partitions ahead; with none running for two intervals, the first write past the
                     // last partition makes them (the width of the newest) and goes again: an insert never fails for it.
                     logger.warning("no partition for a new row: making partitions (is a worker running?)")
-                    try await connection.query("SELECT hammer_add_partitions(NULL, NULL, true)", logger: logger)
+                    try await connection.query("SELECT hammer_add_partitions(NULL, NULL, true, '5s')", logger: logger)
                     return try await run(connection)
                 }
             }

@@ -167,26 +167,37 @@ extension PostgresClient {
         )
     }
 
-    /// A one-day period of time partitions that started `daysAgo` days ago, as if hammer had run then: the kept
-    /// partitions (empty in a fresh database) end where it starts.
-    func addPastPeriod(daysAgo: Int) async throws {
+    /// One-day periods of time partitions that started `daysAgo` days ago (each), as if hammer had run then: the kept
+    /// partitions (empty in a fresh database) end where the oldest starts.
+    func addPastPeriods(daysAgo: [Int]) async throws {
+        let days = daysAgo.sorted(by: >).map(String.init).joined(separator: ",")
         try await query(
             """
             DO $$
             DECLARE
-                v_start timestamptz := date_trunc('day', (now() - \(unescaped: String(daysAgo)) * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+                v_starts timestamptz[] := ARRAY(
+                    SELECT date_trunc('day', (now() - d * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                    FROM unnest('{\(unescaped: days)}'::int[]) AS d);
+                v_start timestamptz;
                 v_table text;
             BEGIN
                 FOREACH v_table IN ARRAY hammer_partitioned_tables() LOOP
                     EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', v_table, v_table || '_kept');
                     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', v_table, v_table || '_kept',
-                        hammer_id_bound(v_start));
+                        hammer_id_bound(v_starts[1]));
                 END LOOP;
-                PERFORM hammer_add_partition_period(v_start, v_start + interval '1 day');
+                FOREACH v_start IN ARRAY v_starts LOOP
+                    PERFORM hammer_add_partition_period(v_start, v_start + interval '1 day');
+                END LOOP;
             END
             $$
             """
         )
+    }
+
+    /// A one-day period of time partitions that started `daysAgo` days ago.
+    func addPastPeriod(daysAgo: Int) async throws {
+        try await addPastPeriods(daysAgo: [daysAgo])
     }
 
     /// Messages published to `topic` `daysAgo` days ago (ids of that time, fanned out as a publish does); their ids.
