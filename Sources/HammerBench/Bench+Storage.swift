@@ -98,7 +98,7 @@ extension Bench {
         try await Task.sleep(for: .seconds(3))
         let cleanupStarted = ContinuousClock.now
         let command = "HAMMER_DATABASE_URL='\(environment["HAMMER_DATABASE_URL"] ?? "")' LOG_LEVEL=error \(binaries)/hammer cleanup --older-than 30d"
-        let output = try await Task.detached { capture(command) }.value
+        let output = await Task.detached { capture(command) }.value
         let cleanupEnded = ContinuousClock.now
         try await Task.sleep(for: .seconds(2))
         stop.withLockedValue { $0 = true }

@@ -169,8 +169,7 @@ struct Results {
             ("backlog", "  last tenth vs first tenth", String(format: "%.2f×", backlogLastToFirst), "≥ 0.90×", backlogLastToFirst >= 0.9),
             (
                 "fairness", "fairness: fast subscriptions beside a slow one",
-                String(format: "%.2f× (%.0f vs %.0f/s alone: ", fairness.ratio, fairness.besideSlowRate, fairness.aloneRate)
-                    + fairness.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
+                Self.ratio(fairness.ratio, beside: fairness.besideSlowRate, alone: fairness.aloneRates),
                 "≥ 0.90×", fairness.ratio >= 0.9
             ),
             (
@@ -184,14 +183,12 @@ struct Results {
             ),
             (
                 "idle", "drain beside \(idle.besideWhat)",
-                String(format: "%.2f× (%.0f vs %.0f/s alone: ", idle.ratio, idle.besideRate, idle.aloneRate)
-                    + idle.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
+                Self.ratio(idle.ratio, beside: idle.besideRate, alone: idle.aloneRates),
                 "≥ 0.90×", idle.ratio >= 0.9
             ),
             (
                 "held", "drain of \(held.deliveries) with \(held.besideWhat)",
-                String(format: "%.2f× (%.0f vs %.0f/s alone: ", held.ratio, held.besideRate, held.aloneRate)
-                    + held.aloneRates.map { String(format: "%.0f", $0) }.joined(separator: ", ") + ")",
+                Self.ratio(held.ratio, beside: held.besideRate, alone: held.aloneRates),
                 "≥ 0.80×", held.ratio >= 0.8
             ),
             (
@@ -209,6 +206,13 @@ struct Results {
             ("throughput", "peak RSS server MB", f(serverRSS), "< 100", serverRSS < 100),
             ("throughput", "peak RSS worker MB (concurrency \(settings.concurrency))", f(workerRSS), "< 100", workerRSS < 100),
         ]
+    }
+
+    /// A drain beside something against the drains alone around it: "0.91× (828 vs 906/s alone: 873, 939)".
+    private static func ratio(_ ratio: Double, beside: Double, alone: [Double]) -> String {
+        let mean = alone.isEmpty ? 0 : alone.reduce(0, +) / Double(alone.count)
+        return String(format: "%.2f× (%.0f vs %.0f/s alone: ", ratio, beside, mean) + alone.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+            + ")"
     }
 
     func table() -> String {

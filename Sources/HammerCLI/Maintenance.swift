@@ -55,7 +55,7 @@ struct Cleanup: AsyncParsableCommand {
                 )
             }
             guard !dryRun else { return }
-            let dropped = try await store.dropPartitions(endingBy: cutoff)
+            let dropped = try await store.dropPartitions(periods)
             let gone = periods.prefix(dropped.periods)
             let kept = (gone.reduce(0) { $0 + $1.pendingDeliveries }, gone.reduce(0) { $0 + $1.pendingCallbacks })
             print(

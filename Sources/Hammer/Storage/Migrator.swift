@@ -136,20 +136,15 @@ public struct Migrator: Sendable {
     public func up(_ migrations: [Migration], partitioning: Partitioning = Partitioning()) async throws -> [Int64] {
         let applied = try await withLock { connection in
             let current = try await self.lockedState(connection)
-            try await connection.query(
-                PostgresQuery(unsafeSQL: "SET hammer.partition_interval_seconds = '\(partitioning.interval.components.seconds)'"),
-                logger: self.logger
-            )
             var applied: [Int64] = []
             for migration in migrations where migration.version > (current ?? 0) {
-                try await self.apply(migration.up, recording: migration.version, on: connection)
+                try await self.apply(migration.up, recording: migration.version, on: connection, partitioning: partitioning)
                 self.logger.info(
                     "migration applied",
                     metadata: ["hammer.migration.version": "\(migration.version)", "hammer.migration.name": "\(migration.name)"]
                 )
                 applied.append(migration.version)
             }
-            try await connection.query("RESET hammer.partition_interval_seconds", logger: self.logger)
             return applied
         }
         let partitioned =
@@ -225,8 +220,19 @@ public struct Migrator: Sendable {
         return version
     }
 
-    private func apply(_ script: String, recording version: Int64?, on connection: PostgresConnection) async throws {
+    /// Runs `script` in one transaction and records `version`. The partitioning migration reads the interval for the
+    /// periods it makes from a setting local to that transaction.
+    private func apply(
+        _ script: String,
+        recording version: Int64?,
+        on connection: PostgresConnection,
+        partitioning: Partitioning = Partitioning()
+    ) async throws {
         try await connection.query("BEGIN", logger: logger)
+        try await connection.query(
+            "SELECT set_config('hammer.partition_interval_seconds', \(String(partitioning.interval.components.seconds)), true)",
+            logger: logger
+        )
         for statement in SQLStatements.split(script) {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         }

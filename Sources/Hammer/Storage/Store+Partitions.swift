@@ -61,50 +61,44 @@ extension Store {
         }
     }
 
-    /// Drops the partitions of every period that ends at or before `cutoff` (never the newest, nor one that has not
-    /// ended), oldest first, each table in turn; the live rows of each (pending deliveries, the messages they need,
-    /// pending callbacks) are kept with their ids and data. Each table takes three short transactions: the kept
-    /// partition loses what is no longer live and gets a constraint, the constraint is validated without blocking
-    /// anyone, and the period's partition goes under the parent's lock. A step waits at most `lockTimeout` for a lock
-    /// that would hold up publishing and delivering; one that does not get it, or finds another process maintaining
-    /// the partitions, is tried again four times, each time waiting twice as long, up to 500 ms (a statement running
-    /// longer than the wait holds the lock until it ends); then the run stops and says why.
+    /// Drops the partitions of `droppablePeriods(endingBy: cutoff)`: see `dropPartitions(_:lockTimeout:)`.
     public func dropPartitions(endingBy cutoff: Date, lockTimeout: Duration = Store.partitionLockTimeout) async throws -> DroppedHistory {
+        try await dropPartitions(droppablePeriods(endingBy: cutoff), lockTimeout: lockTimeout)
+    }
+
+    /// Drops the partitions of `periods` (from `droppablePeriods`), oldest first, each table in turn; the live rows of
+    /// each (pending deliveries, the messages they need, pending callbacks) are kept with their ids and data. Each
+    /// table takes three short transactions: the kept partition loses what is no longer live and gets a constraint,
+    /// the constraint is validated without blocking anyone, and the period's partition goes under the parent's lock.
+    /// A step waits at most `lockTimeout` for a lock that would hold up publishing and delivering; one that does not
+    /// get it, or finds another process maintaining the partitions, is tried again four times, each time waiting
+    /// twice as long, up to 500 ms (a statement running longer than the wait holds the lock until it ends); then the
+    /// run stops and says why.
+    public func dropPartitions(_ periods: [PartitionPeriod], lockTimeout: Duration = Store.partitionLockTimeout) async throws -> DroppedHistory {
         var dropped = DroppedHistory()
-        let milliseconds = max(1, Int(lockTimeout.components.seconds * 1000 + lockTimeout.components.attoseconds / 1_000_000_000_000_000))
-        for period in try await droppablePeriods(endingBy: cutoff) {
-            for table in ["delivery_attempts", "callback_attempts", "deliveries", "messages", "callbacks"] {
+        let milliseconds = max(1, Int(lockTimeout.wholeMilliseconds))
+        // In the order the schema names them: history before the rows it depends on, deliveries before messages.
+        let tables = try await all("SELECT unnest(hammer_partitioned_tables())") { try $0.decode(String.self) }
+        for period in periods {
+            for table in tables {
+                let start = period.startsAt
                 guard
-                    let check = try await retrying(
+                    let check = try await step(
                         table,
                         milliseconds,
                         &dropped,
-                        { timeout in
-                            try await self.first("SELECT hammer_prepare_kept_partition(\(table), \(period.startsAt), \(timeout))", committed: true) {
-                                try $0.decode(String?.self)
-                            } ?? nil
-                        }
+                        String.self,
+                        { "SELECT hammer_prepare_kept_partition(\(table), \(start), \($0))" }
                     ),
-                    try await retrying(
+                    try await step(
                         table,
                         milliseconds,
                         &dropped,
-                        { timeout in
-                            try await self.first("SELECT true FROM hammer_validate_kept_partition(\(table), \(check), \(timeout))", committed: true) {
-                                try $0.decode(Bool.self)
-                            }
-                        }
-                    ) != nil,
-                    let bytes = try await retrying(
-                        table,
-                        milliseconds,
-                        &dropped,
-                        { timeout in
-                            try await self.first("SELECT hammer_drop_partition(\(table), \(period.startsAt), \(timeout))", committed: true) {
-                                try $0.decode(Int?.self)
-                            } ?? nil
-                        }
+                        Bool.self,
+                        { "SELECT true FROM hammer_validate_kept_partition(\(table), \(check), \($0))" }
                     )
+                        != nil,
+                    let bytes = try await step(table, milliseconds, &dropped, Int.self, { "SELECT hammer_drop_partition(\(table), \(start), \($0))" })
                 else { return dropped }
                 dropped.bytes += bytes
             }
@@ -121,19 +115,22 @@ extension Store {
         return periods.filter { $0.endsAt != newest }
     }
 
-    /// `step`'s value, given the lock timeout to use (`milliseconds`, doubled at each try); nil (with the reason in
-    /// `dropped`) when it found another process maintaining the partitions, or a table locked, five times in a row.
-    private func retrying<Value: Sendable>(
+    /// The value of one retention step, `query` given the lock timeout to use (`milliseconds`, doubled at each try, at
+    /// most 500 ms); nil (with the reason in `dropped`) when the step answered NULL (another process maintaining the
+    /// partitions) or met a locked table or a deadlock, five times in a row.
+    private func step<Value: PostgresDecodable & Sendable>(
         _ table: String,
         _ milliseconds: Int,
         _ dropped: inout DroppedHistory,
-        _ step: (String) async throws -> Value?
-    ) async throws -> Value? {
+        _ type: Value.Type,
+        _ query: (String) -> PostgresQuery
+    ) async throws -> Value? where Value._DecodableType == Value {
         for tries in 0..<5 {
             do {
                 // Never as long as PostgreSQL's deadlock_timeout (1 s by default): waiting in a cycle with a publish or a
                 // claim, this step gives up first, and they go on.
-                if let value = try await step("\(min(milliseconds << tries, 500))ms") { return value }
+                let timeout = "\(min(milliseconds << tries, 500))ms"
+                if let value = try await first(query(timeout), committed: true, decode: { try $0.decode(Value?.self) }) ?? nil { return value }
                 dropped.stoppedBecause = "another process is maintaining the partitions"
             } catch  where PostgresErrorMapping.sqlState(error) == PostgresErrorMapping.lockNotAvailable || PostgresErrorMapping.isConflict(error) {
                 dropped.stoppedBecause = "\(table) stayed locked by other transactions; the next run carries on"

@@ -24,7 +24,7 @@ public enum DurationText {
 
     /// `duration` in its largest whole unit (`30d`, `90s`, `1500ms`): text `parse` reads back to the same duration.
     public static func format(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = duration.wholeMilliseconds
         for (suffix, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60000), ("s", 1000)] where milliseconds % Int64(size) == 0 {
             return "\(milliseconds / Int64(size))\(suffix)"
         }
