@@ -68,6 +68,32 @@ END
 $$;
 
 --
+-- Name: hammer_claimed_contents(text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_claimed_contents(p_message_ids text[], p_callback_ids text[]) RETURNS TABLE(id text, is_callback boolean, content_type text, data text, event_type text)
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+BEGIN
+    IF cardinality(p_message_ids) > 0 THEN
+        RETURN QUERY EXECUTE
+            'SELECT m.id::text, false, m.content_type, m.data, m.event_type::text
+            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN messages m ON m.id = i.id
+            WHERE m.id >= $2 AND m.id <= $3'
+            USING p_message_ids, (SELECT min(i COLLATE "C") FROM unnest(p_message_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_message_ids) i);
+    END IF;
+    IF cardinality(p_callback_ids) > 0 THEN
+        RETURN QUERY EXECUTE
+            'SELECT c.id::text, true, c.url, c.body, NULL::text
+            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN callbacks c ON c.id = i.id
+            WHERE c.id >= $2 AND c.id <= $3'
+            USING p_callback_ids, (SELECT min(i COLLATE "C") FROM unnest(p_callback_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_callback_ids) i);
+    END IF;
+END
+$_$;
+
+--
 -- Name: hammer_create_partition_table(text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -89,6 +115,7 @@ CREATE FUNCTION public.hammer_delete_callback_attempts() RETURNS trigger
     AS $$
 BEGIN
     DELETE FROM callback_attempts a USING gone g WHERE a.callback_id = g.id;
+    DELETE FROM callback_queue q USING gone g WHERE q.callback_id = g.id;
     RETURN NULL;
 END
 $$;
@@ -245,10 +272,10 @@ CREATE FUNCTION public.hammer_event_type_patterns(event_type text) RETURNS text[
 $$;
 
 --
--- Name: hammer_fan_out(text[], text[], timestamp with time zone[], text[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: hammer_fan_out(text[], text[], timestamp with time zone[], text[], integer[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.hammer_fan_out(p_message_ids text[], p_topic_ids text[], p_created_at timestamp with time zone[], p_event_types text[]) RETURNS bigint
+CREATE FUNCTION public.hammer_fan_out(p_message_ids text[], p_topic_ids text[], p_created_at timestamp with time zone[], p_event_types text[], p_bytes integer[]) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -256,7 +283,7 @@ DECLARE
 BEGIN
     WITH message AS (
         SELECT m.*, hammer_event_type_patterns(m.event_type) AS patterns
-        FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types) AS m(id, topic_id, created_at, event_type)
+        FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types, p_bytes) AS m(id, topic_id, created_at, event_type, bytes)
     ), subscription AS (
         -- Locked against deletion until this transaction ends, as the foreign key's check did: deleting one of them
         -- waits, then deletes these deliveries too.
@@ -274,10 +301,11 @@ BEGIN
             s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
         FROM message m JOIN subscription s ON s.topic_id = m.topic_id
         WHERE cardinality(s.event_types) = 0 OR s.event_types && m.patterns
-        RETURNING id, subscription_id, created_at
+        RETURNING id, topic_id, subscription_id, message_id, created_at
     ), queued AS (
-        INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
-        SELECT id, subscription_id, created_at, created_at FROM delivery
+        INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, message_bytes)
+        SELECT d.id, d.subscription_id, d.created_at, d.created_at, d.message_id, d.topic_id, m.bytes
+        FROM delivery d JOIN message m ON m.id = d.message_id
     ), notified AS (
         SELECT pg_notify('hammer_deliveries', '') WHERE EXISTS (SELECT 1 FROM delivery)
     )
@@ -380,6 +408,7 @@ CREATE PROCEDURE public.hammer_publish(IN p_ids text[], IN p_topic_ids text[], I
 DECLARE
     v_topic_ids text[];
     v_event_types text[];
+    v_bytes integer[];
 BEGIN
     WITH input AS (
         SELECT * FROM unnest(p_ids, p_topic_ids, p_content_types, p_data, p_event_types, p_groups, p_key_scopes, p_keys, p_key_hashes)
@@ -414,13 +443,13 @@ BEGIN
         WHERE i.grp NOT IN (SELECT grp FROM unknown_topic)
             AND (i.key = '' OR EXISTS (SELECT 1 FROM keyed k JOIN key_taken t ON t.scope = k.key_scope AND t.key = k.key WHERE k.grp = i.grp))
         ORDER BY i.position
-        RETURNING id, topic_id, created_at, event_type
+        RETURNING id, topic_id, created_at, event_type, octet_length(data) AS bytes
     )
-    SELECT array_agg(id), array_agg(created_at), array_agg(topic_id), array_agg(event_type)
-    INTO p_created_ids, p_created_at, v_topic_ids, v_event_types
+    SELECT array_agg(id), array_agg(created_at), array_agg(topic_id), array_agg(event_type), array_agg(bytes)
+    INTO p_created_ids, p_created_at, v_topic_ids, v_event_types, v_bytes
     FROM message;
     IF p_created_ids IS NOT NULL THEN
-        PERFORM hammer_fan_out(p_created_ids, v_topic_ids, p_created_at, v_event_types);
+        PERFORM hammer_fan_out(p_created_ids, v_topic_ids, p_created_at, v_event_types, v_bytes);
     END IF;
     COMMIT;
 END
@@ -436,6 +465,7 @@ CREATE FUNCTION public.hammer_publish_message(topic_id text, content_type text, 
 DECLARE
     v_id text := hammer_ulid();
     v_created_at timestamptz;
+    v_bytes integer;
 BEGIN
     -- Locked against deletion until this transaction ends, as the foreign key's check did.
     PERFORM 1 FROM topics t WHERE t.id = hammer_publish_message.topic_id FOR KEY SHARE;
@@ -448,8 +478,9 @@ BEGIN
     INSERT INTO messages (id, topic_id, content_type, data, event_type)
     VALUES (v_id, hammer_publish_message.topic_id, coalesce(nullif(hammer_publish_message.content_type, ''), 'application/json'),
         translate(encode(hammer_publish_message.data, 'base64'), E'\n', ''), hammer_publish_message.event_type)
-    RETURNING created_at INTO v_created_at;
-    PERFORM hammer_fan_out(ARRAY[v_id], ARRAY[hammer_publish_message.topic_id], ARRAY[v_created_at], ARRAY[hammer_publish_message.event_type]);
+    RETURNING created_at, octet_length(messages.data) INTO v_created_at, v_bytes;
+    PERFORM hammer_fan_out(ARRAY[v_id], ARRAY[hammer_publish_message.topic_id], ARRAY[v_created_at], ARRAY[hammer_publish_message.event_type],
+        ARRAY[v_bytes]);
     RETURN v_id;
 END
 $_$;
@@ -556,6 +587,21 @@ CREATE TABLE public.callback_attempts (
 PARTITION BY RANGE (id);
 
 --
+-- Name: callback_queue; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.callback_queue (
+    callback_id character varying(26) NOT NULL COLLATE pg_catalog."C",
+    subscription_id character varying(255) NOT NULL COLLATE pg_catalog."C",
+    type character varying(32) NOT NULL,
+    scheduled_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    leased_until timestamp with time zone
+)
+WITH (fillfactor='70');
+
+--
 -- Name: callbacks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -641,6 +687,10 @@ CREATE TABLE public.delivery_queue (
     scheduled_at timestamp with time zone NOT NULL,
     created_at timestamp with time zone NOT NULL,
     leased_until timestamp with time zone,
+    message_id character varying(26) NOT NULL COLLATE pg_catalog."C",
+    topic_id character varying(255) NOT NULL COLLATE pg_catalog."C",
+    delivery_attempts integer DEFAULT 0 NOT NULL,
+    message_bytes integer DEFAULT 0 NOT NULL,
     CONSTRAINT delivery_queue_status_check CHECK (((status)::text = ANY ((ARRAY['pending'::character varying, 'failed'::character varying])::text[])))
 )
 WITH (fillfactor='70');
@@ -765,6 +815,13 @@ ALTER TABLE ONLY public.callback_attempts
     ADD CONSTRAINT callback_attempts_pkey PRIMARY KEY (id);
 
 --
+-- Name: callback_queue callback_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.callback_queue
+    ADD CONSTRAINT callback_queue_pkey PRIMARY KEY (callback_id);
+
+--
 -- Name: callbacks callbacks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -860,6 +917,12 @@ ALTER TABLE ONLY public.topics
 --
 
 CREATE INDEX callback_attempts_callback_id_created_at_id_idx ON ONLY public.callback_attempts USING btree (callback_id, created_at, id);
+
+--
+-- Name: callback_queue_scheduled_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX callback_queue_scheduled_at_idx ON public.callback_queue USING btree (scheduled_at);
 
 --
 -- Name: callbacks_created_at_id_idx; Type: INDEX; Schema: public; Owner: -

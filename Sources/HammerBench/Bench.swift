@@ -201,11 +201,12 @@ struct Bench {
             """,
             logger: logger
         )
-        // Migration 10: a pending delivery waits in the queue too.
+        // Migrations 10 and 14: a pending delivery waits in the queue too, with its message's keys and size.
         try await client.query(
             """
-            INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
-            SELECT id, subscription_id, scheduled_at, created_at FROM deliveries WHERE topic_id = \(topic)
+            INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, message_bytes)
+            SELECT d.id, d.subscription_id, d.scheduled_at, d.created_at, d.message_id, d.topic_id, octet_length(m.data)
+            FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.topic_id = \(topic)
             """,
             logger: logger
         )

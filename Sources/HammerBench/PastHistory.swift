@@ -40,8 +40,10 @@ enum PastHistory {
             FROM messages m JOIN subscriptions s ON s.topic_id = m.topic_id WHERE m.topic_id = \(topic)
             """,
             """
-            INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
-            SELECT id, subscription_id, now(), created_at FROM deliveries WHERE topic_id = \(topic) AND status = 'pending'
+            INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, delivery_attempts,
+                message_bytes)
+            SELECT d.id, d.subscription_id, now(), d.created_at, d.message_id, d.topic_id, d.delivery_attempts, octet_length(m.data)
+            FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.topic_id = \(topic) AND d.status = 'pending'
             """,
             """
             INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, created_at)

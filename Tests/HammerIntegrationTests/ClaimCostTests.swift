@@ -39,18 +39,81 @@ import Testing
         }
     }
 
+    /// History in many periods costs a claim nothing: even in a generic plan (which opens and locks every partition of
+    /// a partitioned table read by a key found as it runs), a claim opens only its messages' partition, and a record
+    /// only the partitions of its own ids' period, however many periods there are.
+    @Test func aClaimAndARecordOpenNoPartitionOfOtherPeriods() async throws {
+        try await Fixture.withOrders(subscriptions: ["a", "b"]) { fixture in
+            try await fixture.client.addPastPeriods(daysAgo: Array(2...61))
+            for _ in 0..<5 { try await fixture.publish(topic: "orders") }
+            let periods = try await fixture.count("SELECT count(*) FROM partition_periods")
+            #expect(periods > 60)
+
+            let claimed = try await fixture.client.withConnection { connection in
+                // The claim is prepared; PostgreSQL may choose a generic plan for it after five executions.
+                try await connection.query("SET plan_cache_mode = force_generic_plan", logger: connection.logger)
+                let claim = Self.claimOf100
+                try await connection.query("BEGIN", logger: connection.logger)
+                var claimed: [ClaimedDelivery] = []
+                for try await row in try await connection.execute(claim, logger: connection.logger) {
+                    if case .delivery(let delivery) = row { claimed.append(delivery) }
+                }
+                #expect(!claimed.isEmpty)
+                #expect(claimed.allSatisfy { $0.dataBase64 == Data(#"{"hello":"world"}"#.utf8).base64EncodedString() })
+                // The claimed messages' partition only (callbacks' too, where it reads one).
+                let lockedByClaim = try await Self.partitionsLocked(connection)
+                #expect(Set(lockedByClaim.map(Self.period)).count == 1, "\(lockedByClaim)")
+                #expect(lockedByClaim.count <= 2, "\(lockedByClaim)")
+                try await connection.query("COMMIT", logger: connection.logger)
+                // As every statement of hammer's that is not prepared: planned for its values.
+                try await connection.query("RESET plan_cache_mode", logger: connection.logger)
+
+                try await connection.query("BEGIN", logger: connection.logger)
+                let record = RecordStatement(outcomes: claimed.map(DeliveryOutcome.completion(of:)), autoDisable: AutoDisable())
+                try await connection.query(record.query, logger: connection.logger)
+                // The deliveries and their attempts, in the period of their ids only.
+                let locked = try await Self.partitionsLocked(connection)
+                #expect(Set(locked.map(Self.period)).count == 1, "\(locked)")
+                #expect(locked.count <= 5, "\(locked)")
+                try await connection.query("COMMIT", logger: connection.logger)
+                return claimed
+            }
+            #expect(try await fixture.count("SELECT count(*) FROM deliveries WHERE status = 'completed'") == claimed.count)
+            #expect(try await fixture.count("SELECT count(*) FROM delivery_attempts") == claimed.count)
+        }
+    }
+
+    /// The period a partition's name gives (`deliveries_p20261203t000000` → `20261203t000000`).
+    static func period(_ partition: String) -> String {
+        partition.split(separator: "_p").last.map(String.init) ?? partition
+    }
+
+    /// The partitions (tables, not their indexes) this connection's transaction holds a lock on.
+    static func partitionsLocked(_ connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT DISTINCT c.relname::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            WHERE l.pid = pg_backend_pid() AND c.relispartition AND c.relkind = 'r' ORDER BY 1
+            """,
+            logger: connection.logger
+        ).collect().map { try $0.decode(String.self) }
+    }
+
+    /// A worker's claim of 100 with nothing in flight.
+    static let claimOf100 = ClaimStatement(
+        limit: 100,
+        leaseMarginSeconds: 30,
+        maxInFlight: 100,
+        inFlight: [:],
+        held: [],
+        maxBytes: 32 << 20,
+        callbacksInFlight: [:],
+        maxCallbacks: 25
+    )
+
     /// The shared blocks (hit or read) one claim of 100 reads, from its plan; its leases are undone afterwards.
     static func blocksReadByOneClaim(_ client: PostgresClient) async throws -> Int {
-        let claim = ClaimStatement(
-            limit: 100,
-            leaseMarginSeconds: 30,
-            maxInFlight: 100,
-            inFlight: [:],
-            held: [],
-            maxBytes: 32 << 20,
-            callbacksInFlight: [:],
-            maxCallbacks: 25
-        )
+        let claim = claimOf100
         let rows = try await client.query(
             PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + ClaimStatement.sql, binds: try claim.makeBindings())
         ).collect()

@@ -166,6 +166,23 @@ import Testing
             for index in indexesBefore.map({ String($0.prefix { $0 != ":" }) }) where !index.contains("delivery_queue") {
                 #expect(names.contains(index), "\(index)")
             }
+            // Migration 14: every queue row carries its delivery's keys, attempts and message size; pending callbacks
+            // wait in their own queue.
+            try await migrator.up(migrations.filter { $0.version <= 14 })
+            #expect(
+                try await client.count(
+                    """
+                    SELECT count(*) FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                    WHERE q.message_id = d.message_id AND q.topic_id = d.topic_id AND q.delivery_attempts = d.delivery_attempts
+                        AND q.message_bytes = octet_length(m.data)
+                    """
+                ) == queueBefore.count
+            )
+            #expect(try await client.rowCount(.deliveryQueue) == queueBefore.count)
+            let pendingCallbacks = try await client.count("SELECT count(*) FROM callbacks WHERE status = 'pending'")
+            #expect(pendingCallbacks > 0)
+            #expect(try await client.count("SELECT count(*) FROM callback_queue q JOIN callbacks c ON c.id = q.callback_id") == pendingCallbacks)
+
             // The app's own statements work on it: a claim and a completion.
             let queue = DeliveryQueue(client: client, logger: TestDatabase.logger)
             let claimed = try #require(
@@ -175,6 +192,10 @@ import Testing
             let store = Store(client: client, logger: TestDatabase.logger)
             #expect(try await store.delivery(id: claimed.id).status == .completed)
 
+            try await migrator.down(migrations.filter { $0.version <= 14 }, steps: 1)
+            #expect(try await migrator.state().version == 13)
+            #expect(try await client.count("SELECT count(*) FROM pg_tables WHERE tablename = 'callback_queue'") == 0)
+            #expect(try await client.count("SELECT count(*) FROM callbacks WHERE status = 'pending'") == pendingCallbacks)
             try await migrator.down(migrations.filter { $0.version <= 13 }, steps: 1)
             #expect(try await migrator.state().version == 12)
             #expect(try await indexes(client) == indexesBefore)

@@ -18,7 +18,12 @@ c("""INSERT INTO messages (id, topic_id, content_type, data, created_at)
      SELECT hammer_ulid(), 'busy', 'application/json', 'e30=', now() - interval '1 hour' + i * interval '1 millisecond' FROM generate_series(1, 3000) i""")
 c("""INSERT INTO deliveries (id, topic_id, subscription_id, message_id, url, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at)
      SELECT hammer_ulid(), 'busy', s.id, m.id, s.url, 5, 1, 5, m.created_at, m.created_at FROM messages m CROSS JOIN subscriptions s WHERE s.topic_id = 'busy'""")
-c("INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at) SELECT id, subscription_id, scheduled_at, created_at FROM deliveries")
+if c("SELECT count(*) FROM information_schema.columns WHERE table_name = 'delivery_queue' AND column_name = 'message_id'").fetchone()[0]:
+    c("""INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, message_bytes)
+         SELECT d.id, d.subscription_id, d.scheduled_at, d.created_at, d.message_id, d.topic_id, 4 FROM deliveries d""")
+else:  # schema 13 or older
+    c("""INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
+         SELECT id, subscription_id, scheduled_at, created_at FROM deliveries""")
 c("VACUUM ANALYZE")
 c("PREPARE claim(int, int, text[], int[], int, text[], int, int, text[], int[]) AS " + claim)
 plan = c("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) EXECUTE claim(100, 30, '{}', '{}', 100, '{}', 33554432, 25, '{}', '{}')").fetchall()

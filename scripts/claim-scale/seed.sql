@@ -15,7 +15,7 @@ SELECT hammer_ulid(), 't', s.id, m.id, s.url, 5, 1, 5, m.created_at, m.created_a
 UPDATE deliveries d SET scheduled_at = now() + interval '1 hour', delivery_attempts = 1
 FROM (SELECT DISTINCT ON (subscription_id) id FROM deliveries WHERE subscription_id IN (SELECT id FROM subscriptions WHERE ordered) ORDER BY subscription_id, created_at, id) h
 WHERE d.id = h.id;
--- migration 10: every pending delivery waits in the queue too
-INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
-SELECT id, subscription_id, scheduled_at, created_at FROM deliveries;
+-- migrations 10 and 14: every pending delivery waits in the queue too, with its message's keys and size
+INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, delivery_attempts, message_bytes)
+SELECT id, subscription_id, scheduled_at, created_at, message_id, topic_id, delivery_attempts, 4 FROM deliveries;
 ANALYZE;

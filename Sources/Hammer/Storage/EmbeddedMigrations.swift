@@ -30,5 +30,7 @@ enum EmbeddedMigrations {
         ("000012_attempt_request_bodies.up.sql", PackageResources._00012_attempt_request_bodies_up_sql),
         ("000013_time_partitions.down.sql", PackageResources._00013_time_partitions_down_sql),
         ("000013_time_partitions.up.sql", PackageResources._00013_time_partitions_up_sql),
+        ("000014_narrow_hot_path.down.sql", PackageResources._00014_narrow_hot_path_down_sql),
+        ("000014_narrow_hot_path.up.sql", PackageResources._00014_narrow_hot_path_up_sql),
     ]
 }

@@ -15,7 +15,7 @@ public struct Migration: Sendable, Equatable {
 public struct Migrator: Sendable {
     /// The schema version this build of hammer was built for; `server` and `worker` refuse older schemas, and newer
     /// ones whose `schema_compatibility` (migration 11) says binaries built for this version cannot run with them.
-    public static let requiredVersion: Int64 = 13
+    public static let requiredVersion: Int64 = 14
     private static let lockID: Int64 = 0x6861_6D6D_6572  // "hammer"
 
     public struct SchemaState: Sendable, Equatable {

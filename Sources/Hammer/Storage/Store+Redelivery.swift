@@ -80,12 +80,13 @@ extension Store {
                 UPDATE deliveries d SET \(Self.redeliverySet)
                 FROM picked, subscriptions s
                 WHERE d.id = picked.id AND s.id = d.subscription_id
-                RETURNING d.id, d.subscription_id, d.created_at
+                RETURNING d.id, d.subscription_id, d.created_at, d.message_id, d.topic_id
             ), queued AS (
                 -- A failed delivery is still in the queue, a completed one is not.
-                INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at)
-                SELECT id, subscription_id, now(), created_at FROM updated
-                ON CONFLICT (delivery_id) DO UPDATE SET status = 'pending', scheduled_at = now(), leased_until = NULL
+                INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, message_bytes)
+                SELECT u.id, u.subscription_id, now(), u.created_at, u.message_id, u.topic_id, octet_length(m.data)
+                FROM updated u JOIN messages m ON m.id = u.message_id
+                ON CONFLICT (delivery_id) DO UPDATE SET status = 'pending', scheduled_at = now(), leased_until = NULL, delivery_attempts = 0
             ), notified AS (
                 SELECT pg_notify('\(Store.deliveriesChannel)', '') WHERE EXISTS (SELECT 1 FROM updated)
             )

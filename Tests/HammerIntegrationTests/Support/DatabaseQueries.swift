@@ -168,31 +168,33 @@ extension PostgresClient {
     }
 
     /// One-day periods of time partitions that started `daysAgo` days ago (each), as if hammer had run then: the kept
-    /// partitions (empty in a fresh database) end where the oldest starts.
+    /// partitions (empty in a fresh database) end where the oldest starts. One statement per period, each well within
+    /// the statement timeout however many there are.
     func addPastPeriods(daysAgo: [Int]) async throws {
-        let days = daysAgo.sorted(by: >).map(String.init).joined(separator: ",")
+        guard let oldest = daysAgo.max() else { return }
         try await query(
             """
             DO $$
             DECLARE
-                v_starts timestamptz[] := ARRAY(
-                    SELECT date_trunc('day', (now() - d * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                    FROM unnest('{\(unescaped: days)}'::int[]) AS d);
-                v_start timestamptz;
                 v_table text;
             BEGIN
                 FOREACH v_table IN ARRAY hammer_partitioned_tables() LOOP
                     EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', v_table, v_table || '_kept');
                     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', v_table, v_table || '_kept',
-                        hammer_id_bound(v_starts[1]));
-                END LOOP;
-                FOREACH v_start IN ARRAY v_starts LOOP
-                    PERFORM hammer_add_partition_period(v_start, v_start + interval '1 day');
+                        hammer_id_bound(date_trunc('day', (now() - \(unescaped: String(oldest)) * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'));
                 END LOOP;
             END
             $$
             """
         )
+        for days in daysAgo.sorted(by: >) {
+            try await query(
+                """
+                SELECT hammer_add_partition_period(s, s + interval '1 day')
+                FROM (SELECT date_trunc('day', (now() - \(days) * interval '1 day') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS d(s)
+                """
+            )
+        }
     }
 
     /// A one-day period of time partitions that started `daysAgo` days ago.
@@ -208,9 +210,10 @@ extension PostgresClient {
                 INSERT INTO messages (id, topic_id, content_type, data, created_at)
                 SELECT hammer_id_bound(t) || upper(substr(md5(random()::text), 1, 16)), \(topic), 'application/json', encode(convert_to('{"n":' || i || '}', 'UTF8'), 'base64'), t
                 FROM generate_series(1, \(count)) i, LATERAL (SELECT now() - \(daysAgo) * interval '1 day' + i * interval '1 millisecond' AS t) ts
-                RETURNING id, topic_id, created_at, event_type
+                RETURNING id, topic_id, created_at, event_type, octet_length(data) AS bytes
             )
-            SELECT hammer_fan_out(array_agg(id), array_agg(topic_id::text), array_agg(created_at), array_agg(event_type::text)) FROM m
+            SELECT hammer_fan_out(array_agg(id), array_agg(topic_id::text), array_agg(created_at), array_agg(event_type::text), array_agg(bytes))
+            FROM m
             """
         )
         return try await query("SELECT id FROM messages WHERE created_at < now() - interval '1 day' ORDER BY id").collect().map {

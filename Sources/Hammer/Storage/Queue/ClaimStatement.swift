@@ -10,6 +10,11 @@ import PostgresNIO
 /// data (at least one), and the tokens spent are written back. A subscription at its cap costs one probe, whatever its
 /// backlog. The last row is a summary: whether a subscription with due deliveries got no share, and how soon a
 /// rate-limited one has a token again.
+///
+/// It reads only the queues and `subscriptions` by keys found as it runs: a prepared statement's plan would open and
+/// lock every partition of a partitioned table read that way. What lies in partitions (a message's content type, data
+/// and event type, a callback's url and body) it reads last, through `hammer_claimed_contents`, which plans that query
+/// for the ids leased, pruned to their periods.
 struct ClaimStatement: PostgresPreparedStatement {
     enum Row: Sendable {
         case delivery(ClaimedDelivery)
@@ -24,38 +29,37 @@ struct ClaimStatement: PostgresPreparedStatement {
             -- ($9, $10), and $8 more in all; they wait while their subscription is disabled, but the event that says so.
             -- Those that could not be taken now are left out before the window of the oldest 1,000, so they never
             -- fill it for everyone else.
-            SELECT c.id, c.scheduled_at, c.room,
-                row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.scheduled_at, c.id) AS position
+            SELECT c.callback_id AS id, c.scheduled_at, c.room,
+                row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.scheduled_at, c.callback_id) AS position
             FROM (
-                SELECT cb.id, cb.subscription_id, cb.scheduled_at,
+                SELECT cq.callback_id, cq.subscription_id, cq.scheduled_at,
                     CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END - coalesce(f.sends, 0) AS room
-                FROM callbacks cb
-                JOIN subscriptions s ON s.id = cb.subscription_id
-                LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = cb.subscription_id
-                WHERE cb.status = 'pending' AND cb.scheduled_at <= now() AND (cb.leased_until IS NULL OR cb.leased_until <= now())
-                    AND cb.id <> ALL($6::text[]) AND (s.status = 'active' OR cb.type = 'subscription.disabled')
+                FROM callback_queue cq
+                JOIN subscriptions s ON s.id = cq.subscription_id
+                LEFT JOIN unnest($9::text[], $10::int[]) AS f(subscription_id, sends) ON f.subscription_id = cq.subscription_id
+                WHERE cq.scheduled_at <= now() AND (cq.leased_until IS NULL OR cq.leased_until <= now())
+                    AND cq.callback_id <> ALL($6::text[]) AND (s.status = 'active' OR cq.type = 'subscription.disabled')
                     AND coalesce(f.sends, 0) < CASE WHEN s.ordered THEN 1 ELSE coalesce(s.max_in_flight, $5::int) END
-                ORDER BY cb.scheduled_at
+                ORDER BY cq.scheduled_at
                 LIMIT 1000
             ) c
         ), callback_picked AS (
             SELECT id FROM callback_due WHERE position <= room ORDER BY scheduled_at LIMIT least($1, $8)
         ), callback_claimed AS (
-            UPDATE callbacks c
+            -- Its url and body are read by id at the end (contents).
+            UPDATE callback_queue c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM (
                 -- Checked again on the row locked: another claim may have leased it since this one's snapshot.
-                SELECT id FROM callbacks
-                WHERE id IN (SELECT id FROM callback_picked)
-                    AND status = 'pending' AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                SELECT callback_id FROM callback_queue
+                WHERE callback_id IN (SELECT id FROM callback_picked) AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
                 FOR UPDATE SKIP LOCKED
             ) due, subscriptions s
-            WHERE c.id = due.id AND s.id = c.subscription_id
-            RETURNING c.id, ''::varchar, c.subscription_id, ''::varchar, 'application/json'::text, ''::text, c.type, c.created_at, c.url,
-                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
-                'POST'::varchar, '{}'::text, NULL::text, 'cloudevents'::varchar, NULL::text, 'application/json'::text,
+            WHERE c.callback_id = due.callback_id AND s.id = c.subscription_id
+            RETURNING c.callback_id, c.subscription_id, c.type, c.created_at, s.secret_token,
+                CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END AS previous_secret_token,
                 s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, c.attempts,
-                (extract(epoch FROM c.leased_until) * 1000000)::bigint, NULL::int, false, c.body
+                (extract(epoch FROM c.leased_until) * 1000000)::bigint AS lease
         ), pending_subscription AS (
             -- The subscriptions with deliveries pending, found by skipping through the pending queue's index one
             -- subscription at a time: a claim probes those, however many subscriptions have nothing to send.
@@ -115,26 +119,23 @@ struct ClaimStatement: PostgresPreparedStatement {
             WHERE room > 0
         ), due AS (
             SELECT share.id AS subscription_id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
-                -- octet_length reads a stored value's size without fetching or decompressing it.
-                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
-                    m.created_at, octet_length(m.data) AS bytes
-                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                SELECT q.delivery_id AS id, q.topic_id, q.message_id, q.delivery_attempts, q.created_at, q.message_bytes AS bytes
+                FROM delivery_queue q
                 WHERE share.head_id IS NULL AND q.subscription_id = share.id AND q.status = 'pending' AND q.scheduled_at <= now()
                     AND (q.leased_until IS NULL OR q.leased_until <= now()) AND q.delivery_id <> ALL($6::text[])
                 ORDER BY q.scheduled_at
                 LIMIT greatest(share.take, 0)
-                FOR UPDATE OF q SKIP LOCKED
+                FOR UPDATE SKIP LOCKED
             ) picked
             UNION ALL
             -- The head of an ordered subscription, by id: another claim holding it means this one takes nothing, never
             -- the delivery after it.
             SELECT share.id, share.cap, picked.* FROM share CROSS JOIN LATERAL (
-                SELECT q.delivery_id AS id, d.topic_id, d.message_id, d.delivery_attempts, m.content_type, m.data, m.event_type,
-                    m.created_at, octet_length(m.data) AS bytes
-                FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id JOIN messages m ON m.id = d.message_id
+                SELECT q.delivery_id AS id, q.topic_id, q.message_id, q.delivery_attempts, q.created_at, q.message_bytes AS bytes
+                FROM delivery_queue q
                 WHERE q.delivery_id = share.head_id AND share.take > 0 AND q.status = 'pending' AND q.scheduled_at <= now()
                     AND (q.leased_until IS NULL OR q.leased_until <= now())
-                FOR UPDATE OF q SKIP LOCKED
+                FOR UPDATE SKIP LOCKED
             ) picked
         ), sized AS (
             SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
@@ -147,19 +148,32 @@ struct ClaimStatement: PostgresPreparedStatement {
             FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
             -- The subscriptions sharing this claim by key, not a scan of every subscription to join them.
             WHERE q.delivery_id = m.id AND m.bytes_before < $7 AND s.id = ANY(ARRAY(SELECT id FROM share))
-            RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.content_type, m.data, m.event_type, m.created_at, s.url,
-                s.secret_token, CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END,
-                s.http_method, s.headers::text, s.auth::text, s.payload_format, s.payload_template, s.payload_content_type,
+            -- The message's content type, data and event type are read by id at the end (contents).
+            RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.created_at, s.url, s.secret_token,
+                CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END AS previous_secret_token,
+                s.http_method, s.headers::text AS headers, s.auth::text AS auth, s.payload_format, s.payload_template, s.payload_content_type,
                 s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.delivery_attempts,
-                (extract(epoch FROM q.leased_until) * 1000000)::bigint, m.cap, s.ordered
+                (extract(epoch FROM q.leased_until) * 1000000)::bigint AS lease, m.cap, s.ordered
         ), spent AS (
             UPDATE subscriptions s SET rate_tokens = r.tokens - n.taken, rate_refilled_at = now()
             FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
             WHERE s.id = r.id
+        ), contents AS (
+            -- Pruned to the periods of these ids: see hammer_claimed_contents (migration 14). A message or callback
+            -- deleted since this statement's snapshot has no row here, and its delivery is not returned (its queue row
+            -- went with it).
+            SELECT * FROM hammer_claimed_contents(ARRAY(SELECT message_id FROM claimed), ARRAY(SELECT callback_id FROM callback_claimed))
         )
-        SELECT 'delivery', *, NULL::text, NULL::bool, NULL::int FROM claimed
+        SELECT 'delivery', d.delivery_id, d.topic_id, d.subscription_id, d.message_id, x.content_type, x.data, x.event_type, d.created_at,
+            d.url, d.secret_token, d.previous_secret_token, d.http_method, d.headers, d.auth, d.payload_format, d.payload_template,
+            d.payload_content_type, d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
+            d.lease, d.cap, d.ordered, NULL::text, NULL::bool, NULL::int
+        FROM claimed d JOIN contents x ON x.id = d.message_id AND NOT x.is_callback
         UNION ALL
-        SELECT 'callback', *, NULL, NULL FROM callback_claimed
+        SELECT 'callback', c.callback_id, '', c.subscription_id, '', 'application/json', '', c.type, c.created_at,
+            x.content_type, c.secret_token, c.previous_secret_token, 'POST', '{}', NULL, 'cloudevents', NULL, 'application/json',
+            c.max_delivery_attempts, c.delivery_attempt_delay, c.delivery_attempt_timeout, c.attempts, c.lease, NULL, false, x.data, NULL, NULL
+        FROM callback_claimed c JOIN contents x ON x.id = c.callback_id AND x.is_callback
         UNION ALL
         SELECT 'summary', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),

@@ -103,7 +103,7 @@ public struct DeliveryQueue: Sendable {
 
     private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>, autoDisable: AutoDisable) async throws -> [String] {
         do {
-            _ = try await store.execute(RecordStatement(outcomes: Array(outcomes), autoDisable: autoDisable))
+            _ = try await store.all(RecordStatement(outcomes: Array(outcomes), autoDisable: autoDisable).query) { _ in () }
             return []
         } catch  where !PostgresErrorMapping.isUnavailable(error) && !PostgresErrorMapping.isConflict(error) && !(error is HammerError) {
             guard outcomes.count > 1 else {
@@ -112,9 +112,9 @@ public struct DeliveryQueue: Sendable {
                     "an attempt could not be recorded as it is; recording it without its dumps",
                     metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(PostgresErrorMapping.logDescription(error))"]
                 )
-                _ = try await store.execute(
-                    RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))], autoDisable: autoDisable)
-                )
+                _ = try await store.all(
+                    RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))], autoDisable: autoDisable).query
+                ) { _ in () }
                 return [outcome.result.delivery.id]
             }
             let middle = outcomes.startIndex + outcomes.count / 2
@@ -123,13 +123,18 @@ public struct DeliveryQueue: Sendable {
         }
     }
 
-    /// Ends the leases of deliveries not sent, so another worker takes them at once (graceful shutdown).
+    /// Ends the leases of deliveries and callbacks not sent, so another worker takes them at once (graceful shutdown).
     public func release(_ deliveries: [ClaimedDelivery]) async throws {
         guard !deliveries.isEmpty else { return }
         let query: PostgresQuery = """
-            UPDATE delivery_queue q SET leased_until = NULL
-            FROM unnest(\(deliveries.map(\.id))::text[], \(deliveries.map(\.lease))::bigint[]) AS r(id, lease)
-            WHERE q.delivery_id = r.id AND q.status = 'pending' AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = r.lease
+            WITH released AS (
+                SELECT * FROM unnest(\(deliveries.map(\.id))::text[], \(deliveries.map(\.lease))::bigint[]) AS r(id, lease)
+            ), delivery AS (
+                UPDATE delivery_queue q SET leased_until = NULL FROM released r
+                WHERE q.delivery_id = r.id AND q.status = 'pending' AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = r.lease
+            )
+            UPDATE callback_queue q SET leased_until = NULL FROM released r
+            WHERE q.callback_id = r.id AND (extract(epoch FROM q.leased_until) * 1000000)::bigint = r.lease
             """
         try await store.client.query(query, logger: store.logger)
     }

@@ -1,0 +1,213 @@
+-- The hot path reads no partitioned table by a key known only while it runs (docs/storage.md, "The hot path"). A
+-- prepared statement's generic plan opens and locks every partition of such a table, so the claim's and the record's
+-- cost grew with the number of periods. Now:
+-- - a queue row carries what the claim needs of its delivery and message (their keys, the attempts made, the message's
+--   size), so the claim reads only the queues and subscriptions;
+-- - pending callbacks wait in a narrow queue of their own, callback_queue, with their lease, as deliveries do;
+-- - what lies in partitions (message data, a callback's body, the records) is read and written by id = ANY(ids), in
+--   statements planned for their values (hammer_claimed_contents below, the record statement), which PostgreSQL
+--   prunes to the periods of those ids.
+ALTER TABLE delivery_queue
+    ADD COLUMN message_id varchar(26) COLLATE "C",
+    ADD COLUMN topic_id varchar(255) COLLATE "C",
+    -- attempts made before the next: the delivery's delivery_attempts, which the record keeps in step
+    ADD COLUMN delivery_attempts integer NOT NULL DEFAULT 0,
+    -- octet_length of the message's data: a claim stops at its byte budget without reading the message
+    ADD COLUMN message_bytes integer NOT NULL DEFAULT 0;
+
+-- A queue row whose delivery or message is gone has nothing to send.
+DELETE FROM delivery_queue q
+WHERE NOT EXISTS (SELECT 1 FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.id = q.delivery_id);
+
+UPDATE delivery_queue q
+SET message_id = d.message_id, topic_id = d.topic_id, delivery_attempts = d.delivery_attempts, message_bytes = octet_length(m.data)
+FROM deliveries d JOIN messages m ON m.id = d.message_id
+WHERE d.id = q.delivery_id;
+
+ALTER TABLE delivery_queue ALTER COLUMN message_id SET NOT NULL, ALTER COLUMN topic_id SET NOT NULL;
+
+-- Pending callbacks: claimed, leased and retried here; the callback row keeps what the API shows (its status, attempts
+-- and next time, written by the record) and what is sent (url, body). A finished callback leaves this table.
+CREATE TABLE callback_queue (
+    callback_id varchar(26) COLLATE "C" PRIMARY KEY,
+    subscription_id varchar(255) COLLATE "C" NOT NULL,
+    type varchar(32) NOT NULL,
+    scheduled_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    -- set by a worker's claim; not indexed, so a claim is a HOT update
+    leased_until timestamptz
+) WITH (fillfactor = 70);
+
+INSERT INTO callback_queue (callback_id, subscription_id, type, scheduled_at, created_at, attempts, leased_until)
+SELECT id, subscription_id, type, scheduled_at, created_at, attempts, leased_until FROM callbacks WHERE status = 'pending';
+
+-- The claim's window of the oldest due callbacks.
+CREATE INDEX callback_queue_scheduled_at_idx ON callback_queue (scheduled_at);
+
+UPDATE callbacks SET leased_until = NULL WHERE leased_until IS NOT NULL;
+
+-- A deleted callback (its subscription deleted) leaves the queue with its attempts.
+CREATE OR REPLACE FUNCTION hammer_delete_callback_attempts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM callback_attempts a USING gone g WHERE a.callback_id = g.id;
+    DELETE FROM callback_queue q USING gone g WHERE q.callback_id = g.id;
+    RETURN NULL;
+END
+$$;
+
+-- What a claim sends that lies in partitions: its messages' content type, data and event type, its callbacks' url and
+-- body, by id (one row per id, however often it is given). EXECUTE plans each query for these ids' range (least to greatest), so PostgreSQL prunes it to their
+-- periods; a join to the ids rather than id = ANY(ids), whose planning costs about 10 µs an element. plan_cache_mode is
+-- set so that a server configured for generic plans prunes here too. The claim (a prepared statement) calls it with
+-- the ids it has just leased.
+CREATE FUNCTION hammer_claimed_contents(p_message_ids text[], p_callback_ids text[])
+RETURNS TABLE (id text, is_callback boolean, content_type text, data text, event_type text)
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    IF cardinality(p_message_ids) > 0 THEN
+        RETURN QUERY EXECUTE
+            'SELECT m.id::text, false, m.content_type, m.data, m.event_type::text
+            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN messages m ON m.id = i.id
+            WHERE m.id >= $2 AND m.id <= $3'
+            USING p_message_ids, (SELECT min(i COLLATE "C") FROM unnest(p_message_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_message_ids) i);
+    END IF;
+    IF cardinality(p_callback_ids) > 0 THEN
+        RETURN QUERY EXECUTE
+            'SELECT c.id::text, true, c.url, c.body, NULL::text
+            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN callbacks c ON c.id = i.id
+            WHERE c.id >= $2 AND c.id <= $3'
+            USING p_callback_ids, (SELECT min(i COLLATE "C") FROM unnest(p_callback_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_callback_ids) i);
+    END IF;
+END
+$$;
+
+DROP FUNCTION hammer_fan_out(text[], text[], timestamp with time zone[], text[]);
+
+-- The fan-out of migration 13, writing each queue row with its delivery's message, topic, attempts and message size,
+-- so that a claim reads nothing else. p_bytes are the messages' data sizes (octet_length).
+CREATE FUNCTION hammer_fan_out(p_message_ids text[], p_topic_ids text[], p_created_at timestamp with time zone[], p_event_types text[],
+    p_bytes integer[]) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_count bigint;
+BEGIN
+    WITH message AS (
+        SELECT m.*, hammer_event_type_patterns(m.event_type) AS patterns
+        FROM unnest(p_message_ids, p_topic_ids, p_created_at, p_event_types, p_bytes) AS m(id, topic_id, created_at, event_type, bytes)
+    ), subscription AS (
+        -- Locked against deletion until this transaction ends, as the foreign key's check did: deleting one of them
+        -- waits, then deletes these deliveries too.
+        SELECT s.id, s.topic_id, s.url, s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, s.event_types
+        FROM subscriptions s
+        WHERE s.topic_id = ANY(p_topic_ids)
+            AND (cardinality(s.event_types) = 0 OR s.event_types && (SELECT array_agg(p) FROM message, unnest(message.patterns) AS p))
+        FOR KEY SHARE
+    ), delivery AS (
+        -- A delivery id is its message's ULID time prefix and 64 random bits (hex, a subset of Crockford base32).
+        INSERT INTO deliveries (
+            id, topic_id, subscription_id, message_id, url,
+            max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, scheduled_at, created_at, updated_at)
+        SELECT substr(m.id, 1, 10) || upper(substr(md5(gen_random_uuid()::text), 1, 16)), s.topic_id, s.id, m.id, s.url,
+            s.max_delivery_attempts, s.delivery_attempt_delay, s.delivery_attempt_timeout, m.created_at, m.created_at, m.created_at
+        FROM message m JOIN subscription s ON s.topic_id = m.topic_id
+        WHERE cardinality(s.event_types) = 0 OR s.event_types && m.patterns
+        RETURNING id, topic_id, subscription_id, message_id, created_at
+    ), queued AS (
+        INSERT INTO delivery_queue (delivery_id, subscription_id, scheduled_at, created_at, message_id, topic_id, message_bytes)
+        SELECT d.id, d.subscription_id, d.created_at, d.created_at, d.message_id, d.topic_id, m.bytes
+        FROM delivery d JOIN message m ON m.id = d.message_id
+    ), notified AS (
+        SELECT pg_notify('hammer_deliveries', '') WHERE EXISTS (SELECT 1 FROM delivery)
+    )
+    SELECT count(*) INTO v_count FROM delivery WHERE (SELECT count(*) FROM notified) >= 0;
+    RETURN v_count;
+END
+$$;
+
+
+CREATE OR REPLACE PROCEDURE hammer_publish(IN p_ids text[], IN p_topic_ids text[], IN p_content_types text[], IN p_data text[], IN p_event_types text[], IN p_groups integer[], IN p_key_scopes text[], IN p_keys text[], IN p_key_hashes text[], IN p_key_ttl_seconds double precision, INOUT p_created_ids text[] DEFAULT NULL::text[], INOUT p_created_at timestamp with time zone[] DEFAULT NULL::timestamp with time zone[])
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_topic_ids text[];
+    v_event_types text[];
+    v_bytes integer[];
+BEGIN
+    WITH input AS (
+        SELECT * FROM unnest(p_ids, p_topic_ids, p_content_types, p_data, p_event_types, p_groups, p_key_scopes, p_keys, p_key_hashes)
+            WITH ORDINALITY AS i(id, topic_id, content_type, data, event_type, grp, key_scope, key, key_hash, position)
+    ), topic AS (
+        -- Locked against deletion until this transaction ends, as the foreign key's check did.
+        SELECT t.id FROM topics t WHERE t.id = ANY(p_topic_ids) FOR KEY SHARE
+    ), unknown_topic AS (
+        SELECT DISTINCT i.grp FROM input i WHERE NOT EXISTS (SELECT 1 FROM topic t WHERE t.id = i.topic_id)
+    ), keyed AS (
+        -- One group per key (two requests with one key in one CALL: the first goes ahead).
+        SELECT DISTINCT ON (g.key_scope, g.key) g.* FROM (
+            SELECT grp, min(key_scope) AS key_scope, min(key) AS key, min(key_hash) AS key_hash, array_agg(id ORDER BY position) AS ids
+            FROM input
+            WHERE key <> '' AND grp NOT IN (SELECT grp FROM unknown_topic)
+            GROUP BY grp
+        ) g
+        ORDER BY g.key_scope, g.key, g.grp
+    ), key_taken AS (
+        -- An expired key is replaced; a live one (even one committed a moment ago by another server) keeps its group
+        -- from being written.
+        INSERT INTO idempotency_keys (scope, key, request_hash, message_ids, expires_at)
+        SELECT key_scope, key, key_hash, ids, now() + p_key_ttl_seconds * interval '1 second' FROM keyed
+        ON CONFLICT (scope, key) DO UPDATE
+            SET request_hash = EXCLUDED.request_hash, message_ids = EXCLUDED.message_ids, created_at = now(), expires_at = EXCLUDED.expires_at
+            WHERE idempotency_keys.expires_at <= now()
+        RETURNING scope, key
+    ), message AS (
+        INSERT INTO messages (id, topic_id, content_type, data, event_type)
+        SELECT i.id, i.topic_id, i.content_type, i.data, nullif(i.event_type, '')
+        FROM input i
+        WHERE i.grp NOT IN (SELECT grp FROM unknown_topic)
+            AND (i.key = '' OR EXISTS (SELECT 1 FROM keyed k JOIN key_taken t ON t.scope = k.key_scope AND t.key = k.key WHERE k.grp = i.grp))
+        ORDER BY i.position
+        RETURNING id, topic_id, created_at, event_type, octet_length(data) AS bytes
+    )
+    SELECT array_agg(id), array_agg(created_at), array_agg(topic_id), array_agg(event_type), array_agg(bytes)
+    INTO p_created_ids, p_created_at, v_topic_ids, v_event_types, v_bytes
+    FROM message;
+    IF p_created_ids IS NOT NULL THEN
+        PERFORM hammer_fan_out(p_created_ids, v_topic_ids, p_created_at, v_event_types, v_bytes);
+    END IF;
+    COMMIT;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION hammer_publish_message(topic_id text, content_type text, data bytea, event_type text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_id text := hammer_ulid();
+    v_created_at timestamptz;
+    v_bytes integer;
+BEGIN
+    -- Locked against deletion until this transaction ends, as the foreign key's check did.
+    PERFORM 1 FROM topics t WHERE t.id = hammer_publish_message.topic_id FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'topic "%" does not exist', hammer_publish_message.topic_id USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF event_type IS NOT NULL AND event_type !~ '^[A-Za-z0-9_.:-]{1,255}$' THEN
+        RAISE EXCEPTION 'event_type must be 1 to 255 characters of letters, digits, ''_'', ''.'', '':'' or ''-''' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO messages (id, topic_id, content_type, data, event_type)
+    VALUES (v_id, hammer_publish_message.topic_id, coalesce(nullif(hammer_publish_message.content_type, ''), 'application/json'),
+        translate(encode(hammer_publish_message.data, 'base64'), E'\n', ''), hammer_publish_message.event_type)
+    RETURNING created_at, octet_length(messages.data) INTO v_created_at, v_bytes;
+    PERFORM hammer_fan_out(ARRAY[v_id], ARRAY[hammer_publish_message.topic_id], ARRAY[v_created_at], ARRAY[hammer_publish_message.event_type],
+        ARRAY[v_bytes]);
+    RETURN v_id;
+END
+$_$;
+
+-- Binaries built for schema 13 would lease callbacks through callbacks.leased_until, beside workers leasing them here:
+-- both would send them. They no longer run with this schema.
+UPDATE schema_compatibility SET oldest_binary_schema = 14;
