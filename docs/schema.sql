@@ -176,6 +176,31 @@ END
 $$;
 
 --
+-- Name: hammer_drop_detached_partition(text, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_drop_detached_partition(p_table text, p_starts_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_name text := hammer_partition_name(p_table, p_starts_at);
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
+        RETURN false;
+    END IF;
+    IF to_regclass(v_name) IS NOT NULL AND NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+        EXECUTE format('DROP TABLE %I', v_name);
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM unnest(hammer_partitioned_tables()) t WHERE to_regclass(hammer_partition_name(t, p_starts_at)) IS NOT NULL
+    ) THEN
+        DELETE FROM partition_periods WHERE starts_at = p_starts_at;
+    END IF;
+    RETURN true;
+END
+$$;
+
+--
 -- Name: hammer_drop_partition(text, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -192,11 +217,12 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
         RETURN NULL;
     END IF;
-    IF to_regclass(v_name) IS NULL THEN
+    -- Gone, or detached already (hammer_drop_detached_partition drops it).
+    IF to_regclass(v_name) IS NULL OR NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
         RETURN 0;
     END IF;
     SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
-    IF p_table = 'messages' AND to_regclass(hammer_partition_name('deliveries', p_starts_at)) IS NOT NULL THEN
+    IF p_table = 'messages' AND coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(hammer_partition_name('deliveries', p_starts_at))), false) THEN
         RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     PERFORM hammer_hold_partition(v_name);
@@ -207,27 +233,25 @@ BEGIN
     EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_kept);
     CASE p_table
     WHEN 'deliveries' THEN
-        EXECUTE format('INSERT INTO deliveries_kept SELECT d.* FROM %I d WHERE d.id IN (
-                SELECT q.delivery_id FROM delivery_queue q WHERE q.delivery_id >= %L AND q.delivery_id < %L AND q.status = ''pending'')',
+        -- Each kept row looked up by its key (LATERAL … LIMIT 1, which the planner does not turn into a join): a plan
+        -- that reads the whole partition instead would hold the parent's lock, and publishing, for as long as that takes.
+        EXECUTE format('INSERT INTO deliveries_kept SELECT d.* FROM delivery_queue q CROSS JOIN LATERAL (
+                SELECT * FROM %I d WHERE d.id = q.delivery_id LIMIT 1) d
+            WHERE q.delivery_id >= %L AND q.delivery_id < %L AND q.status = ''pending''',
             v_name, v_lower, v_upper);
         -- Failed deliveries wait in the queue for a redelivery: those dropped wait no more.
         DELETE FROM delivery_queue q WHERE q.delivery_id >= v_lower AND q.delivery_id < v_upper AND q.status <> 'pending';
     WHEN 'messages' THEN
-        EXECUTE format('INSERT INTO messages_kept SELECT m.* FROM %I m WHERE m.id IN (
-                SELECT d.message_id FROM deliveries_kept d WHERE d.id >= %L AND d.id < %L)',
-            v_name, v_lower, v_upper);
+        EXECUTE format('INSERT INTO messages_kept SELECT m.* FROM (
+                SELECT DISTINCT d.message_id FROM deliveries_kept d WHERE d.id >= %L AND d.id < %L) k CROSS JOIN LATERAL (
+                SELECT * FROM %I m WHERE m.id = k.message_id LIMIT 1) m',
+            v_lower, v_upper, v_name);
     WHEN 'callbacks' THEN
         EXECUTE format('INSERT INTO callbacks_kept SELECT * FROM %I WHERE status = ''pending''', v_name);
     ELSE
         NULL;
     END CASE;
     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', p_table, v_kept, v_upper);
-    EXECUTE format('DROP TABLE %I', v_name);
-    IF NOT EXISTS (
-        SELECT 1 FROM unnest(hammer_partitioned_tables()) t WHERE to_regclass(hammer_partition_name(t, p_starts_at)) IS NOT NULL
-    ) THEN
-        DELETE FROM partition_periods WHERE starts_at = p_starts_at;
-    END IF;
     RETURN v_bytes;
 END
 $$;

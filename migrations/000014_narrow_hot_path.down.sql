@@ -4,6 +4,73 @@ UPDATE callbacks c SET leased_until = q.leased_until, attempts = q.attempts, sch
 FROM callback_queue q WHERE q.callback_id = c.id;
 DROP TABLE callback_queue;
 DROP FUNCTION hammer_claimed_contents(text[], text[]);
+-- A partition a stopped retention run left detached goes now: schema 13 drops it with its detach.
+DO $$
+DECLARE
+    v_period record;
+    v_table text;
+BEGIN
+    FOR v_period IN SELECT starts_at FROM partition_periods LOOP
+        FOREACH v_table IN ARRAY hammer_partitioned_tables() LOOP
+            PERFORM hammer_drop_detached_partition(v_table, v_period.starts_at);
+        END LOOP;
+    END LOOP;
+END
+$$;
+DROP FUNCTION hammer_drop_detached_partition(text, timestamptz);
+
+CREATE OR REPLACE FUNCTION hammer_drop_partition(p_table text, p_starts_at timestamptz, p_lock_timeout text DEFAULT '100ms') RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_name text := hammer_partition_name(p_table, p_starts_at);
+    v_kept text := p_table || '_kept';
+    v_lower text;
+    v_upper text;
+    v_bytes bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
+        RETURN NULL;
+    END IF;
+    IF to_regclass(v_name) IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
+    IF p_table = 'messages' AND to_regclass(hammer_partition_name('deliveries', p_starts_at)) IS NOT NULL THEN
+        RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM hammer_hold_partition(v_name);
+    PERFORM hammer_hold_partition(v_kept);
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    v_bytes := pg_total_relation_size(v_name);
+    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_name);
+    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_kept);
+    CASE p_table
+    WHEN 'deliveries' THEN
+        EXECUTE format('INSERT INTO deliveries_kept SELECT d.* FROM %I d WHERE d.id IN (
+                SELECT q.delivery_id FROM delivery_queue q WHERE q.delivery_id >= %L AND q.delivery_id < %L AND q.status = ''pending'')',
+            v_name, v_lower, v_upper);
+        -- Failed deliveries wait in the queue for a redelivery: those dropped wait no more.
+        DELETE FROM delivery_queue q WHERE q.delivery_id >= v_lower AND q.delivery_id < v_upper AND q.status <> 'pending';
+    WHEN 'messages' THEN
+        EXECUTE format('INSERT INTO messages_kept SELECT m.* FROM %I m WHERE m.id IN (
+                SELECT d.message_id FROM deliveries_kept d WHERE d.id >= %L AND d.id < %L)',
+            v_name, v_lower, v_upper);
+    WHEN 'callbacks' THEN
+        EXECUTE format('INSERT INTO callbacks_kept SELECT * FROM %I WHERE status = ''pending''', v_name);
+    ELSE
+        NULL;
+    END CASE;
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', p_table, v_kept, v_upper);
+    EXECUTE format('DROP TABLE %I', v_name);
+    IF NOT EXISTS (
+        SELECT 1 FROM unnest(hammer_partitioned_tables()) t WHERE to_regclass(hammer_partition_name(t, p_starts_at)) IS NOT NULL
+    ) THEN
+        DELETE FROM partition_periods WHERE starts_at = p_starts_at;
+    END IF;
+    RETURN v_bytes;
+END
+$$;
+
 
 CREATE OR REPLACE FUNCTION hammer_delete_callback_attempts() RETURNS trigger
 LANGUAGE plpgsql AS $$

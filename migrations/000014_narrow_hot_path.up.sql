@@ -1,12 +1,11 @@
--- The hot path reads no partitioned table by a key known only while it runs (docs/storage.md, "The hot path"). A
--- prepared statement's generic plan opens and locks every partition of such a table, so the claim's and the record's
--- cost grew with the number of periods. Now:
+-- The claim reads no partitioned table by a key known only while it runs (docs/storage.md, "The hot path and the
+-- number of periods"): a prepared statement's generic plan opens and locks every partition of such a table, so the
+-- claim's cost grew with the number of periods. Now:
 -- - a queue row carries what the claim needs of its delivery and message (their keys, the attempts made, the message's
---   size), so the claim reads only the queues and subscriptions;
+--   size), so the claim finds and picks work reading only the queues and subscriptions;
 -- - pending callbacks wait in a narrow queue of their own, callback_queue, with their lease, as deliveries do;
--- - what lies in partitions (message data, a callback's body, the records) is read and written by id = ANY(ids), in
---   statements planned for their values (hammer_claimed_contents below, the record statement), which PostgreSQL
---   prunes to the periods of those ids.
+-- - what lies in partitions (message data, a callback's url and body) is read by id, in a query planned for those ids
+--   (hammer_claimed_contents below), which PostgreSQL prunes to their periods.
 ALTER TABLE delivery_queue
     ADD COLUMN message_id varchar(26) COLLATE "C",
     ADD COLUMN topic_id varchar(255) COLLATE "C",
@@ -207,6 +206,84 @@ BEGIN
     RETURN v_id;
 END
 $_$;
+
+-- Retention's third step (migration 13) leaves the partition detached instead of dropping it under the parent's lock:
+-- removing a large partition's files at commit takes a while (171 ms for 1.1 GB on the development machine), and
+-- publishing waited for it. hammer_drop_detached_partition drops it after, in a transaction of its own that locks
+-- nothing anyone else uses. It also looks the rows it keeps up by key, never reading the whole partition under the lock.
+CREATE OR REPLACE FUNCTION hammer_drop_partition(p_table text, p_starts_at timestamptz, p_lock_timeout text DEFAULT '100ms') RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_name text := hammer_partition_name(p_table, p_starts_at);
+    v_kept text := p_table || '_kept';
+    v_lower text;
+    v_upper text;
+    v_bytes bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
+        RETURN NULL;
+    END IF;
+    -- Gone, or detached already (hammer_drop_detached_partition drops it).
+    IF to_regclass(v_name) IS NULL OR NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+        RETURN 0;
+    END IF;
+    SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
+    IF p_table = 'messages' AND coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(hammer_partition_name('deliveries', p_starts_at))), false) THEN
+        RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    PERFORM hammer_hold_partition(v_name);
+    PERFORM hammer_hold_partition(v_kept);
+    PERFORM set_config('lock_timeout', p_lock_timeout, true);
+    v_bytes := pg_total_relation_size(v_name);
+    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_name);
+    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', p_table, v_kept);
+    CASE p_table
+    WHEN 'deliveries' THEN
+        -- Each kept row looked up by its key (LATERAL … LIMIT 1, which the planner does not turn into a join): a plan
+        -- that reads the whole partition instead would hold the parent's lock, and publishing, for as long as that takes.
+        EXECUTE format('INSERT INTO deliveries_kept SELECT d.* FROM delivery_queue q CROSS JOIN LATERAL (
+                SELECT * FROM %I d WHERE d.id = q.delivery_id LIMIT 1) d
+            WHERE q.delivery_id >= %L AND q.delivery_id < %L AND q.status = ''pending''',
+            v_name, v_lower, v_upper);
+        -- Failed deliveries wait in the queue for a redelivery: those dropped wait no more.
+        DELETE FROM delivery_queue q WHERE q.delivery_id >= v_lower AND q.delivery_id < v_upper AND q.status <> 'pending';
+    WHEN 'messages' THEN
+        EXECUTE format('INSERT INTO messages_kept SELECT m.* FROM (
+                SELECT DISTINCT d.message_id FROM deliveries_kept d WHERE d.id >= %L AND d.id < %L) k CROSS JOIN LATERAL (
+                SELECT * FROM %I m WHERE m.id = k.message_id LIMIT 1) m',
+            v_lower, v_upper, v_name);
+    WHEN 'callbacks' THEN
+        EXECUTE format('INSERT INTO callbacks_kept SELECT * FROM %I WHERE status = ''pending''', v_name);
+    ELSE
+        NULL;
+    END CASE;
+    EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', p_table, v_kept, v_upper);
+    RETURN v_bytes;
+END
+$$;
+
+-- Drops the period's partition of p_table once detached (by hammer_drop_partition, or by an earlier run that stopped
+-- before dropping it), and the period once none of its tables has a partition left. False when another process is
+-- maintaining the partitions.
+CREATE FUNCTION hammer_drop_detached_partition(p_table text, p_starts_at timestamptz) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_name text := hammer_partition_name(p_table, p_starts_at);
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
+        RETURN false;
+    END IF;
+    IF to_regclass(v_name) IS NOT NULL AND NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+        EXECUTE format('DROP TABLE %I', v_name);
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1 FROM unnest(hammer_partitioned_tables()) t WHERE to_regclass(hammer_partition_name(t, p_starts_at)) IS NOT NULL
+    ) THEN
+        DELETE FROM partition_periods WHERE starts_at = p_starts_at;
+    END IF;
+    RETURN true;
+END
+$$;
 
 -- Binaries built for schema 13 would lease callbacks through callbacks.leased_until, beside workers leasing them here:
 -- both would send them. They no longer run with this schema.

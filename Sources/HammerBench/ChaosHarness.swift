@@ -72,7 +72,7 @@ final class ChaosHarness: Sendable {
     func prepare() async throws {
         await stopProcesses()
         try await db.query(
-            "TRUNCATE topics, subscriptions, messages, deliveries, delivery_queue, delivery_attempts, callbacks, callback_attempts",
+            "TRUNCATE topics, subscriptions, messages, deliveries, delivery_queue, delivery_attempts, callbacks, callback_queue, callback_attempts",
             logger: logger
         )
         receiver.reset()

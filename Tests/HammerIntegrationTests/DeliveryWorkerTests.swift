@@ -267,9 +267,17 @@ import Testing
             try await fixture.subscription("billing", topic: "orders", url: receiver.url)
             for _ in 0..<20 { try await fixture.publish(topic: "orders") }
             // Claims work, but no result can be written (as with a full disk or a broken attempts table).
+            // The refusal ends by deleting a row, not by dropping the trigger: dropping it takes an exclusive lock on
+            // every partition of the attempts, which can meet the worker's record in a deadlock.
+            try await fixture.client.query("CREATE TABLE refusing (reason text)")
+            try await fixture.client.query("INSERT INTO refusing VALUES ('full disk')")
             try await fixture.client.query(
                 """
-                CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$
+                CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM refusing) THEN RAISE EXCEPTION 'refused'; END IF;
+                    RETURN NEW;
+                END $$
                 """
             )
             try await fixture.client.query("CREATE TRIGGER refuse BEFORE INSERT ON delivery_attempts FOR EACH ROW EXECUTE FUNCTION refuse()")
@@ -280,7 +288,7 @@ import Testing
             #expect(await receiver.log.count == 8)
             #expect(try await fixture.count("SELECT count(*) FROM delivery_queue WHERE leased_until > now()") == 8)
 
-            try await fixture.client.query("DROP TRIGGER refuse ON delivery_attempts")
+            try await fixture.client.query("DELETE FROM refusing")
             try await eventually("every delivery completed") { try await fixture.statuses() == ["completed": 20] }
             try await worker.stop()
             #expect(await receiver.log.count == 20)

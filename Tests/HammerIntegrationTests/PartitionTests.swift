@@ -44,6 +44,29 @@ import Testing
         }
     }
 
+    /// A partition is dropped after its detach, in a transaction of its own; a run that stopped in between leaves it
+    /// detached, and the next run drops it and its period.
+    @Test func aPartitionLeftDetachedByAStoppedRunIsDroppedByTheNext() async throws {
+        try await TestApp.run { api, store in
+            let database = store.client
+            try await database.addPastPeriods(daysAgo: [40, 35])
+            try await api.createTopic("orders")
+            try await api.createSubscription("a", topic: "orders")
+            _ = try await database.publishInThePast(daysAgo: 40, topic: "orders", count: 2)
+            let detached = "SELECT count(*) FROM pg_class WHERE relname LIKE 'delivery_attempts_p%' AND relkind = 'r' AND NOT relispartition"
+            try await database.query("SELECT hammer_drop_partition('delivery_attempts', min(starts_at)) FROM partition_periods")
+            #expect(try await database.count(detached) == 1)
+            #expect(try await database.partitionsOfPastPeriod(daysAgo: 40) == 5)
+
+            let dropped = try await store.dropPartitions(endingBy: Date().addingTimeInterval(-37 * 86400))
+            #expect(dropped.periods == 1)
+            #expect(dropped.stoppedBecause == nil)
+            #expect(try await database.count(detached) == 0)
+            #expect(try await database.partitionsOfPastPeriod(daysAgo: 40) == 0)
+            #expect(try await database.count("SELECT count(*) FROM partition_periods WHERE starts_at < now() - interval '39 days'") == 0)
+        }
+    }
+
     @Test func retentionDropsWholePartitionsAndKeepsLiveWorkWithItsIdsAndData() async throws {
         try await TestApp.run { api, store in
             let database = store.client
@@ -79,6 +102,12 @@ import Testing
                 SELECT substr(\(old[0]), 1, 10) || upper(substr(md5(s), 1, 16)), 'a', 'subscription.disabled', 'http://127.0.0.1:1/cb', '{}', s,
                     now() - interval '40 days'
                 FROM (VALUES ('pending'), ('completed')) v(s)
+                """
+            )
+            try await database.query(
+                """
+                INSERT INTO callback_queue (callback_id, subscription_id, type, scheduled_at, created_at)
+                SELECT id, subscription_id, type, scheduled_at, created_at FROM callbacks WHERE status = 'pending'
                 """
             )
             let pendingID = try await database.only("SELECT id FROM deliveries WHERE status = 'pending' AND message_id = ANY(\(old))")

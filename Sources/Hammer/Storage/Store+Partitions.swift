@@ -24,9 +24,9 @@ public struct DroppedHistory: Sendable, Equatable {
 }
 
 extension Store {
-    /// How long a retention step waits for a partitioned table's lock before it gives up and tries again: publishing
-    /// and delivering wait behind it meanwhile.
-    public static let partitionLockTimeout: Duration = .milliseconds(100)
+    /// How long a retention step first waits for a partitioned table's lock before it gives up and tries again:
+    /// publishing and delivering wait behind it meanwhile, so the wait is about as long as one of their statements.
+    public static let partitionLockTimeout: Duration = .milliseconds(50)
 
     /// Makes the partitions of every interval up to `Partitioning.periodsAhead` past the current one. Returns how many
     /// periods it added, or nil when another process was making them and `wait` is false (it is then that process's
@@ -68,12 +68,13 @@ extension Store {
 
     /// Drops the partitions of `periods` (from `droppablePeriods`), oldest first, each table in turn; the live rows of
     /// each (pending deliveries, the messages they need, pending callbacks) are kept with their ids and data. Each
-    /// table takes three short transactions: the kept partition loses what is no longer live and gets a constraint,
-    /// the constraint is validated without blocking anyone, and the period's partition goes under the parent's lock.
+    /// table takes four short transactions: the kept partition loses what is no longer live and gets a constraint,
+    /// the constraint is validated without blocking anyone, the period's partition is detached under the parent's
+    /// lock, and then dropped.
     /// A step waits at most `lockTimeout` for a lock that would hold up publishing and delivering; one that does not
-    /// get it, or finds another process maintaining the partitions, is tried again four times, each time waiting
-    /// twice as long, up to 500 ms (a statement running longer than the wait holds the lock until it ends); then the
-    /// run stops and says why.
+    /// get it, or finds another process maintaining the partitions, is tried again seven times after a pause: three
+    /// times waiting as long, then twice as long each time, up to 500 ms (a statement running longer than the wait
+    /// holds the lock until it ends); then the run stops and says why.
     public func dropPartitions(_ periods: [PartitionPeriod], lockTimeout: Duration = Store.partitionLockTimeout) async throws -> DroppedHistory {
         var dropped = DroppedHistory()
         let milliseconds = max(1, Int(lockTimeout.wholeMilliseconds))
@@ -98,7 +99,21 @@ extension Store {
                         { "SELECT true FROM hammer_validate_kept_partition(\(table), \(check), \($0))" }
                     )
                         != nil,
-                    let bytes = try await step(table, milliseconds, &dropped, Int.self, { "SELECT hammer_drop_partition(\(table), \(start), \($0))" })
+                    let bytes = try await step(
+                        table,
+                        milliseconds,
+                        &dropped,
+                        Int.self,
+                        { "SELECT hammer_drop_partition(\(table), \(start), \($0))" }
+                    ),
+                    // Its files go after the parent's lock, in a transaction that locks nothing anyone else uses.
+                    try await step(
+                        table,
+                        milliseconds,
+                        &dropped,
+                        Bool.self,
+                        { _ in "SELECT true FROM hammer_drop_detached_partition(\(table), \(start)) AS dropped WHERE dropped" }
+                    ) != nil
                 else { return dropped }
                 dropped.bytes += bytes
             }
@@ -115,9 +130,9 @@ extension Store {
         return periods.filter { $0.endsAt != newest }
     }
 
-    /// The value of one retention step, `query` given the lock timeout to use (`milliseconds`, doubled at each try, at
-    /// most 500 ms); nil (with the reason in `dropped`) when the step answered NULL (another process maintaining the
-    /// partitions) or met a locked table or a deadlock, five times in a row.
+    /// The value of one retention step, `query` given the lock timeout to use (`milliseconds` four times, then doubled
+    /// at each try, at most 500 ms); nil (with the reason in `dropped`) when the step answered NULL (another process
+    /// maintaining the partitions) or met a locked table or a deadlock, eight times in a row.
     private func step<Value: PostgresDecodable & Sendable>(
         _ table: String,
         _ milliseconds: Int,
@@ -125,17 +140,19 @@ extension Store {
         _ type: Value.Type,
         _ query: (String) -> PostgresQuery
     ) async throws -> Value? where Value._DecodableType == Value {
-        for tries in 0..<5 {
+        let tries = 8
+        for attempt in 0..<tries {
             do {
-                // Never as long as PostgreSQL's deadlock_timeout (1 s by default): waiting in a cycle with a publish or a
-                // claim, this step gives up first, and they go on.
-                let timeout = "\(min(milliseconds << tries, 500))ms"
+                // Short waits first: each holds up the publishes queued behind it. Never as long as PostgreSQL's
+                // deadlock_timeout (1 s by default): waiting in a cycle with a publish or a claim, this step gives up
+                // first, and they go on.
+                let timeout = "\(min(milliseconds << max(0, attempt - 3), 500))ms"
                 if let value = try await first(query(timeout), committed: true, decode: { try $0.decode(Value?.self) }) ?? nil { return value }
                 dropped.stoppedBecause = "another process is maintaining the partitions"
             } catch  where PostgresErrorMapping.sqlState(error) == PostgresErrorMapping.lockNotAvailable || PostgresErrorMapping.isConflict(error) {
                 dropped.stoppedBecause = "\(table) stayed locked by other transactions; the next run carries on"
             }
-            if tries < 4 { try await Task.sleep(for: .milliseconds(100 * (tries + 1))) }
+            if attempt < tries - 1 { try await Task.sleep(for: .milliseconds(100 * (attempt + 1))) }
         }
         return nil
     }

@@ -154,15 +154,16 @@ extension PostgresClient {
     }
 
     /// After a test wrote deliveries' status itself: the queue made to agree, as the record statement keeps it (a
-    /// completed delivery leaves it, a failed one stays as failed).
+    /// completed delivery leaves it, a failed one stays as failed, the attempts made are the delivery's).
     func matchQueueToStatuses() async throws {
         try await query(
             """
             WITH completed AS (
                 DELETE FROM delivery_queue q USING deliveries d WHERE d.id = q.delivery_id AND d.status = 'completed'
             )
-            UPDATE delivery_queue q SET status = d.status, leased_until = NULL
-            FROM deliveries d WHERE d.id = q.delivery_id AND d.status <> 'completed' AND q.status <> d.status
+            UPDATE delivery_queue q SET status = d.status, leased_until = NULL, delivery_attempts = d.delivery_attempts
+            FROM deliveries d
+            WHERE d.id = q.delivery_id AND d.status <> 'completed' AND (q.status <> d.status OR q.delivery_attempts <> d.delivery_attempts)
             """
         )
     }

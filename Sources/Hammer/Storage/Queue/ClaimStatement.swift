@@ -13,8 +13,9 @@ import PostgresNIO
 ///
 /// It reads only the queues and `subscriptions` by keys found as it runs: a prepared statement's plan would open and
 /// lock every partition of a partitioned table read that way. What lies in partitions (a message's content type, data
-/// and event type, a callback's url and body) it reads last, through `hammer_claimed_contents`, which plans that query
-/// for the ids leased, pruned to their periods.
+/// and event type, a callback's url and body) it reads through `hammer_claimed_contents`, which plans that query for
+/// the ids picked, pruned to their periods, before leasing them: one whose message or callback it does not find is
+/// not leased.
 struct ClaimStatement: PostgresPreparedStatement {
     enum Row: Sendable {
         case delivery(ClaimedDelivery)
@@ -45,14 +46,18 @@ struct ClaimStatement: PostgresPreparedStatement {
             ) c
         ), callback_picked AS (
             SELECT id FROM callback_due WHERE position <= room ORDER BY scheduled_at LIMIT least($1, $8)
+        ), callback_contents AS (
+            -- A callback's url and body, by id, pruned to its period: see hammer_claimed_contents (migration 14). One
+            -- not found (deleted, or moved by retention since this statement's snapshot) is not leased: the next
+            -- claim sees it again.
+            SELECT * FROM hammer_claimed_contents('{}', ARRAY(SELECT id FROM callback_picked))
         ), callback_claimed AS (
-            -- Its url and body are read by id at the end (contents).
             UPDATE callback_queue c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
             FROM (
                 -- Checked again on the row locked: another claim may have leased it since this one's snapshot.
                 SELECT callback_id FROM callback_queue
-                WHERE callback_id IN (SELECT id FROM callback_picked) AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
+                WHERE callback_id IN (SELECT id FROM callback_contents) AND scheduled_at <= now() AND (leased_until IS NULL OR leased_until <= now())
                 FOR UPDATE SKIP LOCKED
             ) due, subscriptions s
             WHERE c.callback_id = due.callback_id AND s.id = c.subscription_id
@@ -139,6 +144,10 @@ struct ClaimStatement: PostgresPreparedStatement {
             ) picked
         ), sized AS (
             SELECT *, sum(bytes) OVER (ORDER BY id) - bytes AS bytes_before FROM due
+        ), message_contents AS (
+            -- The messages' content type, data and event type, as for callbacks: a delivery whose message is not found
+            -- is not leased.
+            SELECT * FROM hammer_claimed_contents(ARRAY(SELECT message_id FROM sized WHERE bytes_before < $7), '{}')
         ), claimed AS (
             -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); its
             -- record writes the ones it used into the delivery, which is what a finished delivery shows. The claim
@@ -148,7 +157,7 @@ struct ClaimStatement: PostgresPreparedStatement {
             FROM sized m JOIN subscriptions s ON s.id = m.subscription_id
             -- The subscriptions sharing this claim by key, not a scan of every subscription to join them.
             WHERE q.delivery_id = m.id AND m.bytes_before < $7 AND s.id = ANY(ARRAY(SELECT id FROM share))
-            -- The message's content type, data and event type are read by id at the end (contents).
+                AND m.message_id IN (SELECT id FROM message_contents)
             RETURNING q.delivery_id, m.topic_id, q.subscription_id, m.message_id, m.created_at, s.url, s.secret_token,
                 CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret_token END AS previous_secret_token,
                 s.http_method, s.headers::text AS headers, s.auth::text AS auth, s.payload_format, s.payload_template, s.payload_content_type,
@@ -158,22 +167,17 @@ struct ClaimStatement: PostgresPreparedStatement {
             UPDATE subscriptions s SET rate_tokens = r.tokens - n.taken, rate_refilled_at = now()
             FROM rate r JOIN (SELECT subscription_id, count(*) AS taken FROM claimed GROUP BY subscription_id) n ON n.subscription_id = r.id
             WHERE s.id = r.id
-        ), contents AS (
-            -- Pruned to the periods of these ids: see hammer_claimed_contents (migration 14). A message or callback
-            -- deleted since this statement's snapshot has no row here, and its delivery is not returned (its queue row
-            -- went with it).
-            SELECT * FROM hammer_claimed_contents(ARRAY(SELECT message_id FROM claimed), ARRAY(SELECT callback_id FROM callback_claimed))
         )
         SELECT 'delivery', d.delivery_id, d.topic_id, d.subscription_id, d.message_id, x.content_type, x.data, x.event_type, d.created_at,
             d.url, d.secret_token, d.previous_secret_token, d.http_method, d.headers, d.auth, d.payload_format, d.payload_template,
             d.payload_content_type, d.max_delivery_attempts, d.delivery_attempt_delay, d.delivery_attempt_timeout, d.delivery_attempts,
             d.lease, d.cap, d.ordered, NULL::text, NULL::bool, NULL::int
-        FROM claimed d JOIN contents x ON x.id = d.message_id AND NOT x.is_callback
+        FROM claimed d JOIN message_contents x ON x.id = d.message_id
         UNION ALL
         SELECT 'callback', c.callback_id, '', c.subscription_id, '', 'application/json', '', c.type, c.created_at,
             x.content_type, c.secret_token, c.previous_secret_token, 'POST', '{}', NULL, 'cloudevents', NULL, 'application/json',
             c.max_delivery_attempts, c.delivery_attempt_delay, c.delivery_attempt_timeout, c.attempts, c.lease, NULL, false, x.data, NULL, NULL
-        FROM callback_claimed c JOIN contents x ON x.id = c.callback_id AND x.is_callback
+        FROM callback_claimed c JOIN callback_contents x ON x.id = c.callback_id
         UNION ALL
         SELECT 'summary', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
             NULL, NULL, NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM share WHERE take <= 0),

@@ -103,7 +103,7 @@ public struct DeliveryQueue: Sendable {
 
     private func recordSplitting(_ outcomes: ArraySlice<DeliveryOutcome>, autoDisable: AutoDisable) async throws -> [String] {
         do {
-            _ = try await store.all(RecordStatement(outcomes: Array(outcomes), autoDisable: autoDisable).query) { _ in () }
+            _ = try await store.execute(RecordStatement(outcomes: Array(outcomes), autoDisable: autoDisable))
             return []
         } catch  where !PostgresErrorMapping.isUnavailable(error) && !PostgresErrorMapping.isConflict(error) && !(error is HammerError) {
             guard outcomes.count > 1 else {
@@ -112,9 +112,9 @@ public struct DeliveryQueue: Sendable {
                     "an attempt could not be recorded as it is; recording it without its dumps",
                     metadata: ["hammer.delivery.id": "\(outcome.result.delivery.id)", "error": "\(PostgresErrorMapping.logDescription(error))"]
                 )
-                _ = try await store.all(
-                    RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))], autoDisable: autoDisable).query
-                ) { _ in () }
+                _ = try await store.execute(
+                    RecordStatement(outcomes: [outcome.strippedForRecording(PostgresErrorMapping.sqlState(error))], autoDisable: autoDisable)
+                )
                 return [outcome.result.delivery.id]
             }
             let middle = outcomes.startIndex + outcomes.count / 2

@@ -2,13 +2,12 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Many attempts and their deliveries' new states in one statement (one transaction). A delivery whose lease was lost
-/// (taken over after expiry) keeps its state; its attempt is still recorded.
+/// Many attempts and their deliveries' new states in one prepared statement (one transaction). A delivery whose
+/// lease was lost (taken over after expiry) keeps its state; its attempt is still recorded.
 ///
-/// It is not prepared: planned for its values each time, every partitioned table it reads or updates by a key is
-/// limited to the range of the batch's ids (`$22`, `$23`: delivery and callback ids; `$24`, `$25`: their messages'), so
-/// PostgreSQL prunes it to those ids' periods while planning. A prepared statement's generic plan would open and lock
-/// every partition; `id = ANY(ids)` would cost about 10 µs an id to plan.
+/// Its generic plan opens every partition of `deliveries`, `messages` and `callbacks` (it reaches them by keys found
+/// as it runs): planning it for each batch instead, to prune, cost about 10 ms of PostgreSQL's time a batch, far
+/// more (docs/storage.md, "The hot path and the number of periods").
 ///
 /// The rules it applies, each in the common table expression named after it:
 /// - `outcome`: the batch, less what was deleted meanwhile (a message, a subscription, a topic).
@@ -23,15 +22,17 @@ import PostgresNIO
 /// - `disabled_event`: the `subscription.disabled` callback of an auto-disable.
 /// - `callback_queued`: the new callbacks wait in `callback_queue`.
 /// - `notified`: workers hear of new callbacks at once.
-struct RecordStatement {
+struct RecordStatement: PostgresPreparedStatement {
+    typealias Row = Int
+
     static let sql = """
         WITH outcome AS (
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::bool[], $8::text[], $9::text[],
                 $10::text[], $11::bigint[], $12::bigint[], $13::text[], $16::bool[], $17::text[], $18::int[], $19::int[], $20::int[], $21::smallint[]
             ) AS o(delivery_id, attempt_id, request, response, status_code, duration, success, error, error_kind, new_status, retry_delay_ms,
                 lease, subscription_id, is_callback, url, max_delivery_attempts, delivery_attempt_delay, delivery_attempt_timeout, request_body)
-            WHERE CASE WHEN o.is_callback THEN EXISTS (SELECT 1 FROM callbacks c WHERE c.id = o.delivery_id AND c.id BETWEEN $22 AND $23)
-                ELSE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id AND d.id BETWEEN $22 AND $23) END
+            WHERE CASE WHEN o.is_callback THEN EXISTS (SELECT 1 FROM callbacks c WHERE c.id = o.delivery_id)
+                ELSE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id) END
         ), attempt AS (
             -- A body the message and delivery determine is not stored again: `request` is then the line and headers only.
             INSERT INTO delivery_attempts (id, delivery_id, request, response, response_status_code, execution_duration, success, error, error_kind,
@@ -68,7 +69,7 @@ struct RecordStatement {
                 delivery_attempt_timeout = o.delivery_attempt_timeout,
                 updated_at = now()
             FROM (SELECT * FROM dequeued UNION ALL SELECT * FROM requeued) moved JOIN outcome o ON o.delivery_id = moved.delivery_id
-            WHERE NOT o.is_callback AND d.id = moved.delivery_id AND d.id BETWEEN $22 AND $23
+            WHERE NOT o.is_callback AND d.id = moved.delivery_id
             RETURNING d.*, o.status_code, o.error, o.error_kind
         ), delivery_event AS (
             -- delivery.completed / delivery.failed for subscriptions that asked, in this same transaction. The delivery
@@ -89,7 +90,7 @@ struct RecordStatement {
                         'response_status_code', u.status_code, 'error', u.error, 'error_kind', nullif(u.error_kind, ''),
                         'created_at', hammer_timestamp(now()))
                 )::text
-            FROM updated u JOIN subscriptions s ON s.id = u.subscription_id JOIN messages m ON m.id = u.message_id AND m.id BETWEEN $24 AND $25
+            FROM updated u JOIN subscriptions s ON s.id = u.subscription_id JOIN messages m ON m.id = u.message_id
             WHERE u.status <> 'pending' AND s.callback_url IS NOT NULL AND ('delivery.' || u.status) = ANY(s.callback_events)
             RETURNING id, subscription_id, type, scheduled_at, created_at
         ), attempt_minute AS (
@@ -124,7 +125,7 @@ struct RecordStatement {
                 scheduled_at = moved.scheduled_at,
                 updated_at = now()
             FROM (SELECT * FROM callback_dequeued UNION ALL SELECT * FROM callback_requeued) moved JOIN outcome o ON o.delivery_id = moved.callback_id
-            WHERE o.is_callback AND c.id = moved.callback_id AND c.id BETWEEN $22 AND $23
+            WHERE o.is_callback AND c.id = moved.callback_id
         ), health AS (
             SELECT s.id, h.succeeded,
                 CASE
@@ -171,10 +172,9 @@ struct RecordStatement {
     let outcomes: [DeliveryOutcome]
     let autoDisable: AutoDisable
 
-    /// The statement with its values bound.
-    var query: PostgresQuery {
+    func makeBindings() throws -> PostgresBindings {
         let results = outcomes.map(\.result)
-        var bindings = PostgresBindings(capacity: 25)
+        var bindings = PostgresBindings(capacity: 21)
         bindings.append(results.map(\.delivery.id))
         bindings.append(results.map(\.attemptID))
         bindings.append(results.map(\.request))
@@ -196,19 +196,10 @@ struct RecordStatement {
         bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptDelay) })
         bindings.append(results.map { Int32(clamping: $0.delivery.deliveryAttemptTimeout) })
         bindings.append(results.map(\.recordedBody.rawValue))
-        let ids = Self.range(of: results.map(\.delivery.id))
-        let messageIDs = Self.range(of: results.filter { !$0.delivery.isCallback }.map(\.delivery.messageID))
-        bindings.append(ids.lowest)
-        bindings.append(ids.highest)
-        bindings.append(messageIDs.lowest)
-        bindings.append(messageIDs.highest)
-        return PostgresQuery(unsafeSQL: Self.sql, binds: bindings)
+        return bindings
     }
 
-    /// The lowest and highest of `ids` in byte order (PostgreSQL's `COLLATE "C"`); empty strings when there are none,
-    /// a range nothing lies in.
-    static func range(of ids: [String]) -> (lowest: String, highest: String) {
-        let precedes: (String, String) -> Bool = { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        return (ids.min(by: precedes) ?? "", ids.max(by: precedes) ?? "")
+    func decodeRow(_ row: PostgresRow) throws -> Int {
+        try row.decode(Int.self)
     }
 }
