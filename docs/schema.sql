@@ -68,30 +68,14 @@ END
 $$;
 
 --
--- Name: hammer_claimed_contents(text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: hammer_attached(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.hammer_claimed_contents(p_message_ids text[], p_callback_ids text[]) RETURNS TABLE(id text, is_callback boolean, content_type text, data text, event_type text)
-    LANGUAGE plpgsql STABLE
-    SET plan_cache_mode TO 'force_custom_plan'
-    AS $_$
-BEGIN
-    IF cardinality(p_message_ids) > 0 THEN
-        RETURN QUERY EXECUTE
-            'SELECT m.id::text, false, m.content_type, m.data, m.event_type::text
-            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN messages m ON m.id = i.id
-            WHERE m.id >= $2 AND m.id <= $3'
-            USING p_message_ids, (SELECT min(i COLLATE "C") FROM unnest(p_message_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_message_ids) i);
-    END IF;
-    IF cardinality(p_callback_ids) > 0 THEN
-        RETURN QUERY EXECUTE
-            'SELECT c.id::text, true, c.url, c.body, NULL::text
-            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN callbacks c ON c.id = i.id
-            WHERE c.id >= $2 AND c.id <= $3'
-            USING p_callback_ids, (SELECT min(i COLLATE "C") FROM unnest(p_callback_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_callback_ids) i);
-    END IF;
-END
-$_$;
+CREATE FUNCTION public.hammer_attached(p_name text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(p_name)), false)
+$$;
 
 --
 -- Name: hammer_create_partition_table(text, text); Type: FUNCTION; Schema: public; Owner: -
@@ -186,9 +170,9 @@ DECLARE
     v_name text := hammer_partition_name(p_table, p_starts_at);
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
-        RETURN false;
+        RETURN NULL;
     END IF;
-    IF to_regclass(v_name) IS NOT NULL AND NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+    IF to_regclass(v_name) IS NOT NULL AND NOT hammer_attached(v_name) THEN
         EXECUTE format('DROP TABLE %I', v_name);
     END IF;
     IF NOT EXISTS (
@@ -218,11 +202,11 @@ BEGIN
         RETURN NULL;
     END IF;
     -- Gone, or detached already (hammer_drop_detached_partition drops it).
-    IF to_regclass(v_name) IS NULL OR NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+    IF NOT hammer_attached(v_name) THEN
         RETURN 0;
     END IF;
     SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
-    IF p_table = 'messages' AND coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(hammer_partition_name('deliveries', p_starts_at))), false) THEN
+    IF p_table = 'messages' AND hammer_attached(hammer_partition_name('deliveries', p_starts_at)) THEN
         RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     PERFORM hammer_hold_partition(v_name);
@@ -530,6 +514,25 @@ CREATE FUNCTION public.hammer_redacted_url(p_url text) RETURNS text
             CASE WHEN strpos(p_url, '#') > 0 THEN substr(p_url, strpos(p_url, '#')) ELSE '' END AS fragment) f
     ) u
 $$;
+
+--
+-- Name: hammer_rows_by_id(anyelement, text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.hammer_rows_by_id(p_rows anyelement, p_ids text[]) RETURNS SETOF anyelement
+    LANGUAGE plpgsql STABLE
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $_$
+BEGIN
+    -- With no ids, no query: a range of NULLs is not pruned, and every partition would be opened.
+    IF cardinality(p_ids) > 0 THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT t.* FROM %s t JOIN (SELECT DISTINCT unnest($1) AS id) i ON i.id = t.id WHERE t.id >= $2 AND t.id <= $3',
+            pg_typeof(p_rows))
+            USING p_ids, (SELECT min(i COLLATE "C") FROM unnest(p_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_ids) i);
+    END IF;
+END
+$_$;
 
 --
 -- Name: hammer_timestamp(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -

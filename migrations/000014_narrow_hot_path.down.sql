@@ -3,7 +3,7 @@
 UPDATE callbacks c SET leased_until = q.leased_until, attempts = q.attempts, scheduled_at = q.scheduled_at
 FROM callback_queue q WHERE q.callback_id = c.id;
 DROP TABLE callback_queue;
-DROP FUNCTION hammer_claimed_contents(text[], text[]);
+DROP FUNCTION hammer_rows_by_id(anyelement, text[]);
 -- A partition a stopped retention run left detached goes now: schema 13 drops it with its detach.
 DO $$
 DECLARE
@@ -18,6 +18,7 @@ BEGIN
 END
 $$;
 DROP FUNCTION hammer_drop_detached_partition(text, timestamptz);
+DROP FUNCTION hammer_attached(text);
 
 CREATE OR REPLACE FUNCTION hammer_drop_partition(p_table text, p_starts_at timestamptz, p_lock_timeout text DEFAULT '100ms') RETURNS bigint
 LANGUAGE plpgsql AS $$

@@ -5,7 +5,7 @@
 --   size), so the claim finds and picks work reading only the queues and subscriptions;
 -- - pending callbacks wait in a narrow queue of their own, callback_queue, with their lease, as deliveries do;
 -- - what lies in partitions (message data, a callback's url and body) is read by id, in a query planned for those ids
---   (hammer_claimed_contents below), which PostgreSQL prunes to their periods.
+--   (hammer_rows_by_id below), which PostgreSQL prunes to their periods.
 ALTER TABLE delivery_queue
     ADD COLUMN message_id varchar(26) COLLATE "C",
     ADD COLUMN topic_id varchar(255) COLLATE "C",
@@ -44,6 +44,7 @@ SELECT id, subscription_id, type, scheduled_at, created_at, attempts, leased_unt
 -- The claim's window of the oldest due callbacks.
 CREATE INDEX callback_queue_scheduled_at_idx ON callback_queue (scheduled_at);
 
+-- callbacks.leased_until is unused from now on, as deliveries.leased_until since migration 10.
 UPDATE callbacks SET leased_until = NULL WHERE leased_until IS NOT NULL;
 
 -- A deleted callback (its subscription deleted) leaves the queue with its attempts.
@@ -56,30 +57,28 @@ BEGIN
 END
 $$;
 
--- What a claim sends that lies in partitions: its messages' content type, data and event type, its callbacks' url and
--- body, by id (one row per id, however often it is given). EXECUTE plans each query for these ids' range (least to greatest), so PostgreSQL prunes it to their
--- periods; a join to the ids rather than id = ANY(ids), whose planning costs about 10 µs an element. plan_cache_mode is
--- set so that a server configured for generic plans prunes here too. The claim (a prepared statement) calls it with
--- the ids it has just leased.
-CREATE FUNCTION hammer_claimed_contents(p_message_ids text[], p_callback_ids text[])
-RETURNS TABLE (id text, is_callback boolean, content_type text, data text, event_type text)
+-- The rows of a partitioned table (the one p_rows is a row of: NULL::messages) whose ids are p_ids, each once. EXECUTE
+-- plans the query for these ids' range (least to greatest), so PostgreSQL prunes it to their periods before opening
+-- anything; a join to the ids rather than id = ANY(ids), whose planning costs about 10 µs an element. plan_cache_mode
+-- is set so that a server configured for generic plans prunes here too. The claim (a prepared statement) reads its
+-- messages and callbacks through it.
+CREATE FUNCTION hammer_rows_by_id(p_rows anyelement, p_ids text[]) RETURNS SETOF anyelement
 LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
 BEGIN
-    IF cardinality(p_message_ids) > 0 THEN
-        RETURN QUERY EXECUTE
-            'SELECT m.id::text, false, m.content_type, m.data, m.event_type::text
-            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN messages m ON m.id = i.id
-            WHERE m.id >= $2 AND m.id <= $3'
-            USING p_message_ids, (SELECT min(i COLLATE "C") FROM unnest(p_message_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_message_ids) i);
-    END IF;
-    IF cardinality(p_callback_ids) > 0 THEN
-        RETURN QUERY EXECUTE
-            'SELECT c.id::text, true, c.url, c.body, NULL::text
-            FROM (SELECT DISTINCT unnest($1)) AS i(id) JOIN callbacks c ON c.id = i.id
-            WHERE c.id >= $2 AND c.id <= $3'
-            USING p_callback_ids, (SELECT min(i COLLATE "C") FROM unnest(p_callback_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_callback_ids) i);
+    -- With no ids, no query: a range of NULLs is not pruned, and every partition would be opened.
+    IF cardinality(p_ids) > 0 THEN
+        RETURN QUERY EXECUTE format(
+            'SELECT t.* FROM %s t JOIN (SELECT DISTINCT unnest($1) AS id) i ON i.id = t.id WHERE t.id >= $2 AND t.id <= $3',
+            pg_typeof(p_rows))
+            USING p_ids, (SELECT min(i COLLATE "C") FROM unnest(p_ids) i), (SELECT max(i COLLATE "C") FROM unnest(p_ids) i);
     END IF;
 END
+$$;
+
+-- Whether the table named p_name exists and is attached as a partition (retention detaches before it drops).
+CREATE FUNCTION hammer_attached(p_name text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(p_name)), false)
 $$;
 
 DROP FUNCTION hammer_fan_out(text[], text[], timestamp with time zone[], text[]);
@@ -224,11 +223,11 @@ BEGIN
         RETURN NULL;
     END IF;
     -- Gone, or detached already (hammer_drop_detached_partition drops it).
-    IF to_regclass(v_name) IS NULL OR NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+    IF NOT hammer_attached(v_name) THEN
         RETURN 0;
     END IF;
     SELECT lower_id, upper_id INTO v_lower, v_upper FROM hammer_droppable_period(p_table, p_starts_at);
-    IF p_table = 'messages' AND coalesce((SELECT relispartition FROM pg_class WHERE oid = to_regclass(hammer_partition_name('deliveries', p_starts_at))), false) THEN
+    IF p_table = 'messages' AND hammer_attached(hammer_partition_name('deliveries', p_starts_at)) THEN
         RAISE EXCEPTION 'drop the period''s deliveries before its messages' USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     PERFORM hammer_hold_partition(v_name);
@@ -263,7 +262,7 @@ END
 $$;
 
 -- Drops the period's partition of p_table once detached (by hammer_drop_partition, or by an earlier run that stopped
--- before dropping it), and the period once none of its tables has a partition left. False when another process is
+-- before dropping it), and the period once none of its tables has a partition left. NULL when another process is
 -- maintaining the partitions.
 CREATE FUNCTION hammer_drop_detached_partition(p_table text, p_starts_at timestamptz) RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -271,9 +270,9 @@ DECLARE
     v_name text := hammer_partition_name(p_table, p_starts_at);
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('hammer_partitions')) THEN
-        RETURN false;
+        RETURN NULL;
     END IF;
-    IF to_regclass(v_name) IS NOT NULL AND NOT (SELECT relispartition FROM pg_class WHERE oid = to_regclass(v_name)) THEN
+    IF to_regclass(v_name) IS NOT NULL AND NOT hammer_attached(v_name) THEN
         EXECUTE format('DROP TABLE %I', v_name);
     END IF;
     IF NOT EXISTS (

@@ -112,7 +112,7 @@ extension Store {
                         milliseconds,
                         &dropped,
                         Bool.self,
-                        { _ in "SELECT true FROM hammer_drop_detached_partition(\(table), \(start)) AS dropped WHERE dropped" }
+                        { _ in "SELECT hammer_drop_detached_partition(\(table), \(start))" }
                     ) != nil
                 else { return dropped }
                 dropped.bytes += bytes

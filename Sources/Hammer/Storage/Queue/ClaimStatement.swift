@@ -13,8 +13,8 @@ import PostgresNIO
 ///
 /// It reads only the queues and `subscriptions` by keys found as it runs: a prepared statement's plan would open and
 /// lock every partition of a partitioned table read that way. What lies in partitions (a message's content type, data
-/// and event type, a callback's url and body) it reads through `hammer_claimed_contents`, which plans that query for
-/// the ids picked, pruned to their periods, before leasing them: one whose message or callback it does not find is
+/// and event type, a callback's url and body) it reads through `hammer_rows_by_id`, which plans that query for the
+/// ids picked, pruned to their periods, before leasing them: one whose message or callback it does not find is
 /// not leased.
 struct ClaimStatement: PostgresPreparedStatement {
     enum Row: Sendable {
@@ -47,10 +47,10 @@ struct ClaimStatement: PostgresPreparedStatement {
         ), callback_picked AS (
             SELECT id FROM callback_due WHERE position <= room ORDER BY scheduled_at LIMIT least($1, $8)
         ), callback_contents AS (
-            -- A callback's url and body, by id, pruned to its period: see hammer_claimed_contents (migration 14). One
-            -- not found (deleted, or moved by retention since this statement's snapshot) is not leased: the next
-            -- claim sees it again.
-            SELECT * FROM hammer_claimed_contents('{}', ARRAY(SELECT id FROM callback_picked))
+            -- A callback's url and body, by id, pruned to its period: see hammer_rows_by_id (migration 14). One not
+            -- found (deleted, or moved by retention since this statement's snapshot) is not leased: the next claim
+            -- sees it again.
+            SELECT id, url, body FROM hammer_rows_by_id(NULL::callbacks, ARRAY(SELECT id FROM callback_picked))
         ), callback_claimed AS (
             UPDATE callback_queue c
             SET leased_until = date_trunc('milliseconds', now()) + make_interval(secs => s.delivery_attempt_timeout + $2)
@@ -147,7 +147,7 @@ struct ClaimStatement: PostgresPreparedStatement {
         ), message_contents AS (
             -- The messages' content type, data and event type, as for callbacks: a delivery whose message is not found
             -- is not leased.
-            SELECT * FROM hammer_claimed_contents(ARRAY(SELECT message_id FROM sized WHERE bytes_before < $7), '{}')
+            SELECT id, content_type, data, event_type FROM hammer_rows_by_id(NULL::messages, ARRAY(SELECT message_id FROM sized WHERE bytes_before < $7))
         ), claimed AS (
             -- The attempt uses the subscription's settings as they are now (a PATCH reaches pending deliveries); its
             -- record writes the ones it used into the delivery, which is what a finished delivery shows. The claim
@@ -175,8 +175,8 @@ struct ClaimStatement: PostgresPreparedStatement {
         FROM claimed d JOIN message_contents x ON x.id = d.message_id
         UNION ALL
         SELECT 'callback', c.callback_id, '', c.subscription_id, '', 'application/json', '', c.type, c.created_at,
-            x.content_type, c.secret_token, c.previous_secret_token, 'POST', '{}', NULL, 'cloudevents', NULL, 'application/json',
-            c.max_delivery_attempts, c.delivery_attempt_delay, c.delivery_attempt_timeout, c.attempts, c.lease, NULL, false, x.data, NULL, NULL
+            x.url, c.secret_token, c.previous_secret_token, 'POST', '{}', NULL, 'cloudevents', NULL, 'application/json',
+            c.max_delivery_attempts, c.delivery_attempt_delay, c.delivery_attempt_timeout, c.attempts, c.lease, NULL, false, x.body, NULL, NULL
         FROM callback_claimed c JOIN callback_contents x ON x.id = c.callback_id
         UNION ALL
         SELECT 'summary', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
